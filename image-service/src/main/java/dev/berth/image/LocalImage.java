@@ -1,0 +1,31 @@
+package dev.berth.image;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An image present in the local store, as the container side needs it.
+ *
+ * @param id the image id: the digest of its config blob ("sha256:...")
+ * @param lowerDirs unpacked layer directories for an overlay mount, top-most layer first
+ *     (the order overlayfs's {@code lowerdir=} option takes)
+ */
+public record LocalImage(
+        String id,
+        List<String> repoTags,
+        List<String> repoDigests,
+        long size,
+        Config config,
+        List<Path> lowerDirs) {
+
+    /** The parts of the OCI image config ("config" object) that shape a container. */
+    public record Config(
+            String user,
+            List<String> entrypoint,
+            List<String> cmd,
+            List<String> env,
+            String workingDir,
+            String stopSignal,
+            Map<String, String> labels) {}
+}
