@@ -71,7 +71,9 @@ public final class InfraProcess {
             }
         }
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (isAlive(sandboxId, initPid) && System.nanoTime() < deadline) {
+        // the namespace is gone once its init has been reaped
+        while ((isAlive(sandboxId, initPid) || (cmdline(initPid).isEmpty() && Files.exists(pidNamespace(initPid))))
+                && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(2);
             } catch (InterruptedException e) {

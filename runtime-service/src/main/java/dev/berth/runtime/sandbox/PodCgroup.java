@@ -116,6 +116,15 @@ public final class PodCgroup {
         }
     }
 
+    /** Whether dir is a real cgroup2 mount (tests use a plain directory standing in for one). */
+    public static boolean isCgroup2(Path dir) {
+        try {
+            return Files.getFileStore(dir).type().equals("cgroup2");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Moves a process into the pod cgroup (the infra process). */
     public void addProcess(String cgroupPath, int pid) {
         Path procs = mount.resolve(cgroupPath.substring(1)).resolve("cgroup.procs");

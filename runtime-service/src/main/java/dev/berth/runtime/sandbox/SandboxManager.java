@@ -231,7 +231,9 @@ public final class SandboxManager implements SandboxLookup {
             InfraProcess.Started infra = InfraProcess.start(rec.id());
             rec = save(rec.withInfra(infra.initPid(), infra.parentPid()));
             try {
-                cgroups.addProcess(rec.cgroupPath(), infra.initPid());
+                if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+                    cgroups.addProcess(rec.cgroupPath(), infra.initPid());
+                }
             } catch (BerthException e) {
                 // the pod cgroup may lack controllers the process' current cgroup has; the infra
                 // needs no limits, so it is left where it is
