@@ -145,8 +145,16 @@ class DaemonFoundationTest {
     }
 
     static HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(daemon.httpUrl(path))).build(),
+        return fetch(daemon, path);
+    }
+
+    static HttpResponse<String> fetch(BerthDaemon d, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(d.httpUrl(path))).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    static int status(BerthDaemon d, String path) throws Exception {
+        return fetch(d, path).statusCode();
     }
 
     /** The value of one Prometheus sample with the given method and code labels, 0 if absent. */

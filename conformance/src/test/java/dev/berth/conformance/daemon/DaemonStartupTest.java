@@ -71,6 +71,26 @@ class DaemonStartupTest {
     }
 
     @Test
+    void readinessGoesDownNamingWhatBroke() throws Exception {
+        Path tools = Files.createTempDirectory("berth-tools-");
+        Path conmon = tools.resolve("conmon");
+        try {
+            Files.copy(Path.of("/usr/bin/conmon"), conmon);
+            try (BerthDaemon d = BerthDaemon.start(Map.of("BERTH_CONMON", conmon.toString()))) {
+                assertEquals(200, DaemonFoundationTest.status(d, "/q/health/ready"));
+                Files.setPosixFilePermissions(conmon, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                var r = DaemonFoundationTest.fetch(d, "/q/health/ready");
+                assertEquals(503, r.statusCode());
+                assertTrue(r.body().contains("conmon not executable at " + conmon), r.body());
+                assertEquals(200, DaemonFoundationTest.status(d, "/q/health/live"), "still live: only not ready");
+            }
+        } finally {
+            Files.deleteIfExists(conmon);
+            Files.deleteIfExists(tools);
+        }
+    }
+
+    @Test
     void stateSurvivesKill9() throws Exception {
         try (BerthDaemon d = BerthDaemon.start()) {
             Path db = d.root().resolve("state/berth.db");
