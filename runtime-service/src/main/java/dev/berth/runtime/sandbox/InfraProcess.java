@@ -83,6 +83,22 @@ public final class InfraProcess {
         }
     }
 
+    /** Pids whose command line carries the pod's marker (an infra a crash left unrecorded). */
+    public static List<Integer> findByMarker(String sandboxId) {
+        List<Integer> out = new java.util.ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String n = p.getFileName().toString();
+                if (n.chars().allMatch(Character::isDigit) && cmdline(Integer.parseInt(n)).contains(marker(sandboxId))) {
+                    out.add(Integer.parseInt(n));
+                }
+            }
+        } catch (IOException e) {
+            return out;
+        }
+        return out;
+    }
+
     public static Path pidNamespace(int pid) {
         return Path.of("/proc", Integer.toString(pid), "ns", "pid");
     }

@@ -327,6 +327,11 @@ public final class SandboxManager implements SandboxLookup {
         }
         if (rec.infraPid() > 0) {
             step(errors, () -> InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
+        } else if (rec.state().equals(SandboxRecord.CREATING)) {
+            // a crash between starting the infra and recording it
+            for (int pid : InfraProcess.findByMarker(rec.id())) {
+                step(errors, () -> InfraProcess.stop(rec.id(), pid, 0));
+            }
         }
         for (String f : new String[] {rec.netns(), rec.ipcns(), rec.utsns()}) {
             if (f != null) {
