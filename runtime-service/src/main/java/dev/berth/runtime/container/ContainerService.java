@@ -180,6 +180,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     /** StopContainer: the stop signal, up to {@code timeoutSeconds}, then SIGKILL. Repeatable. */
     public void stop(String id, long timeoutSeconds) {
+        get(id);
         withLock(id, () -> {
             Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
             if (found.isEmpty()) {
@@ -227,6 +228,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     /** RemoveContainer: kills it if running and removes everything; unknown ids are fine. */
     public void remove(String id) {
+        if (!validId(id)) {
+            return;
+        }
         withLock(id, () -> {
             Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
             if (found.isEmpty()) {
@@ -463,7 +467,15 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     // ---- helpers ----
 
+    /** Ids name directories: only berth's own form (lowercase hex) is ever looked up. */
+    private static boolean validId(String id) {
+        return id != null && id.matches("[0-9a-f]{1,64}");
+    }
+
     private ContainerRecord get(String id) {
+        if (!validId(id)) {
+            throw BerthException.notFound("container %s does not exist", id);
+        }
         return store.get(ContainerRecord.KIND, id, ContainerRecord.class)
                 .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING)
                 .orElseThrow(() -> BerthException.notFound("container %s does not exist", id));
