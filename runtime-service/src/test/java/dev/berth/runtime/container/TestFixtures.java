@@ -24,7 +24,8 @@ final class TestFixtures {
     static final Path CONMON = Path.of("/usr/bin/conmon");
     static final Path BUSYBOX = Path.of("/bin/busybox");
     static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "id", "ls", "pwd", "env", "touch",
-            "mkdir", "true", "false", "yes", "head", "chown", "swapon", "wc", "kill", "ps", "dd", "grep", "stat");
+            "mkdir", "true", "false", "yes", "head", "tail", "chown", "swapon", "wc", "kill", "ps", "dd", "grep", "stat",
+            "seq");
 
     private TestFixtures() {}
 
