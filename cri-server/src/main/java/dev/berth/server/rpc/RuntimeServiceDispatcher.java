@@ -1,5 +1,7 @@
 package dev.berth.server.rpc;
 
+import dev.berth.server.rpc.container.ContainerStatsHandler;
+import dev.berth.server.rpc.container.ListContainerStatsHandler;
 import dev.berth.server.rpc.container.CreateContainerHandler;
 import dev.berth.server.rpc.container.StartContainerHandler;
 import dev.berth.server.rpc.container.StopContainerHandler;
@@ -16,6 +18,10 @@ import dev.berth.server.rpc.runtime.VersionHandler;
 import io.grpc.stub.StreamObserver;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import runtime.v1.ContainerStatsRequest;
+import runtime.v1.ContainerStatsResponse;
+import runtime.v1.ListContainerStatsRequest;
+import runtime.v1.ListContainerStatsResponse;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.CreateContainerResponse;
 import runtime.v1.StartContainerRequest;
@@ -89,6 +95,12 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Inject
     ExecSyncHandler execSyncHandler;
 
+    @Inject
+    ContainerStatsHandler containerStatsHandler;
+
+    @Inject
+    ListContainerStatsHandler listContainerStatsHandler;
+
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
         Rpc.unary(observer, () -> version.handle(request));
@@ -153,5 +165,15 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> observer) {
         Rpc.unary(observer, () -> execSyncHandler.handle(request));
+    }
+
+    @Override
+    public void containerStats(ContainerStatsRequest request, StreamObserver<ContainerStatsResponse> observer) {
+        Rpc.unary(observer, () -> containerStatsHandler.handle(request));
+    }
+
+    @Override
+    public void listContainerStats(ListContainerStatsRequest request, StreamObserver<ListContainerStatsResponse> observer) {
+        Rpc.unary(observer, () -> listContainerStatsHandler.handle(request));
     }
 }

@@ -167,13 +167,15 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 throw BerthException.precondition("container %s is %s, not created; only a created container "
                         + "can be started", id, rec.phase().name().toLowerCase());
             }
+            // Taken before the call: a short-lived process may exit before runc start returns.
+            long startedAt = now();
             try {
                 runtimes.forHandler(rec.handler()).start(id);
             } catch (BerthException e) {
                 store.put(ContainerRecord.KIND, id, rec.exited(now(), 128, "StartError", e.getMessage()));
                 throw e.withContext("start container " + id);
             }
-            store.put(ContainerRecord.KIND, id, rec.started(now()));
+            store.put(ContainerRecord.KIND, id, rec.started(startedAt));
             return null;
         });
     }
@@ -328,7 +330,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Conmon.Exit e = exit.get();
             boolean oom = e.oomKilled() || cgroups.oomKills(rec.cgroup()) > 0;
             String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
-            updated = rec.exited(e.finishedAtNanos(), e.code(), reason, oom ? "the container exceeded its memory "
+            updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
                     + "limit and was killed" : "");
         } else if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
             // Monitor and container both gone without an exit record (e.g. the node rebooted).
@@ -395,6 +397,59 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             store.put(ContainerRecord.KIND, id, rec.withResources(ContainerRecord.encode(merged)));
             return null;
         });
+    }
+
+    // ---- stats ----
+
+    /** One container's usage: cgroup figures, CPU rate since the previous sample, writable layer. */
+    public record Usage(ContainerRecord container, long timestampNanos, dev.berth.runtime.cgroup.CgroupStats cgroup,
+            java.util.OptionalLong nanoCores, Path layer, long layerBytes, long layerInodes) {}
+
+    private final Map<String, long[]> lastCpu = new ConcurrentHashMap<>();
+
+    /** ContainerStats / ListContainerStats for running and created containers matching the filter. */
+    public List<Usage> usage(String id, String podId, Map<String, String> labels) {
+        List<Usage> out = new ArrayList<>();
+        for (ContainerRecord r : list(null)) {
+            if ((id != null && !id.isEmpty() && !r.id().startsWith(id))
+                    || (podId != null && !podId.isEmpty() && !r.podId().startsWith(podId))
+                    || !labels.entrySet().stream().allMatch(e -> e.getValue().equals(r.labels().get(e.getKey())))) {
+                continue;
+            }
+            if (r.phase() != Phase.RUNNING && r.phase() != Phase.CREATED) {
+                continue;
+            }
+            long now = now();
+            var cg = dev.berth.runtime.cgroup.CgroupStats.read(cgroups, r.cgroup());
+            long[] prev = lastCpu.put(r.id(), new long[] {now, cg.cpuUsageNanos()});
+            java.util.OptionalLong rate = prev == null || now <= prev[0] ? java.util.OptionalLong.empty()
+                    : java.util.OptionalLong.of(Math.max(0, (cg.cpuUsageNanos() - prev[1]) * 1_000_000_000L
+                            / (now - prev[0])));
+            Path upper = ContainerPaths.of(settings.containersRoot(), r.id()).upper();
+            long[] du = diskUsage(upper);
+            out.add(new Usage(r, now, cg, rate, upper, du[0], du[1]));
+        }
+        lastCpu.keySet().retainAll(out.stream().map(u -> u.container().id()).toList());
+        return out;
+    }
+
+    private static long[] diskUsage(Path dir) {
+        long[] acc = new long[2];
+        try (var walk = Files.walk(dir)) {
+            walk.forEach(p -> {
+                acc[1]++;
+                try {
+                    if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        acc[0] += Files.size(p);
+                    }
+                } catch (IOException ignored) {
+                    // removed while walking
+                }
+            });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // layer gone with its container
+        }
+        return acc;
     }
 
     // ---- pods ----

@@ -119,7 +119,7 @@ public final class Conmon {
                     continue; // being written
                 }
                 FileTime t = Files.getLastModifiedTime(p);
-                return Optional.of(new Exit(Integer.parseInt(s), t.toMillis() * 1_000_000L,
+                return Optional.of(new Exit(Integer.parseInt(s), t.to(java.util.concurrent.TimeUnit.NANOSECONDS),
                         Files.exists(persistDir.resolve("oom"))));
             } catch (NoSuchFileException e) {
                 // not ended yet, or not this file

@@ -266,6 +266,13 @@ class ContainerLifecycleTest {
                 .setState(ContainerState.CONTAINER_RUNNING)).build()).stream().anyMatch(r -> r.id().equals(id)));
         assertTrue(service.list(ContainerFilter.newBuilder().setPodSandboxId("nopod").build()).isEmpty());
 
+        service.execSync(id, List.of("dd", "if=/dev/zero", "of=/tmp/blob", "bs=1024", "count=200"), 10);
+        List<ContainerService.Usage> usage = service.usage(id, "", Map.of("app", "sleeper"));
+        assertEquals(1, usage.size());
+        assertTrue(usage.get(0).layerBytes() >= 200 * 1024, "writable layer holds the new file");
+        assertTrue(usage.get(0).cgroup().cpuUsageNanos() > 0, "cpu.stat usage");
+        assertTrue(service.usage(id, "", Map.of("app", "other")).isEmpty());
+
         long s0 = System.nanoTime();
         service.stop(id, 1); // sleep as PID 1 ignores SIGTERM: killed after the timeout
         ContainerRecord stopped = service.status(id);
