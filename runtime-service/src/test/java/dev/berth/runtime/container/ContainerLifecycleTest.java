@@ -256,6 +256,7 @@ class ContainerLifecycleTest {
                 () -> service.execSync(id, List.of("sleep", "60"), 1));
         assertEquals(ErrorKind.DEADLINE_EXCEEDED, timeout.kind());
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "killed at the timeout");
+        assertEquals(List.of(), zombieChildren(), "every process berth started was reaped");
         ExecRunner.Result ps = service.execSync(id, List.of("ps", "-o", "comm"), 10);
         assertFalse(new String(ps.stdout(), StandardCharsets.UTF_8).contains("sleep 60"));
 
@@ -282,6 +283,40 @@ class ContainerLifecycleTest {
         service.stop(id, 1); // repeatable
         assertThrows(BerthException.class, () -> service.execSync(id, List.of("true"), 1));
         service.remove(id);
+    }
+
+    /** Zombie children of this JVM (what ExecSync, runc and conmon's first process leave if not reaped). */
+    private static List<String> zombieChildren() throws Exception {
+        long self = ProcessHandle.current().pid();
+        List<String> out = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    if (f[0].equals("Z") && Long.parseLong(f[1]) == self) {
+                        out.add(stat);
+                    }
+                } catch (java.io.IOException gone) {
+                    // exited meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void ttyOutputIsLoggedToo() throws Exception {
+        ContainerRecord r = runToExit(cfg("tty", "sh", "-c", "echo on a terminal; [ -t 1 ] && echo is a tty")
+                .setTty(true).build());
+        assertEquals(0, r.exitCode());
+        List<String> out = log(r, "stdout");
+        assertTrue(out.stream().anyMatch(l -> l.contains("on a terminal")), out.toString());
+        assertTrue(out.stream().anyMatch(l -> l.contains("is a tty")), out.toString());
+        service.remove(r.id());
     }
 
     @Test
