@@ -273,8 +273,10 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         ReentrantLock lock = lockOf(c.bridge);
         lock.lock();
         try {
-            c.ipam.release(inv.containerId(), inv.ifName());
-            if (c.ipam.store().leases().isEmpty()) {
+            if (c.ipam.release(inv.containerId(), inv.ifName()).isEmpty() && !linkExists(c.bridge)) {
+                return; // a repeated DEL: nothing was leased and the network is already torn down
+            }
+            if (c.ipam.store().locked(c.ipam.store()::isEmpty)) {
                 teardownBridge(c);
             }
         } finally {
@@ -290,7 +292,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         if (!linkExists(veth)) {
             throw new CniPluginException(TYPE, "CHECK", 11, "host veth " + veth + " does not exist", null);
         }
-        if (c.ipam.store().leasesOf(inv.containerId(), inv.ifName()).isEmpty()) {
+        if (c.ipam.store().locked(() -> c.ipam.store().leasesOf(inv.containerId(), inv.ifName())).isEmpty()) {
             throw new CniPluginException(TYPE, "CHECK", 11, "no address leased to " + inv.containerId(), null);
         }
     }

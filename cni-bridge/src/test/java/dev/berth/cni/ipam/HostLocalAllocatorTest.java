@@ -51,6 +51,7 @@ class HostLocalAllocatorTest {
         String conf = "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.9.1.0/28\"}]]}";
         HostLocalAllocator a = allocator(conf);
         String ip1 = a.allocate("c1", "eth0").get(0).address().getHostAddress();
+        LeaseStore.dropIndexes(); // as after a daemon restart: only the files remain
         HostLocalAllocator restarted = allocator(conf);
         String ip2 = restarted.allocate("c2", "eth0").get(0).address().getHostAddress();
         assertNotEquals(ip1, ip2);

@@ -52,10 +52,12 @@ import runtime.v1.PodSandboxStatusResponse;
  * Stop and remove are idempotent and succeed for a pod whose set-up failed halfway.
  */
 public final class SandboxManager implements SandboxLookup {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern HOSTNAME = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9\\-.]{0,61}[a-zA-Z0-9])?");
     private static final long STOP_TIMEOUT_SECONDS = 10;
+    private static final String PENDING = "pending.json";
     private static final java.util.concurrent.Executor BACKGROUND =
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
@@ -86,6 +88,28 @@ public final class SandboxManager implements SandboxLookup {
      * remove them); READY pods whose namespaces or infra vanished become NOTREADY.
      */
     public void recover() {
+        // pods a crash caught before their first durable write: only their pending file knows them
+        Path pods = settings.runDir().resolve("pods");
+        if (Files.isDirectory(pods)) {
+            try (Stream<Path> dirs = Files.list(pods)) {
+                for (Path d : dirs.toList()) {
+                    Path pending = d.resolve(PENDING);
+                    String id = d.getFileName().toString();
+                    if (records.containsKey(id) || !Files.exists(pending)) {
+                        continue;
+                    }
+                    try {
+                        SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
+                        records.put(r.id(), r);
+                        reservations.putIfAbsent(r.reservationKey(), r.id());
+                    } catch (IOException e) {
+                        System.err.println("berth: unreadable " + pending + ": " + e.getMessage());
+                    }
+                }
+            } catch (IOException e) {
+                System.err.println("berth: cannot list " + pods + ": " + e.getMessage());
+            }
+        }
         for (SandboxRecord r : List.copyOf(records.values())) {
             if (r.state().equals(SandboxRecord.CREATING)) {
                 try {
@@ -185,7 +209,7 @@ public final class SandboxManager implements SandboxLookup {
         ReentrantLock lock = lockOf(id);
         lock.lock();
         try {
-            save(rec);
+            writePending(rec);
             try {
                 rec = create(rec, config, hostname, sysctls, podPid, ports);
             } catch (RuntimeException e) {
@@ -527,6 +551,22 @@ public final class SandboxManager implements SandboxLookup {
         store.put(SandboxRecord.KIND, r.id(), r);
         records.put(r.id(), r);
         return r;
+    }
+
+    /**
+     * The first record of a new pod, written to its run dir before anything else is made: a crash
+     * from here on is found by {@link #recover()} (the durable StateStore write comes once, at READY,
+     * saving a synchronous commit per RunPodSandbox).
+     */
+    private void writePending(SandboxRecord r) {
+        Path dir = Path.of(r.podDir());
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve(PENDING), JSON.writeValueAsBytes(r));
+        } catch (IOException e) {
+            throw BerthException.internal("cannot write " + dir.resolve(PENDING) + ": " + e.getMessage(), e);
+        }
+        records.put(r.id(), r);
     }
 
     /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */

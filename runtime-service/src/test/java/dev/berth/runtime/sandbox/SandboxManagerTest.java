@@ -340,4 +340,19 @@ class SandboxManagerTest {
         manager.remove(half);
         manager.remove(ready);
     }
+
+    @Test
+    void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
+        String id = manager.run(config("pending", 0).build(), "");
+        SandboxRecord r = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        // as if the daemon died during RunPodSandbox: the store has nothing, the run dir has the pending file
+        store.delete(SandboxRecord.KIND, id);
+        Files.writeString(Path.of(r.podDir()).resolve("pending.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r.withState(SandboxRecord.CREATING)));
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        assertFalse(NamespacePinner.isPinned(Path.of(r.netns())));
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent());
+        manager.remove(id);
+    }
 }
