@@ -16,94 +16,99 @@ import runtime.v1.RuntimeServiceGrpc.RuntimeServiceBlockingStub;
 import runtime.v1.StopPodSandboxRequest;
 
 /**
- * Runs, stops and removes N pods (default 50, one at a time) on berth and on the reference
- * containerd with the same CRI client on the same machine in one run, and prints p50 and p99 of
- * each step side by side. Two unmeasured pods warm each runtime up first.
+ * Runs, stops and removes N pods (default 50) on berth and on the reference containerd with the
+ * same CRI client on the same machine in one run, and prints p50 and p99 of each step side by side.
+ * Calls alternate between the two runtimes (pod i on berth, then pod i on containerd, one call at
+ * a time) so load from other work on the machine falls on both alike. Two unmeasured pods warm
+ * each runtime up first. Pods use kubelet's defaults: own network (the runtime's bridge), PID
+ * namespace per container.
  *
  * <pre>java -cp ... dev.berth.conformance.bench.SandboxBenchmark [pods]</pre>
  */
 public final class SandboxBenchmark {
     private SandboxBenchmark() {}
 
-    /** Milliseconds per step. */
-    record Timings(double[] run, double[] stop, double[] remove) {}
+    /** One runtime under test: its client and where its pod cgroups go (null: its default). */
+    record Target(String name, RuntimeServiceBlockingStub rt, String cgroupPrefix, List<String> ids,
+            double[] run, double[] stop, double[] remove) {
+        Target(String name, RuntimeServiceBlockingStub rt, String cgroupPrefix, int pods) {
+            this(name, rt, cgroupPrefix, new ArrayList<>(), new double[pods], new double[pods], new double[pods]);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         int pods = args.length > 0 ? Integer.parseInt(args[0]) : 50;
-        Map<String, Timings> results = new LinkedHashMap<>();
+        List<Target> targets = new ArrayList<>();
+        ReferenceContainerd ref = null;
         try (BerthDaemon berth = BerthDaemon.start()) {
-            String prefix = "/berth-bench-" + berth.httpPort() + "-";
-            results.put("berth", measure(berth.client().runtime(), pods, prefix));
-            if (System.getProperty("bench.keepLog") != null) {
-                java.nio.file.Files.copy(berth.log(), java.nio.file.Path.of(System.getProperty("bench.keepLog")),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            targets.add(new Target("berth", berth.client().runtime(), "/berth-bench-" + berth.httpPort() + "-", pods));
+            if (ReferenceContainerd.available() && System.getProperty("bench.berthOnly") == null) {
+                // a private instance: other benchmarks may use the default one at the same time
+                ref = ReferenceContainerd.start(Map.of("REF_ROOT", "/tmp/containerd-ref-sandbox-bench",
+                        "REF_RUN", "/run/containerd-ref-sandbox-bench", "REF_BRIDGE", "ref-sbx0",
+                        "REF_SUBNET", "10.91.0.0/16", "REF_CGROUP_PARENT", "containerd-ref-sandbox-bench"));
+                targets.add(new Target("containerd", ref.client().runtime(), null, pods));
+            } else {
+                System.out.println("containerd reference not used: " + ReferenceContainerd.script());
+            }
+            for (Target t : targets) {
+                for (int i = 0; i < 2; i++) {
+                    String id = run(t, "warmup-" + i);
+                    t.rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(id).build());
+                    t.rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(id).build());
+                }
+            }
+            for (int i = 0; i < pods; i++) {
+                for (Target t : targets) {
+                    long t0 = System.nanoTime();
+                    t.ids.add(run(t, "bench-" + i));
+                    t.run[i] = ms(t0);
+                }
+            }
+            for (int i = 0; i < pods; i++) {
+                for (Target t : targets) {
+                    long t0 = System.nanoTime();
+                    t.rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(t.ids.get(i)).build());
+                    t.stop[i] = ms(t0);
+                }
+            }
+            for (int i = 0; i < pods; i++) {
+                for (Target t : targets) {
+                    long t0 = System.nanoTime();
+                    t.rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(t.ids.get(i))
+                            .build());
+                    t.remove[i] = ms(t0);
+                }
+            }
+        } finally {
+            if (ref != null) {
+                ref.close();
             }
         }
-        if (ReferenceContainerd.available() && System.getProperty("bench.berthOnly") == null) {
-            printTable(pods, results);
-            // a private instance: other benchmarks may use the default one at the same time
-            Map<String, String> env = Map.of("REF_ROOT", "/tmp/containerd-ref-sandbox-bench",
-                    "REF_RUN", "/run/containerd-ref-sandbox-bench", "REF_BRIDGE", "ref-sbx0",
-                    "REF_SUBNET", "10.91.0.0/16", "REF_CGROUP_PARENT", "containerd-ref-sandbox-bench");
-            try (ReferenceContainerd ref = ReferenceContainerd.start(env)) {
-                results.put("containerd", measure(ref.client().runtime(), pods, null));
-            }
-        } else {
-            System.out.println("containerd reference not available: " + ReferenceContainerd.script());
-        }
-        printTable(pods, results);
-    }
-
-    static void printTable(int pods, Map<String, Timings> results) {
-        System.out.printf("%nPod sandbox lifecycle, %d pods one at a time (ms)%n", pods);
+        System.out.printf("%nPod sandbox lifecycle, %d pods, calls alternating between runtimes (ms)%n", pods);
         System.out.printf("%-12s %10s %10s %10s %10s %10s %10s%n", "runtime", "run p50", "run p99", "stop p50",
                 "stop p99", "remove p50", "remove p99");
-        for (Map.Entry<String, Timings> e : results.entrySet()) {
-            Timings t = e.getValue();
-            System.out.printf("%-12s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f%n", e.getKey(), pct(t.run, 50),
+        for (Target t : targets) {
+            System.out.printf("%-12s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f%n", t.name, pct(t.run, 50),
                     pct(t.run, 99), pct(t.stop, 50), pct(t.stop, 99), pct(t.remove, 50), pct(t.remove, 99));
         }
-        if (results.containsKey("containerd")) {
-            System.out.printf("RunPodSandbox p50: berth takes %.2f of containerd's time (target <= 0.25)%n",
-                    pct(results.get("berth").run, 50) / pct(results.get("containerd").run, 50));
+        if (targets.size() == 2) {
+            System.out.printf("RunPodSandbox p50: berth takes %.2f of containerd's time (project target <= 0.25)%n",
+                    pct(targets.get(0).run, 50) / pct(targets.get(1).run, 50));
         }
     }
 
-    static Timings measure(RuntimeServiceBlockingStub rt, int pods, String cgroupPrefix) {
-        for (int i = 0; i < 2; i++) {
-            String id = run(rt, "warmup-" + i, cgroupPrefix);
-            rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(id).build());
-            rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(id).build());
-        }
-        double[] run = new double[pods];
-        double[] stop = new double[pods];
-        double[] remove = new double[pods];
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < pods; i++) {
-            long t0 = System.nanoTime();
-            ids.add(run(rt, "bench-" + i, cgroupPrefix));
-            run[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        for (int i = 0; i < pods; i++) {
-            long t0 = System.nanoTime();
-            rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(ids.get(i)).build());
-            stop[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        for (int i = 0; i < pods; i++) {
-            long t0 = System.nanoTime();
-            rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(ids.get(i)).build());
-            remove[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        return new Timings(run, stop, remove);
-    }
-
-    static String run(RuntimeServiceBlockingStub rt, String name, String cgroupPrefix) {
+    static String run(Target t, String name) {
         PodSandboxConfig.Builder c = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench").setUid("uid-" + name));
-        if (cgroupPrefix != null) {
-            c.setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(cgroupPrefix + name));
+        if (t.cgroupPrefix != null) {
+            c.setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(t.cgroupPrefix + name));
         }
-        return rt.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(c).build()).getPodSandboxId();
+        return t.rt.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(c).build()).getPodSandboxId();
+    }
+
+    static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
     }
 
     static double pct(double[] values, int p) {

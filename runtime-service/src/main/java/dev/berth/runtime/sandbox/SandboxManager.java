@@ -69,6 +69,7 @@ public final class SandboxManager implements SandboxLookup {
     private final Map<String, SandboxRecord> records = new ConcurrentHashMap<>();
     private final Map<String, String> reservations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final java.util.Set<CompletableFuture<Void>> persisting = ConcurrentHashMap.newKeySet();
 
     public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
             Supplier<PodContainers> containers) {
@@ -102,6 +103,9 @@ public final class SandboxManager implements SandboxLookup {
                         SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
                         records.put(r.id(), r);
                         reservations.putIfAbsent(r.reservationKey(), r.id());
+                        if (!r.state().equals(SandboxRecord.CREATING)) {
+                            save(r); // finished, but the daemon died before committing it
+                        }
                     } catch (IOException e) {
                         System.err.println("berth: unreadable " + pending + ": " + e.getMessage());
                     }
@@ -291,7 +295,37 @@ public final class SandboxManager implements SandboxLookup {
         PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
         PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
         PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
-        return save(rec.withState(SandboxRecord.READY));
+        SandboxRecord ready = rec.withState(SandboxRecord.READY);
+        // The pending file now says READY (survives kill -9 like the other run-dir state); the
+        // synchronous StateStore commit follows off the caller's path, under the pod's lock, so a
+        // stop or remove that comes first is never overtaken.
+        writePending(ready);
+        CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(ready.id()), BACKGROUND);
+        persisting.add(f);
+        f.whenComplete((v, e) -> persisting.remove(f));
+        return ready;
+    }
+
+    /** Waits until every finished RunPodSandbox is committed to the StateStore (tests, shutdown). */
+    public void flush() {
+        for (CompletableFuture<Void> f : List.copyOf(persisting)) {
+            f.join();
+        }
+    }
+
+    private void persistLater(String id) {
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            SandboxRecord current = records.get(id);
+            if (current != null && !store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent()) {
+                store.put(SandboxRecord.KIND, id, current);
+            }
+        } catch (RuntimeException e) {
+            System.err.println("berth: persisting pod " + id + ": " + e.getMessage());
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void moveIntoCgroup(SandboxRecord rec, int pid) {

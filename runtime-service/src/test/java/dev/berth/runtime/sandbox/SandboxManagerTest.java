@@ -328,6 +328,7 @@ class SandboxManagerTest {
     void restartFindsPodsAndUndoesHalfCreatedOnes() {
         String ready = manager.run(config("keep", 0).build(), "");
         String half = manager.run(config("half", 0).build(), "");
+        manager.flush();
         // as if the daemon died in the middle of RunPodSandbox for "half"
         SandboxRecord r = store.get(SandboxRecord.KIND, half, SandboxRecord.class).orElseThrow();
         store.put(SandboxRecord.KIND, half, r.withState(SandboxRecord.CREATING));
@@ -342,8 +343,20 @@ class SandboxManagerTest {
     }
 
     @Test
+    void finishedPodWhoseCommitWasLostIsReadyAfterRestart() throws Exception {
+        String id = manager.run(config("uncommitted", 0).build(), "");
+        manager.flush();
+        store.delete(SandboxRecord.KIND, id); // as if killed right after RunPodSandbox answered
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_READY, manager.status(id, false).getStatus().getState());
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent());
+        manager.remove(id);
+    }
+
+    @Test
     void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
         String id = manager.run(config("pending", 0).build(), "");
+        manager.flush();
         SandboxRecord r = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
         // as if the daemon died during RunPodSandbox: the store has nothing, the run dir has the pending file
         store.delete(SandboxRecord.KIND, id);
