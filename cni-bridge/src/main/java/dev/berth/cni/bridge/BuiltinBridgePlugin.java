@@ -143,7 +143,9 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         try {
             if (linkExists(veth)) {
-                NetCommand.check(List.of("ip", "link", "del", veth), null);
+                try (Netlink nl = Netlink.open()) {
+                    nl.deleteLink(veth); // left by an ADD that failed or crashed halfway
+                }
             }
             String podMac = USE_IP_TOOL ? configureWithIpTool(c, inv, veth, allocs) : configure(c, inv, veth, allocs);
 
@@ -261,9 +263,8 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private void del(BridgeConfig c, PluginInvocation inv) {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         if (linkExists(veth)) {
-            NetCommand.Result r = NetCommand.run(List.of("ip", "link", "del", veth));
-            if (!r.ok() && linkExists(veth)) {
-                r.orThrow();
+            try (Netlink nl = Netlink.open()) {
+                nl.deleteLink(veth);
             }
         }
         if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {

@@ -8,6 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
 import runtime.v1.PodSandboxConfig;
 import runtime.v1.PodSandboxMetadata;
 import runtime.v1.RemovePodSandboxRequest;
@@ -101,9 +104,14 @@ public final class SandboxBenchmark {
     static String run(Target t, String name) {
         PodSandboxConfig.Builder c = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench").setUid("uid-" + name));
+        // as kubelet sends a pod without hostNetwork or shareProcessNamespace
+        LinuxPodSandboxConfig.Builder linux = LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NamespaceOption.newBuilder()
+                        .setNetwork(NamespaceMode.POD).setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD)));
         if (t.cgroupPrefix != null) {
-            c.setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent(t.cgroupPrefix + name));
+            linux.setCgroupParent(t.cgroupPrefix + name);
         }
+        c.setLinux(linux);
         return t.rt.runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(c).build()).getPodSandboxId();
     }
 

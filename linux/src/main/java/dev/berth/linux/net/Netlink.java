@@ -31,7 +31,9 @@ public final class Netlink implements AutoCloseable {
     private static final int O_CLOEXEC = 0x80000;
 
     private static final short RTM_NEWLINK = 16;
+    private static final short RTM_DELLINK = 17;
     private static final short RTM_NEWADDR = 20;
+    private static final int ENODEV = 19;
     private static final short RTM_NEWROUTE = 24;
     private static final short NLMSG_ERROR = 2;
     private static final short NLM_F_REQUEST = 1;
@@ -128,6 +130,20 @@ public final class Netlink implements AutoCloseable {
                     concat(ifinfomsg(0, IFF_UP, IFF_UP), link.toBytes()), "add veth " + hostName);
         } finally {
             closeFd(nsFd);
+        }
+    }
+
+    /** Deletes a device by name (a veth takes its peer with it); false when there is no such device. */
+    public boolean deleteLink(String name) {
+        try {
+            request(RTM_DELLINK, (short) 0, concat(ifinfomsg(0, 0, 0), new Attrs().str(IFLA_IFNAME, name).toBytes()),
+                    "delete " + name);
+            return true;
+        } catch (LinuxException e) {
+            if (e.errno() == ENODEV) {
+                return false;
+            }
+            throw e;
         }
     }
 

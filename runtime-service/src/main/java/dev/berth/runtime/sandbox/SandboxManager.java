@@ -365,17 +365,21 @@ public final class SandboxManager implements SandboxLookup {
         if (pc != null) {
             pc.stopAll(rec.id(), STOP_TIMEOUT_SECONDS);
         }
+        boolean changed = false;
         if (rec.networkAttached()) {
             cni.tearDown(request(rec, config(rec), List.of()));
-            rec = save(rec.withNetwork(false, rec.podIps(), rec.cniResult()));
+            rec = rec.withNetwork(false, rec.podIps(), rec.cniResult());
+            changed = true;
         }
         if (rec.infraPid() > 0) {
             InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
         }
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
-            rec = save(rec.withState(SandboxRecord.NOTREADY));
+            rec = rec.withState(SandboxRecord.NOTREADY);
+            changed = true;
         }
-        return rec;
+        // one commit for the whole stop; a crash before it just repeats the (idempotent) steps
+        return changed ? save(rec) : rec;
     }
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
