@@ -253,6 +253,7 @@ public final class SandboxManager implements SandboxLookup {
             Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
                     "mode=1777,size=65536k");
         }
+        Failpoints.hit("sandbox-after-namespaces");
         cgroups.create(rec.cgroupPath());
         PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
@@ -273,6 +274,7 @@ public final class SandboxManager implements SandboxLookup {
         } catch (RuntimeException e) {
             failure = e;
         }
+        Failpoints.hit("sandbox-after-network");
         if (infra != null) {
             try {
                 InfraProcess.Started started = infra.join();
@@ -295,6 +297,7 @@ public final class SandboxManager implements SandboxLookup {
         PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
         PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
         PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
+        Failpoints.hit("sandbox-before-ready");
         SandboxRecord ready = rec.withState(SandboxRecord.READY);
         // The pending file now says READY (survives kill -9 like the other run-dir state); the
         // synchronous StateStore commit follows off the caller's path, under the pod's lock, so a
