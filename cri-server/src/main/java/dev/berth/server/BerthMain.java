@@ -1,0 +1,60 @@
+package dev.berth.server;
+
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.ConfigException;
+import dev.berth.server.config.ConfigLoader;
+import dev.berth.server.host.HostTools;
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
+import io.quarkus.runtime.annotations.QuarkusMain;
+
+/**
+ * Entry point. Configuration and required host tools are checked before Quarkus starts, so a bad
+ * config file or a missing runc ends the process with one line saying what to fix (exit 2 for
+ * configuration, 3 for a missing dependency) instead of a stack trace.
+ */
+@QuarkusMain
+public class BerthMain implements QuarkusApplication {
+    public static final int EXIT_CONFIG = 2;
+    public static final int EXIT_MISSING_DEPENDENCY = 3;
+
+    private static volatile BerthConfig config;
+    private static volatile HostTools tools;
+
+    public static void main(String... args) {
+        if (args.length > 0 && args[0].equals("--print-default-config")) {
+            System.out.print(ConfigLoader.renderDefaults());
+            return;
+        }
+        try {
+            config = ConfigLoader.load(System.getenv());
+        } catch (ConfigException e) {
+            System.err.println("berth: " + e.getMessage());
+            System.exit(EXIT_CONFIG);
+        }
+        tools = HostTools.probe(config);
+        if (!tools.missingRequired().isEmpty()) {
+            System.err.println("berth: " + String.join("; ", tools.missingRequired()));
+            System.exit(EXIT_MISSING_DEPENDENCY);
+        }
+        System.setProperty("quarkus.http.host", config.httpHost());
+        System.setProperty("quarkus.http.port", Integer.toString(config.httpPort()));
+        System.setProperty("quarkus.log.level", config.logLevel());
+        Quarkus.run(BerthMain.class, args);
+    }
+
+    @Override
+    public int run(String... args) {
+        Quarkus.waitForExit();
+        return 0;
+    }
+
+    /** The configuration loaded by {@link #main}; the CDI producers hand it out. */
+    public static BerthConfig config() {
+        return config;
+    }
+
+    public static HostTools tools() {
+        return tools;
+    }
+}

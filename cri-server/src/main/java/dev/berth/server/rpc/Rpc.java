@@ -1,0 +1,60 @@
+package dev.berth.server.rpc;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.core.error.ErrorKind;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one unary RPC handler and answers the caller. This is the single place where domain errors
+ * become gRPC statuses: a {@link BerthException}'s kind picks the code and its message is the
+ * description; anything else is a bug and answers INTERNAL (logged with its stack trace) without
+ * taking the daemon down.
+ */
+public final class Rpc {
+    private static final Logger LOG = Logger.getLogger(Rpc.class);
+
+    private Rpc() {}
+
+    public static <T> void unary(StreamObserver<T> observer, Supplier<T> handler) {
+        T response;
+        try {
+            response = handler.get();
+        } catch (BerthException e) {
+            observer.onError(toStatus(e).asRuntimeException());
+            return;
+        } catch (StatusRuntimeException e) {
+            observer.onError(e);
+            return;
+        } catch (RuntimeException | Error e) {
+            LOG.error("unexpected failure in an RPC handler", e);
+            observer.onError(Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException());
+            return;
+        }
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    public static Status toStatus(BerthException e) {
+        return Status.fromCode(code(e.kind())).withDescription(e.getMessage());
+    }
+
+    static Status.Code code(ErrorKind kind) {
+        return switch (kind) {
+            case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.Code.NOT_FOUND;
+            case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
+            case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
+            case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+            case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
+            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case DEADLINE_EXCEEDED -> Status.Code.DEADLINE_EXCEEDED;
+            case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+            case UNIMPLEMENTED -> Status.Code.UNIMPLEMENTED;
+            case INTERNAL -> Status.Code.INTERNAL;
+        };
+    }
+}

@@ -1,0 +1,77 @@
+package dev.berth.server.rpc.runtime;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.host.HostChecks;
+import dev.berth.server.host.HostTools;
+import dev.berth.server.status.NetworkCondition;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import runtime.v1.RuntimeCondition;
+import runtime.v1.RuntimeHandler;
+import runtime.v1.RuntimeHandlerFeatures;
+import runtime.v1.RuntimeStatus;
+import runtime.v1.StatusRequest;
+import runtime.v1.StatusResponse;
+
+/**
+ * Status: RuntimeReady and NetworkReady as they are right now, each false with a reason when not.
+ * kubelet stops scheduling pods to the node on either being false, so both are checked live.
+ */
+@ApplicationScoped
+public class StatusHandler {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    BerthConfig config;
+
+    @Inject
+    HostTools tools;
+
+    @Inject
+    NetworkCondition network;
+
+    @Inject
+    UpdateRuntimeConfigHandler runtimeConfig;
+
+    public StatusResponse handle(StatusRequest request) {
+        Optional<String> runtimeProblem = HostChecks.runtimeNotReady(config);
+        Optional<String> networkProblem = network.notReadyReason();
+        StatusResponse.Builder out = StatusResponse.newBuilder()
+                .setStatus(RuntimeStatus.newBuilder()
+                        .addConditions(condition("RuntimeReady", runtimeProblem, "RuntimeNotReady"))
+                        .addConditions(condition("NetworkReady", networkProblem, "NetworkPluginNotReady")));
+        for (String handler : config.runtimes().keySet()) {
+            out.addRuntimeHandlers(RuntimeHandler.newBuilder()
+                    .setName(handler)
+                    .setFeatures(RuntimeHandlerFeatures.getDefaultInstance()));
+        }
+        if (request.getVerbose()) {
+            out.putInfo("config", json(config.asMap()));
+            out.putInfo("tools", json(tools.versions()));
+            Map<String, Object> notes = new LinkedHashMap<>();
+            notes.put("podCidr", runtimeConfig.podCidr());
+            notes.put("oomScoreAdjustment", OomScore.describe());
+            out.putInfo("runtime", json(notes));
+        }
+        return out.build();
+    }
+
+    private static RuntimeCondition condition(String type, Optional<String> problem, String reason) {
+        RuntimeCondition.Builder c = RuntimeCondition.newBuilder().setType(type).setStatus(problem.isEmpty());
+        problem.ifPresent(p -> c.setReason(reason).setMessage(p));
+        return c.build();
+    }
+
+    private static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            return "\"" + e.getMessage() + "\"";
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package dev.berth.server.wiring;
+
+import dev.berth.core.state.StateStore;
+import dev.berth.server.BerthMain;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.ConfigLoader;
+import dev.berth.server.host.HostTools;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.nio.file.Files;
+
+/** The daemon-wide singletons every area uses: configuration, host tools, the state store. */
+@ApplicationScoped
+public class CoreProducers {
+    @Produces
+    @Singleton
+    BerthConfig config() {
+        BerthConfig c = BerthMain.config();
+        // Started without BerthMain.main (e.g. in a Quarkus test): load the same way.
+        return c != null ? c : ConfigLoader.load(System.getenv());
+    }
+
+    @Produces
+    @Singleton
+    HostTools tools(BerthConfig config) {
+        HostTools t = BerthMain.tools();
+        return t != null ? t : HostTools.probe(config);
+    }
+
+    @Produces
+    @Singleton
+    StateStore stateStore(BerthConfig config) throws IOException {
+        // The run root is tmpfs on most nodes: recreate it after a reboot.
+        Files.createDirectories(config.run());
+        return StateStore.open(config.root().resolve("state"));
+    }
+
+    void closeStore(@Disposes StateStore store) {
+        store.close();
+    }
+}
