@@ -427,6 +427,15 @@ class ImageStoreTest {
             assertEquals(img.configDigest(), images.pull(img.reference(),
                     new RegistryCredentials(LocalRegistry.USER, LocalRegistry.PASSWORD, "", "", "")));
             assertTrue(secured.tokensIssued() >= 1);
+            // an identity token (OAuth2 refresh token) and a ready bearer token work too
+            String[] tokens = secured.issueTokens();
+            assertTrue(images.remove(img.reference()));
+            assertEquals(img.configDigest(), images.pull(img.reference(), new RegistryCredentials("", "", "", tokens[1], "")));
+            assertTrue(images.remove(img.reference()));
+            assertEquals(img.configDigest(), images.pull(img.reference(), new RegistryCredentials("", "", "", "", tokens[0])));
+            BerthException badIdentity = assertThrows(BerthException.class, () -> images.pull(img.reference() + "x",
+                    new RegistryCredentials("", "", "", "not-a-refresh-token", "")));
+            assertEquals(ErrorKind.UNAUTHENTICATED, badIdentity.kind(), badIdentity.getMessage());
         }
     }
 
