@@ -3,7 +3,6 @@ package dev.berth.image.content;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 
 /**
  * Hashes and counts what passes through, and refuses to read more than the expected size (a
@@ -12,7 +11,8 @@ import java.security.MessageDigest;
 public final class VerifyingInputStream extends FilterInputStream {
     private final String expectedDigest;
     private final long expectedSize;
-    private final MessageDigest digest;
+    private final Hasher digest;
+    private String actual;
     private long count;
 
     /** {@code expectedSize} < 0: no size known (only the digest is checked). */
@@ -20,7 +20,7 @@ public final class VerifyingInputStream extends FilterInputStream {
         super(in);
         this.expectedDigest = expectedDigest;
         this.expectedSize = expectedSize;
-        this.digest = Digests.newDigest(expectedDigest);
+        this.digest = Hasher.forDigest(expectedDigest);
     }
 
     @Override
@@ -74,11 +74,15 @@ public final class VerifyingInputStream extends FilterInputStream {
         return count;
     }
 
+    /** The digest of everything read so far; reading further afterwards is an error. */
     public String actualDigest() {
-        return Digests.format(Digests.algorithm(expectedDigest), digest.digest());
+        if (actual == null) {
+            actual = digest.digest();
+        }
+        return actual;
     }
 
-    /** Null when size and digest match; otherwise what differs, for an error message. Call once, at EOF. */
+    /** Null when size and digest match; otherwise what differs, for an error message. Call at EOF. */
     public String mismatch() {
         String actual = actualDigest();
         if (expectedSize >= 0 && count != expectedSize) {
