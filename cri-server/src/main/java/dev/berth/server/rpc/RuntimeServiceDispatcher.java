@@ -1,5 +1,16 @@
 package dev.berth.server.rpc;
 
+import dev.berth.server.rpc.container.ContainerStatsHandler;
+import dev.berth.server.rpc.container.ListContainerStatsHandler;
+import dev.berth.server.rpc.container.CreateContainerHandler;
+import dev.berth.server.rpc.container.StartContainerHandler;
+import dev.berth.server.rpc.container.StopContainerHandler;
+import dev.berth.server.rpc.container.RemoveContainerHandler;
+import dev.berth.server.rpc.container.ContainerStatusHandler;
+import dev.berth.server.rpc.container.ListContainersHandler;
+import dev.berth.server.rpc.container.UpdateContainerResourcesHandler;
+import dev.berth.server.rpc.container.ReopenContainerLogHandler;
+import dev.berth.server.rpc.container.ExecSyncHandler;
 import dev.berth.server.rpc.runtime.RuntimeConfigHandler;
 import dev.berth.server.rpc.runtime.StatusHandler;
 import dev.berth.server.rpc.runtime.UpdateRuntimeConfigHandler;
@@ -20,6 +31,28 @@ import runtime.v1.RemovePodSandboxRequest;
 import runtime.v1.RemovePodSandboxResponse;
 import runtime.v1.RunPodSandboxRequest;
 import runtime.v1.RunPodSandboxResponse;
+import runtime.v1.ContainerStatsRequest;
+import runtime.v1.ContainerStatsResponse;
+import runtime.v1.ListContainerStatsRequest;
+import runtime.v1.ListContainerStatsResponse;
+import runtime.v1.CreateContainerRequest;
+import runtime.v1.CreateContainerResponse;
+import runtime.v1.StartContainerRequest;
+import runtime.v1.StartContainerResponse;
+import runtime.v1.StopContainerRequest;
+import runtime.v1.StopContainerResponse;
+import runtime.v1.RemoveContainerRequest;
+import runtime.v1.RemoveContainerResponse;
+import runtime.v1.ContainerStatusRequest;
+import runtime.v1.ContainerStatusResponse;
+import runtime.v1.ListContainersRequest;
+import runtime.v1.ListContainersResponse;
+import runtime.v1.UpdateContainerResourcesRequest;
+import runtime.v1.UpdateContainerResourcesResponse;
+import runtime.v1.ReopenContainerLogRequest;
+import runtime.v1.ReopenContainerLogResponse;
+import runtime.v1.ExecSyncRequest;
+import runtime.v1.ExecSyncResponse;
 import runtime.v1.RuntimeConfigRequest;
 import runtime.v1.RuntimeConfigResponse;
 import runtime.v1.RuntimeServiceGrpc;
@@ -64,6 +97,37 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Inject
     ListPodSandboxHandler listPodSandbox;
+    CreateContainerHandler createContainerHandler;
+
+    @Inject
+    StartContainerHandler startContainerHandler;
+
+    @Inject
+    StopContainerHandler stopContainerHandler;
+
+    @Inject
+    RemoveContainerHandler removeContainerHandler;
+
+    @Inject
+    ContainerStatusHandler containerStatusHandler;
+
+    @Inject
+    ListContainersHandler listContainersHandler;
+
+    @Inject
+    UpdateContainerResourcesHandler updateContainerResourcesHandler;
+
+    @Inject
+    ReopenContainerLogHandler reopenContainerLogHandler;
+
+    @Inject
+    ExecSyncHandler execSyncHandler;
+
+    @Inject
+    ContainerStatsHandler containerStatsHandler;
+
+    @Inject
+    ListContainerStatsHandler listContainerStatsHandler;
 
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
@@ -109,5 +173,60 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void listPodSandbox(ListPodSandboxRequest request, StreamObserver<ListPodSandboxResponse> observer) {
         Rpc.unary(observer, () -> listPodSandbox.handle(request));
+    }
+
+    @Override
+    public void createContainer(CreateContainerRequest request, StreamObserver<CreateContainerResponse> observer) {
+        Rpc.unary(observer, () -> createContainerHandler.handle(request));
+    }
+
+    @Override
+    public void startContainer(StartContainerRequest request, StreamObserver<StartContainerResponse> observer) {
+        Rpc.unary(observer, () -> startContainerHandler.handle(request));
+    }
+
+    @Override
+    public void stopContainer(StopContainerRequest request, StreamObserver<StopContainerResponse> observer) {
+        Rpc.unary(observer, () -> stopContainerHandler.handle(request));
+    }
+
+    @Override
+    public void removeContainer(RemoveContainerRequest request, StreamObserver<RemoveContainerResponse> observer) {
+        Rpc.unary(observer, () -> removeContainerHandler.handle(request));
+    }
+
+    @Override
+    public void containerStatus(ContainerStatusRequest request, StreamObserver<ContainerStatusResponse> observer) {
+        Rpc.unary(observer, () -> containerStatusHandler.handle(request));
+    }
+
+    @Override
+    public void listContainers(ListContainersRequest request, StreamObserver<ListContainersResponse> observer) {
+        Rpc.unary(observer, () -> listContainersHandler.handle(request));
+    }
+
+    @Override
+    public void updateContainerResources(UpdateContainerResourcesRequest request, StreamObserver<UpdateContainerResourcesResponse> observer) {
+        Rpc.unary(observer, () -> updateContainerResourcesHandler.handle(request));
+    }
+
+    @Override
+    public void reopenContainerLog(ReopenContainerLogRequest request, StreamObserver<ReopenContainerLogResponse> observer) {
+        Rpc.unary(observer, () -> reopenContainerLogHandler.handle(request));
+    }
+
+    @Override
+    public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> observer) {
+        Rpc.unary(observer, () -> execSyncHandler.handle(request));
+    }
+
+    @Override
+    public void containerStats(ContainerStatsRequest request, StreamObserver<ContainerStatsResponse> observer) {
+        Rpc.unary(observer, () -> containerStatsHandler.handle(request));
+    }
+
+    @Override
+    public void listContainerStats(ListContainerStatsRequest request, StreamObserver<ListContainerStatsResponse> observer) {
+        Rpc.unary(observer, () -> listContainerStatsHandler.handle(request));
     }
 }

@@ -1,0 +1,208 @@
+package dev.berth.conformance.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.Commands;
+import dev.berth.conformance.harness.CriClient;
+import dev.berth.conformance.harness.LocalRegistry;
+import dev.berth.conformance.harness.TestImages;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import runtime.v1.ContainerFilter;
+import runtime.v1.ContainerState;
+import runtime.v1.ContainerStatus;
+import runtime.v1.ContainerStatusRequest;
+import runtime.v1.ImageSpec;
+import runtime.v1.Mount;
+import runtime.v1.PullImageRequest;
+import runtime.v1.ReopenContainerLogRequest;
+
+/** The container contract against berth, plus what only berth promises (errors, restart safety). */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BerthContainerTest extends ContainerContract {
+    private LocalRegistry registry;
+    private BerthDaemon daemon;
+    private String image;
+
+    @BeforeAll
+    void start() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
+        assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
+        assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
+        registry = LocalRegistry.start();
+        image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
+        daemon = BerthDaemon.start();
+        try {
+            daemon.client().images().pullImage(PullImageRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(image)).build());
+            runPod("probe");
+        } catch (StatusRuntimeException e) {
+            // Until the image and pod sides are merged in, berth answers UNIMPLEMENTED for them.
+            assumeTrue(e.getStatus().getCode() != Status.Code.UNIMPLEMENTED, "berth lacks " + e.getMessage());
+            throw e;
+        }
+    }
+
+    @AfterAll
+    void stop() {
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    @Override
+    CriClient cri() {
+        return daemon.client();
+    }
+
+    @Override
+    String image() {
+        return image;
+    }
+
+    @Override
+    Path logRoot() {
+        return daemon.base().resolve("pod-logs");
+    }
+
+    private static Status.Code code(Runnable r) {
+        return assertThrows(StatusRuntimeException.class, r::run).getStatus().getCode();
+    }
+
+    @Test
+    void badInputGetsClearStatuses() throws Exception {
+        String pod = runPod("bad");
+        try {
+            assertEquals(Status.Code.NOT_FOUND, code(() -> create("0123abcd", container("x", "true").build())));
+            StatusRuntimeException noImage = assertThrows(StatusRuntimeException.class, () -> create(pod,
+                    container("x", "true").setImage(ImageSpec.newBuilder().setImage("127.0.0.1:1/none:1")).build()));
+            assertEquals(Status.Code.NOT_FOUND, noImage.getStatus().getCode());
+            assertTrue(noImage.getStatus().getDescription().contains("127.0.0.1:1/none:1"));
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> create(pod,
+                    container("x", "true").setLogPath("../../escape.log").build())));
+            assertEquals(Status.Code.NOT_FOUND, code(() -> create(pod, container("x", "true")
+                    .addMounts(Mount.newBuilder().setContainerPath("/m").setHostPath("/nonexistent/berth/path")
+                            .setReadonly(true)).build())));
+            assertEquals(Status.Code.NOT_FOUND, code(() -> status("00ff")));
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> status("")));
+            assertEquals(Status.Code.NOT_FOUND, code(() -> status("../../etc")));
+            remove("ffff"); // removing an unknown container is fine
+            String id = create(pod, container("sleeper", "sleep", "100").build());
+            start(id);
+            StatusRuntimeException timeout = assertThrows(StatusRuntimeException.class,
+                    () -> exec(id, 1, "sleep", "30"));
+            assertEquals(Status.Code.DEADLINE_EXCEEDED, timeout.getStatus().getCode());
+            assertEquals(Status.Code.FAILED_PRECONDITION, code(() -> start(id)));
+            remove(id);
+            assertTrue(ids(ContainerFilter.newBuilder().setPodSandboxId(pod).build()).isEmpty(),
+                    "failed creates leave nothing listed");
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    @Test
+    void verboseStatusAndLogReopen() throws Exception {
+        String pod = runPod("verbose");
+        try {
+            String id = create(pod, container("ticker", "sh", "-c",
+                    "while true; do echo tick; sleep 0.1; done").build());
+            start(id);
+            var resp = cri().runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id)
+                    .setVerbose(true).build());
+            String info = resp.getInfoOrThrow("info");
+            assertTrue(info.contains("\"runtimeSpec\"") && info.contains("\"pid\""), info);
+            assertEquals(image, resp.getStatus().getImage().getImage());
+            assertTrue(resp.getStatus().getImageRef().contains("sha256:"));
+            Path log = Path.of(resp.getStatus().getLogPath());
+            Thread.sleep(300);
+            Files.move(log, log.resolveSibling("rotated.log"));
+            cri().runtime().reopenContainerLog(ReopenContainerLogRequest.newBuilder().setContainerId(id).build());
+            Thread.sleep(500);
+            assertTrue(Files.size(log) > 0, "new log file written after reopen");
+            remove(id);
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    @Test
+    void containersSurviveKill9AndHalfCreatedOnesAreCleanedUp() throws Exception {
+        String pod = runPod("restart");
+        try {
+            String survivor = create(pod, container("survivor", "sleep", "1000").build());
+            start(survivor);
+            String dies = create(pod, container("dies", "sh", "-c", "sleep 1; exit 7").build());
+            start(dies);
+            // Creates in flight while the daemon is killed.
+            AtomicInteger made = new AtomicInteger();
+            List<Thread> creators = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                int n = t;
+                creators.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; i < 20; i++) {
+                        try {
+                            create(pod, container("flood-" + n + "-" + i, "sleep", "1000").build());
+                            made.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            return; // the daemon went away
+                        }
+                    }
+                }));
+            }
+            Thread.sleep(400);
+            daemon.kill9();
+            for (Thread t : creators) {
+                t.join(30_000);
+            }
+            Thread.sleep(1500); // "dies" exits while berth is down
+            daemon.restart();
+
+            ContainerStatus s = status(survivor);
+            assertEquals(ContainerState.CONTAINER_RUNNING, s.getState());
+            assertEquals("alive\n", exec(survivor, 10, "echo", "alive").getStdout().toStringUtf8());
+            ContainerStatus d = status(dies);
+            assertEquals(ContainerState.CONTAINER_EXITED, d.getState());
+            assertEquals(7, d.getExitCode());
+            List<String> listed = ids(ContainerFilter.newBuilder().setPodSandboxId(pod).build());
+            assertTrue(listed.size() >= 2 + made.get(), "every acknowledged create is still there");
+            // Every overlay mount belongs to a listed container; nothing half-made is left mounted.
+            Path containers = daemon.root().resolve("containers");
+            List<String> mounts = daemon.namespace().mountsUnder(containers);
+            for (String m : mounts) {
+                String id = containers.relativize(Path.of(m)).getName(0).toString();
+                assertTrue(listed.contains(id), "mount of unlisted container " + m);
+            }
+            try (var dirs = Files.list(containers)) {
+                for (Path dir : dirs.toList()) {
+                    assertTrue(listed.contains(dir.getFileName().toString()), "files of unlisted " + dir);
+                }
+            }
+            for (String id : listed) {
+                remove(id);
+            }
+            assertTrue(daemon.namespace().mountsUnder(containers).isEmpty());
+            String conmons = Commands.run("pgrep", "-f", "conmon.*" + daemon.run()).output().strip();
+            assertTrue(conmons.isEmpty(), "no monitors left: " + conmons);
+        } finally {
+            removePod(pod);
+        }
+    }
+}

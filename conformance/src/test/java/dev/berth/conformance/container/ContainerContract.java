@@ -1,0 +1,245 @@
+package dev.berth.conformance.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.berth.conformance.harness.CriClient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import runtime.v1.ContainerConfig;
+import runtime.v1.ContainerFilter;
+import runtime.v1.ContainerMetadata;
+import runtime.v1.ContainerState;
+import runtime.v1.ContainerStateValue;
+import runtime.v1.ContainerStatus;
+import runtime.v1.ContainerStatusRequest;
+import runtime.v1.CreateContainerRequest;
+import runtime.v1.ExecSyncRequest;
+import runtime.v1.ExecSyncResponse;
+import runtime.v1.ImageSpec;
+import runtime.v1.Int64Value;
+import runtime.v1.KeyValue;
+import runtime.v1.LinuxContainerConfig;
+import runtime.v1.LinuxContainerSecurityContext;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.ListContainersRequest;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.RemoveContainerRequest;
+import runtime.v1.RemovePodSandboxRequest;
+import runtime.v1.RunPodSandboxRequest;
+import runtime.v1.StartContainerRequest;
+import runtime.v1.StopContainerRequest;
+import runtime.v1.StopPodSandboxRequest;
+
+/**
+ * Container behaviour every CRI runtime must show, run against berth and against the reference
+ * containerd with the same calls. Subclasses supply the endpoint and a pulled busybox image.
+ */
+abstract class ContainerContract {
+    abstract CriClient cri();
+
+    /** A busybox image (TestImages' rootfs) already pulled on the runtime. */
+    abstract String image();
+
+    abstract Path logRoot();
+
+    /** A running pod on the host network; the caller removes it. */
+    String runPod(String name) throws IOException {
+        Path logs = Files.createDirectories(logRoot().resolve(name + "-" + UUID.randomUUID()));
+        PodSandboxConfig cfg = PodSandboxConfig.newBuilder()
+                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("conformance")
+                        .setUid(UUID.randomUUID().toString()))
+                .setLogDirectory(logs.toString())
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext
+                        .newBuilder().setNamespaceOptions(NAMESPACES)))
+                .build();
+        lastPodConfig = cfg;
+        return cri().runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(cfg).build())
+                .getPodSandboxId();
+    }
+
+    PodSandboxConfig lastPodConfig;
+
+    /** As kubelet sends them for a hostNetwork pod without shareProcessNamespace. */
+    static final NamespaceOption NAMESPACES = NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE)
+            .setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD).build();
+
+    void removePod(String podId) {
+        cri().runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+        cri().runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(podId).build());
+    }
+
+    ContainerConfig.Builder container(String name, String... cmd) {
+        return ContainerConfig.newBuilder()
+                .setMetadata(ContainerMetadata.newBuilder().setName(name))
+                .setImage(ImageSpec.newBuilder().setImage(image()))
+                .addAllCommand(List.of(cmd))
+                .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
+                        LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NAMESPACES)))
+                .setLogPath(name + ".log");
+    }
+
+    String create(String podId, ContainerConfig c) {
+        return cri().runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(podId)
+                .setConfig(c).setSandboxConfig(lastPodConfig).build()).getContainerId();
+    }
+
+    void start(String id) {
+        cri().runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    }
+
+    ContainerStatus status(String id) {
+        return cri().runtime().containerStatus(ContainerStatusRequest.newBuilder().setContainerId(id).build())
+                .getStatus();
+    }
+
+    ContainerStatus awaitExit(String id) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            ContainerStatus s = status(id);
+            if (s.getState() == ContainerState.CONTAINER_EXITED) {
+                return s;
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("container " + id + " did not exit");
+    }
+
+    ExecSyncResponse exec(String id, long timeout, String... cmd) {
+        return cri().runtime().execSync(ExecSyncRequest.newBuilder().setContainerId(id).addAllCmd(List.of(cmd))
+                .setTimeout(timeout).build());
+    }
+
+    void remove(String id) {
+        cri().runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+    }
+
+    /** Messages of one stream in a CRI log file, after checking each line's format. */
+    static List<String> log(Path file, String stream) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            String[] f = line.split(" ", 4);
+            assertTrue(f[0].matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d+([+-]\\d\\d:\\d\\d|Z)"), line);
+            assertTrue(f[2].equals("F") || f[2].equals("P"), line);
+            if (f[1].equals(stream)) {
+                out.add(f.length > 3 ? f[3] : "");
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void exitCodeReasonAndCriLogs() throws Exception {
+        String pod = runPod("exits");
+        try {
+            String id = create(pod, container("c", "sh", "-c", "echo out; echo err >&2; exit 3").build());
+            assertEquals(ContainerState.CONTAINER_CREATED, status(id).getState());
+            start(id);
+            ContainerStatus s = awaitExit(id);
+            assertEquals(3, s.getExitCode());
+            assertEquals("Error", s.getReason());
+            assertTrue(s.getStartedAt() > 0 && s.getFinishedAt() >= s.getStartedAt());
+            Path logFile = Path.of(lastPodConfig.getLogDirectory(), "c.log");
+            assertEquals(logFile.toString(), s.getLogPath());
+            assertEquals(List.of("out"), log(logFile, "stdout"));
+            assertEquals(List.of("err"), log(logFile, "stderr"));
+            String ok = create(pod, container("ok", "true").build());
+            start(ok);
+            ContainerStatus okStatus = awaitExit(ok);
+            assertEquals(0, okStatus.getExitCode());
+            assertEquals("Completed", okStatus.getReason());
+            remove(id);
+            remove(id);
+            remove(ok);
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    @Test
+    void envArgsWorkdirAndUser() throws Exception {
+        String pod = runPod("env");
+        try {
+            String id = create(pod, container("c", "sh", "-c", "echo $GREETING; pwd; id -u; id -g")
+                    .addEnvs(KeyValue.newBuilder().setKey("GREETING").setValue(ByteString.copyFromUtf8("hi there")))
+                    .setWorkingDir("/tmp")
+                    .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext
+                            .newBuilder().setNamespaceOptions(NAMESPACES)
+                            .setRunAsUser(Int64Value.newBuilder().setValue(1000))))
+                    .build());
+            start(id);
+            ContainerStatus s = awaitExit(id);
+            assertEquals(0, s.getExitCode());
+            assertEquals(List.of("hi there", "/tmp", "1000", "1000"), log(Path.of(s.getLogPath()), "stdout"));
+            remove(id);
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    @Test
+    void readonlyRootfsRefusesWrites() throws Exception {
+        String pod = runPod("ro");
+        try {
+            String id = create(pod, container("c", "touch", "/file")
+                    .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(LinuxContainerSecurityContext
+                            .newBuilder().setNamespaceOptions(NAMESPACES).setReadonlyRootfs(true))).build());
+            start(id);
+            ContainerStatus s = awaitExit(id);
+            assertNotEquals(0, s.getExitCode());
+            assertTrue(String.join("", log(Path.of(s.getLogPath()), "stderr")).contains("Read-only file system"));
+            remove(id);
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    @Test
+    void execSyncStopAndListFilters() throws Exception {
+        String pod = runPod("exec");
+        try {
+            String id = create(pod, container("sleeper", "sleep", "1000").putLabels("role", "sleeper").build());
+            start(id);
+            assertEquals(ContainerState.CONTAINER_RUNNING, status(id).getState());
+            ExecSyncResponse r = exec(id, 10, "sh", "-c", "echo hello; echo oops >&2; exit 4");
+            assertEquals(4, r.getExitCode());
+            assertEquals("hello\n", r.getStdout().toString(StandardCharsets.UTF_8));
+            assertEquals("oops\n", r.getStderr().toString(StandardCharsets.UTF_8));
+
+            assertEquals(List.of(id), ids(ContainerFilter.newBuilder().putLabelSelector("role", "sleeper")
+                    .setPodSandboxId(pod).build()));
+            assertEquals(List.of(), ids(ContainerFilter.newBuilder().putLabelSelector("role", "other").build()));
+            assertEquals(List.of(id), ids(ContainerFilter.newBuilder().setId(id).build()));
+            assertTrue(ids(ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
+                    .setState(ContainerState.CONTAINER_RUNNING)).build()).contains(id));
+            assertFalse(ids(ContainerFilter.newBuilder().setState(ContainerStateValue.newBuilder()
+                    .setState(ContainerState.CONTAINER_EXITED)).build()).contains(id));
+
+            cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(id).setTimeout(1).build());
+            ContainerStatus s = status(id);
+            assertEquals(ContainerState.CONTAINER_EXITED, s.getState());
+            assertEquals(137, s.getExitCode(), "sleep as PID 1 ignores SIGTERM: SIGKILL after the timeout");
+            remove(id);
+            assertFalse(ids(ContainerFilter.getDefaultInstance()).contains(id));
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    List<String> ids(ContainerFilter f) {
+        return cri().runtime().listContainers(ListContainersRequest.newBuilder().setFilter(f).build())
+                .getContainersList().stream().map(c -> c.getId()).toList();
+    }
+}

@@ -1,0 +1,64 @@
+package dev.berth.conformance.container;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.berth.conformance.harness.CriClient;
+import dev.berth.conformance.harness.LocalRegistry;
+import dev.berth.conformance.harness.ReferenceContainerd;
+import dev.berth.conformance.harness.TestImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import runtime.v1.ImageSpec;
+import runtime.v1.PullImageRequest;
+
+/** The same container contract against Debian's containerd: the tests describe CRI, not berth. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContainerdContainerTest extends ContainerContract {
+    private LocalRegistry registry;
+    private ReferenceContainerd containerd;
+    private String image;
+    private Path logs;
+
+    @BeforeAll
+    void start() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
+        assumeTrue(ReferenceContainerd.available(), "containerd or shared/reference-containerd is missing");
+        assumeTrue(LocalRegistry.available(), "docker-registry is not installed");
+        assumeTrue(TestImages.available(), "/bin/busybox is missing");
+        registry = LocalRegistry.start();
+        image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
+        containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
+        containerd.client().images().pullImage(PullImageRequest.newBuilder()
+                .setImage(ImageSpec.newBuilder().setImage(image)).build());
+        logs = Files.createTempDirectory("containerd-ctr-logs");
+    }
+
+    @AfterAll
+    void stop() {
+        if (containerd != null) {
+            containerd.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    @Override
+    CriClient cri() {
+        return containerd.client();
+    }
+
+    @Override
+    String image() {
+        return image;
+    }
+
+    @Override
+    Path logRoot() {
+        return logs;
+    }
+}

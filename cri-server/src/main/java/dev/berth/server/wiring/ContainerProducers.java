@@ -1,0 +1,83 @@
+package dev.berth.server.wiring;
+
+import dev.berth.core.state.StateStore;
+import dev.berth.image.ImageLookup;
+import dev.berth.runtime.cgroup.CgroupDriver;
+import dev.berth.runtime.cgroup.CgroupHost;
+import dev.berth.runtime.cgroup.CgroupManager;
+import dev.berth.runtime.cgroup.CgroupfsDriver;
+import dev.berth.runtime.container.ContainerService;
+import dev.berth.runtime.monitor.Conmon;
+import dev.berth.runtime.oci.OciRuntimes;
+import dev.berth.runtime.sandbox.SandboxLookup;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.ConfigException;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/** The container side: OCI runtimes by handler, conmon, the cgroup v2 manager, the container service. */
+@ApplicationScoped
+public class ContainerProducers {
+    private static final Logger LOG = Logger.getLogger(ContainerProducers.class);
+
+    @Produces
+    @Singleton
+    CgroupHost cgroupHost(BerthConfig config) {
+        return new CgroupHost(config.cgroupMount());
+    }
+
+    @Produces
+    @Singleton
+    CgroupManager cgroupManager(BerthConfig config) {
+        CgroupDriver driver = switch (config.cgroupDriver()) {
+            case "cgroupfs" -> new CgroupfsDriver();
+            default -> throw new ConfigException("cgroup.driver " + config.cgroupDriver()
+                    + " is not supported; berth has the cgroupfs driver");
+        };
+        return new CgroupManager(config.cgroupMount(), driver, config.skipMissingControllers());
+    }
+
+    @Produces
+    @Singleton
+    ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups,
+            Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
+        Path run = config.run();
+        OciRuntimes runtimes = new OciRuntimes(config.runtimes(), config.defaultHandler(), run.resolve("oci"));
+        Conmon conmon = new Conmon(config.conmon(), run.resolve("exits"), run.resolve("attach"));
+        // Resolved per call: the pod side needs this service too (PodContainers), so neither
+        // may need the other while being built.
+        ImageLookup imageLookup = ref -> images.isResolvable() ? images.get().find(ref) : Optional.empty();
+        SandboxLookup sandboxLookup = id -> sandboxes.isResolvable() ? sandboxes.get().find(id) : Optional.empty();
+        return new ContainerService(store, imageLookup, sandboxLookup, runtimes, conmon, cgroups,
+                new ContainerService.Settings(config.root().resolve("containers"), config.seccompDefaultProfile(),
+                        apparmorEnabled(), config.execMaxOutputBytes()));
+    }
+
+    /** Brings containers up to date (and cleans up half-done work) as soon as the daemon starts. */
+    void recover(@Observes StartupEvent event, ContainerService containers) {
+        try {
+            int cleaned = containers.recover();
+            if (cleaned > 0) {
+                LOG.infof("cleaned up %d containers left half-created or half-removed", cleaned);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("recovering containers failed", e);
+        }
+    }
+
+    private static boolean apparmorEnabled() {
+        try {
+            return Files.readString(Path.of("/sys/module/apparmor/parameters/enabled")).strip().equals("Y");
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+}

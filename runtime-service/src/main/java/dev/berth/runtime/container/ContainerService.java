@@ -1,0 +1,613 @@
+package dev.berth.runtime.container;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.error.ErrorKind;
+import dev.berth.core.state.StateStore;
+import dev.berth.image.ImageLookup;
+import dev.berth.image.LocalImage;
+import dev.berth.runtime.cgroup.CgroupManager;
+import dev.berth.runtime.container.ContainerRecord.Phase;
+import dev.berth.runtime.exec.ExecRunner;
+import dev.berth.runtime.logs.LogPaths;
+import dev.berth.runtime.monitor.Conmon;
+import dev.berth.runtime.oci.OciRuntime;
+import dev.berth.runtime.oci.OciRuntimes;
+import dev.berth.runtime.sandbox.SandboxLookup;
+import dev.berth.runtime.sandbox.SandboxView;
+import dev.berth.runtime.spec.SpecBuilder;
+import dev.berth.runtime.spec.SpecContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import runtime.v1.ContainerConfig;
+import runtime.v1.ContainerFilter;
+import runtime.v1.LinuxContainerResources;
+
+/**
+ * The container lifecycle: CRI config to OCI bundle on an overlay root filesystem, run by an OCI
+ * runtime under conmon, with metadata in the state store so that a restarted daemon finds every
+ * container again (see {@link #recover()}).
+ */
+public final class ContainerService implements dev.berth.runtime.container.PodContainers {
+    private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Everything the service is built from. */
+    public record Settings(Path containersRoot, Path seccompDefaultProfile, boolean apparmorEnabled,
+            int maxExecOutputBytes) {}
+
+    private final StateStore store;
+    private final ImageLookup images;
+    private final SandboxLookup sandboxes;
+    private final OciRuntimes runtimes;
+    private final Conmon conmon;
+    private final CgroupManager cgroups;
+    private final Settings settings;
+    private final ExecRunner exec;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final Object nameLock = new Object();
+
+    public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
+            Conmon conmon, CgroupManager cgroups, Settings settings) {
+        this.store = store;
+        this.images = images;
+        this.sandboxes = sandboxes;
+        this.runtimes = runtimes;
+        this.conmon = conmon;
+        this.cgroups = cgroups;
+        this.settings = settings;
+        this.exec = new ExecRunner(settings.maxExecOutputBytes());
+    }
+
+    // ---- create ----
+
+    /** CreateContainer: returns the new container's id. */
+    public String create(String podId, ContainerConfig config) {
+        if (podId.isEmpty()) {
+            throw BerthException.invalid("pod_sandbox_id is empty");
+        }
+        if (config.getMetadata().getName().isEmpty()) {
+            throw BerthException.invalid("container metadata.name is empty");
+        }
+        SandboxView pod = sandboxes.find(podId).orElseThrow(() -> BerthException.notFound(
+                "pod sandbox %s does not exist; run it first (RunPodSandbox)", podId));
+        if (!pod.ready()) {
+            throw BerthException.precondition("pod sandbox %s is not ready; containers can only be created in a "
+                    + "running pod", podId);
+        }
+        String imageRefText = config.getImage().getImage();
+        if (imageRefText.isEmpty()) {
+            throw BerthException.invalid("container %s: image is empty", config.getMetadata().getName());
+        }
+        LocalImage image = images.find(imageRefText).orElseThrow(() -> BerthException.notFound(
+                "image %s is not present on this node; pull it first (PullImage)", imageRefText));
+        Path logPath = LogPaths.resolve(pod.config().getLogDirectory(), config.getLogPath());
+        OciRuntime runtime = runtimes.forHandler(pod.runtimeHandler());
+        LinuxContainerResources resources = config.getLinux().getResources();
+        Map<String, Map<String, String>> limits = cgroups.plan(resources);
+
+        String id = HexFormat.of().formatHex(randomBytes());
+        String cgroup = cgroups.driver().containerCgroup(pod.cgroupPath(), id);
+        String stopSignal = stopSignal(config, image);
+        ContainerRecord rec;
+        synchronized (nameLock) {
+            for (ContainerRecord other : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+                if (other.podId().equals(podId) && other.name().equals(config.getMetadata().getName())
+                        && other.attempt() == config.getMetadata().getAttempt()) {
+                    throw BerthException.alreadyExists("container %s (attempt %d) already exists in pod %s as %s; "
+                            + "remove it first", other.name(), other.attempt(), podId, other.id());
+                }
+            }
+            rec = new ContainerRecord(id, podId, config.getMetadata().getName(), config.getMetadata().getAttempt(),
+                    imageRefText, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
+                    Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
+                    runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
+                    List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
+            // Written before anything exists on disk: after a crash this record leads to the leftovers.
+            store.put(ContainerRecord.KIND, id, rec);
+        }
+        ReentrantLock lock = lock(id);
+        lock.lock();
+        try {
+            ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+            RootFs.mount(paths, image.lowerDirs());
+            ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
+                    cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
+                    settings.apparmorEnabled(), targetPidNamespace(config)));
+            Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(spec));
+            Files.createDirectories(paths.persist());
+            cgroups.create(cgroup);
+            cgroups.apply(cgroup, limits);
+            Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
+            Files.createDirectories(monitorLog.getParent());
+            int pid = conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
+                    paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin()));
+            ObjectNode user = (ObjectNode) spec.path("process").path("user");
+            List<Long> gids = new ArrayList<>();
+            user.path("additionalGids").forEach(g -> gids.add(g.asLong()));
+            rec = new ContainerRecord(id, podId, rec.name(), rec.attempt(), rec.image(), rec.imageId(),
+                    rec.imageRef(), rec.labels(), rec.annotations(), Phase.CREATED, rec.createdAt(), 0, 0, 0, "", "",
+                    pid, rec.handler(), cgroup, rec.logPath(), stopSignal, user.path("uid").asLong(),
+                    user.path("gid").asLong(), gids, rec.config(), rec.resources());
+            store.put(ContainerRecord.KIND, id, rec);
+            return id;
+        } catch (RuntimeException | IOException e) {
+            try {
+                cleanup(rec);
+            } catch (RuntimeException ce) {
+                e.addSuppressed(ce);
+            }
+            if (e instanceof BerthException b) {
+                throw b.withContext("create container " + config.getMetadata().getName());
+            }
+            throw BerthException.internal("create container " + config.getMetadata().getName() + ": " + e, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- start / stop / remove ----
+
+    public void start(String id) {
+        withLock(id, () -> {
+            ContainerRecord rec = refresh(get(id));
+            if (rec.phase() != Phase.CREATED) {
+                throw BerthException.precondition("container %s is %s, not created; only a created container "
+                        + "can be started", id, rec.phase().name().toLowerCase());
+            }
+            // Taken before the call: a short-lived process may exit before runc start returns.
+            long startedAt = now();
+            try {
+                runtimes.forHandler(rec.handler()).start(id);
+            } catch (BerthException e) {
+                store.put(ContainerRecord.KIND, id, rec.exited(now(), 128, "StartError", e.getMessage()));
+                throw e.withContext("start container " + id);
+            }
+            store.put(ContainerRecord.KIND, id, rec.started(startedAt));
+            return null;
+        });
+    }
+
+    /** StopContainer: the stop signal, up to {@code timeoutSeconds}, then SIGKILL. Repeatable. */
+    public void stop(String id, long timeoutSeconds) {
+        get(id);
+        withLock(id, () -> {
+            Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
+            if (found.isEmpty()) {
+                throw BerthException.notFound("container %s does not exist", id);
+            }
+            stopLocked(refresh(found.get()), timeoutSeconds);
+            return null;
+        });
+    }
+
+    private ContainerRecord stopLocked(ContainerRecord rec, long timeoutSeconds) {
+        if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
+            return rec;
+        }
+        OciRuntime rt = runtimes.forHandler(rec.handler());
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
+        if (timeoutSeconds > 0 && rec.phase() == Phase.RUNNING) {
+            rt.kill(rec.id(), rec.stopSignal());
+            if (awaitExit(rec, paths, timeoutSeconds * 1000)) {
+                return refresh(rec);
+            }
+        }
+        rt.kill(rec.id(), "KILL");
+        if (!awaitExit(rec, paths, 10_000)) {
+            throw BerthException.internal("container " + rec.id() + " did not exit 10s after SIGKILL", null);
+        }
+        return refresh(rec);
+    }
+
+    private boolean awaitExit(ContainerRecord rec, ContainerPaths paths, long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        long sleep = 5;
+        while (System.nanoTime() < deadline) {
+            if (conmon.exit(rec.id(), paths.persist()).isPresent()) {
+                return true;
+            }
+            if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
+                return true;
+            }
+            sleep(sleep);
+            sleep = Math.min(sleep * 2, 100);
+        }
+        return false;
+    }
+
+    /** RemoveContainer: kills it if running and removes everything; unknown ids are fine. */
+    public void remove(String id) {
+        if (!validId(id)) {
+            return;
+        }
+        withLock(id, () -> {
+            Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
+            if (found.isEmpty()) {
+                return null;
+            }
+            ContainerRecord rec = found.get();
+            if (rec.phase() == Phase.RUNNING || rec.phase() == Phase.CREATED) {
+                rec = stopLocked(refresh(rec), 0);
+            }
+            store.put(ContainerRecord.KIND, id, rec.withPhase(Phase.REMOVING));
+            cleanup(rec);
+            return null;
+        });
+    }
+
+    /** Removes whatever exists of a container (runtime state, mount, cgroup, files), then its record. */
+    private void cleanup(ContainerRecord rec) {
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
+        OciRuntime rt = runtimes.forHandler(rec.handler());
+        rt.delete(rec.id(), true);
+        // A monitor still waiting on a half-created container would hold the mount: end it.
+        Conmon.monitorPid(paths.persist()).ifPresent(pid -> {
+            if (conmon.exit(rec.id(), paths.persist()).isEmpty()) {
+                dev.berth.linux.Processes.kill(pid, dev.berth.linux.Processes.SIGKILL);
+            }
+        });
+        RootFs.remove(paths);
+        cgroups.remove(rec.cgroup());
+        conmon.forget(rec.id());
+        store.delete(ContainerRecord.KIND, rec.id());
+    }
+
+    // ---- status ----
+
+    public ContainerRecord status(String id) {
+        return withLock(id, () -> refresh(get(id)));
+    }
+
+    /** ListContainers with every CRI filter (id or unique id prefix, state, pod, labels). */
+    public List<ContainerRecord> list(ContainerFilter f) {
+        List<ContainerRecord> out = new ArrayList<>();
+        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            if (r.phase() == Phase.CREATING || r.phase() == Phase.REMOVING) {
+                continue;
+            }
+            if (f != null) {
+                if (!f.getId().isEmpty() && !r.id().startsWith(f.getId())) {
+                    continue;
+                }
+                if (!f.getPodSandboxId().isEmpty() && !r.podId().startsWith(f.getPodSandboxId())) {
+                    continue;
+                }
+                if (!f.getLabelSelectorMap().entrySet().stream()
+                        .allMatch(e -> e.getValue().equals(r.labels().get(e.getKey())))) {
+                    continue;
+                }
+            }
+            ContainerRecord cur = r;
+            if (r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED) {
+                cur = withLock(r.id(), () -> store.get(ContainerRecord.KIND, r.id(), ContainerRecord.class)
+                        .map(this::refresh).orElse(null));
+                if (cur == null) {
+                    continue;
+                }
+            }
+            if (f != null && f.hasState() && ContainerStates.toCri(cur.phase()) != f.getState().getState()) {
+                continue;
+            }
+            out.add(cur);
+        }
+        return out;
+    }
+
+    /** The OCI spec berth wrote for the container (ContainerStatus verbose). */
+    public String specJson(String id) {
+        try {
+            return Files.readString(ContainerPaths.of(settings.containersRoot(), id).configJson());
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Brings a RUNNING/CREATED record up to date with what conmon recorded: when the container has
+     * exited, its exit code, time and reason (OOMKilled from conmon's oom file or memory.events).
+     */
+    private ContainerRecord refresh(ContainerRecord rec) {
+        if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
+            return rec;
+        }
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
+        Optional<Conmon.Exit> exit = conmon.exit(rec.id(), paths.persist());
+        ContainerRecord updated = null;
+        if (exit.isPresent()) {
+            Conmon.Exit e = exit.get();
+            boolean oom = e.oomKilled() || cgroups.oomKills(rec.cgroup()) > 0;
+            String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
+            updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
+                    + "limit and was killed" : "");
+        } else if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
+            // Monitor and container both gone without an exit record (e.g. the node rebooted).
+            updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
+                    + "exit code");
+        }
+        if (updated != null) {
+            store.put(ContainerRecord.KIND, rec.id(), updated);
+            return updated;
+        }
+        return rec;
+    }
+
+    private boolean alive(ContainerRecord rec) {
+        if (rec.pid() <= 0 || !dev.berth.linux.Processes.alive(rec.pid())) {
+            return false;
+        }
+        try {
+            return runtimes.forHandler(rec.handler()).state(rec.id())
+                    .map(s -> !s.status().equals("stopped")).orElse(false);
+        } catch (BerthException e) {
+            return true;
+        }
+    }
+
+    // ---- exec, logs, resources ----
+
+    /** ExecSync: runs {@code cmd} in the running container; killed at the timeout (0 = none). */
+    public ExecRunner.Result execSync(String id, List<String> cmd, long timeoutSeconds) {
+        ContainerRecord rec = status(id);
+        if (rec.phase() != Phase.RUNNING) {
+            throw BerthException.precondition("container %s is not running (%s); cannot exec in it", id,
+                    rec.phase().name().toLowerCase());
+        }
+        if (cmd.isEmpty()) {
+            throw BerthException.invalid("exec command is empty");
+        }
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+        return exec.run(runtimes.forHandler(rec.handler()), id, paths.configJson(), paths.dir(), cmd,
+                timeoutSeconds);
+    }
+
+    /** ReopenContainerLog: conmon reopens the log file at its path (after kubelet rotated it). */
+    public void reopenLog(String id) {
+        ContainerRecord rec = status(id);
+        if (rec.phase() != Phase.RUNNING) {
+            throw BerthException.precondition("container %s is not running; its log cannot be reopened", id);
+        }
+        if (!Conmon.reopenLog(ContainerPaths.of(settings.containersRoot(), id).bundle())) {
+            throw BerthException.precondition("the monitor of container %s is not running; cannot reopen its log",
+                    id);
+        }
+    }
+
+    /** UpdateContainerResources: new limits into the container's cgroup, then remembered. */
+    public void updateResources(String id, LinuxContainerResources r) {
+        withLock(id, () -> {
+            ContainerRecord rec = refresh(get(id));
+            if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
+                throw BerthException.precondition("container %s is not running; cannot update its resources", id);
+            }
+            cgroups.applyResources(rec.cgroup(), r);
+            LinuxContainerResources merged = rec.resourcesProto().toBuilder().mergeFrom(r).build();
+            store.put(ContainerRecord.KIND, id, rec.withResources(ContainerRecord.encode(merged)));
+            return null;
+        });
+    }
+
+    // ---- stats ----
+
+    /** One container's usage: cgroup figures, CPU rate since the previous sample, writable layer. */
+    public record Usage(ContainerRecord container, long timestampNanos, dev.berth.runtime.cgroup.CgroupStats cgroup,
+            java.util.OptionalLong nanoCores, Path layer, long layerBytes, long layerInodes) {}
+
+    private final Map<String, long[]> lastCpu = new ConcurrentHashMap<>();
+
+    /** ContainerStats / ListContainerStats for running and created containers matching the filter. */
+    public List<Usage> usage(String id, String podId, Map<String, String> labels) {
+        List<Usage> out = new ArrayList<>();
+        for (ContainerRecord r : list(null)) {
+            if ((id != null && !id.isEmpty() && !r.id().startsWith(id))
+                    || (podId != null && !podId.isEmpty() && !r.podId().startsWith(podId))
+                    || !labels.entrySet().stream().allMatch(e -> e.getValue().equals(r.labels().get(e.getKey())))) {
+                continue;
+            }
+            if (r.phase() != Phase.RUNNING && r.phase() != Phase.CREATED) {
+                continue;
+            }
+            long now = now();
+            var cg = dev.berth.runtime.cgroup.CgroupStats.read(cgroups, r.cgroup());
+            long[] prev = lastCpu.put(r.id(), new long[] {now, cg.cpuUsageNanos()});
+            java.util.OptionalLong rate = prev == null || now <= prev[0] ? java.util.OptionalLong.empty()
+                    : java.util.OptionalLong.of(Math.max(0, (cg.cpuUsageNanos() - prev[1]) * 1_000_000_000L
+                            / (now - prev[0])));
+            Path upper = ContainerPaths.of(settings.containersRoot(), r.id()).upper();
+            long[] du = diskUsage(upper);
+            out.add(new Usage(r, now, cg, rate, upper, du[0], du[1]));
+        }
+        lastCpu.keySet().retainAll(out.stream().map(u -> u.container().id()).toList());
+        return out;
+    }
+
+    private static long[] diskUsage(Path dir) {
+        long[] acc = new long[2];
+        try (var walk = Files.walk(dir)) {
+            walk.forEach(p -> {
+                acc[1]++;
+                try {
+                    if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        acc[0] += Files.size(p);
+                    }
+                } catch (IOException ignored) {
+                    // removed while walking
+                }
+            });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // layer gone with its container
+        }
+        return acc;
+    }
+
+    // ---- pods ----
+
+    @Override
+    public void stopAll(String sandboxId, long timeoutSeconds) {
+        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            if (r.podId().equals(sandboxId)) {
+                try {
+                    stop(r.id(), timeoutSeconds);
+                } catch (BerthException e) {
+                    if (e.kind() != ErrorKind.NOT_FOUND) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void removeAll(String sandboxId) {
+        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            if (r.podId().equals(sandboxId)) {
+                remove(r.id());
+            }
+        }
+    }
+
+    // ---- restart safety ----
+
+    /**
+     * After a daemon restart: half-created containers (record CREATING) and half-removed ones
+     * (REMOVING) are cleaned up completely; the rest are brought up to date (a container that
+     * exited while the daemon was down gets conmon's exit code); container directories without a
+     * record are removed. Returns how many containers were cleaned up.
+     */
+    public int recover() {
+        int cleaned = 0;
+        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            try {
+                if (r.phase() == Phase.CREATING || r.phase() == Phase.REMOVING) {
+                    LOG.info("cleaning up container " + r.id() + " left " + r.phase().name().toLowerCase()
+                            + " by a previous berth");
+                    withLock(r.id(), () -> {
+                        cleanup(r);
+                        return null;
+                    });
+                    cleaned++;
+                } else {
+                    withLock(r.id(), () -> refresh(r));
+                }
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "recovering container " + r.id() + " failed", e);
+            }
+        }
+        try (var dirs = Files.list(settings.containersRoot())) {
+            for (Path d : dirs.toList()) {
+                String id = d.getFileName().toString();
+                if (store.get(ContainerRecord.KIND, id, ContainerRecord.class).isEmpty()) {
+                    LOG.info("removing files of unknown container " + id);
+                    RootFs.remove(new ContainerPaths(d));
+                    cleaned++;
+                }
+            }
+        } catch (IOException e) {
+            // no containers directory yet
+        }
+        return cleaned;
+    }
+
+    // ---- helpers ----
+
+    /** Ids name directories: only berth's own form (lowercase hex) is ever looked up. */
+    private static boolean validId(String id) {
+        return id != null && id.matches("[0-9a-f]{1,64}");
+    }
+
+    private ContainerRecord get(String id) {
+        if (!validId(id)) {
+            throw BerthException.notFound("container %s does not exist", id);
+        }
+        return store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+                .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING)
+                .orElseThrow(() -> BerthException.notFound("container %s does not exist", id));
+    }
+
+    private ReentrantLock lock(String id) {
+        return locks.computeIfAbsent(id, k -> new ReentrantLock());
+    }
+
+    private <T> T withLock(String id, java.util.function.Supplier<T> body) {
+        ReentrantLock l = lock(id);
+        l.lock();
+        try {
+            return body.get();
+        } finally {
+            l.unlock();
+        }
+    }
+
+    private Path targetPidNamespace(ContainerConfig c) {
+        var ns = c.getLinux().getSecurityContext().getNamespaceOptions();
+        if (ns.getPid() != runtime.v1.NamespaceMode.TARGET) {
+            return null;
+        }
+        ContainerRecord target = status(ns.getTargetId());
+        if (target.phase() != Phase.RUNNING) {
+            throw BerthException.precondition("PID namespace target container %s is not running", ns.getTargetId());
+        }
+        return Path.of("/proc/" + target.pid() + "/ns/pid");
+    }
+
+    private static String stopSignal(ContainerConfig c, LocalImage image) {
+        if (c.getStopSignalValue() != 0) {
+            String n = c.getStopSignal().name();
+            return n.startsWith("SIGNAL_") ? n.substring("SIGNAL_".length()) : n;
+        }
+        String s = image.config() == null ? null : image.config().stopSignal();
+        if (s == null || s.isBlank()) {
+            return "SIGTERM";
+        }
+        if (!s.matches("(SIG)?[A-Z0-9+-]+|\\d+")) {
+            throw BerthException.invalid("image stop signal \"%s\" is not a signal name or number", s);
+        }
+        return s;
+    }
+
+    private static String imageRef(LocalImage image) {
+        return image.repoDigests() != null && !image.repoDigests().isEmpty() ? image.repoDigests().get(0)
+                : image.id();
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[32];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    /** The daemon's own oom_score_adj: without CAP_SYS_RESOURCE a container cannot go below it. */
+    static int ownOomScoreAdj() {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/proc/self/oom_score_adj")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static long now() {
+        java.time.Instant i = java.time.Instant.now();
+        return i.getEpochSecond() * 1_000_000_000L + i.getNano();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw BerthException.internal("interrupted", e);
+        }
+    }
+}

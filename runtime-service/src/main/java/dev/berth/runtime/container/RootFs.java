@@ -1,0 +1,80 @@
+package dev.berth.runtime.container;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.linux.LinuxException;
+import dev.berth.linux.Mounts;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** The container's root filesystem: overlayfs of the image's layers under a private writable layer. */
+final class RootFs {
+    private RootFs() {}
+
+    static void mount(ContainerPaths p, List<Path> lowerDirs) {
+        try {
+            Files.createDirectories(p.upper());
+            Files.createDirectories(p.work());
+            Files.createDirectories(p.rootfs());
+            List<Path> lowers = new ArrayList<>(lowerDirs);
+            if (lowers.isEmpty()) {
+                Files.createDirectories(p.emptyLower());
+                lowers.add(p.emptyLower());
+            }
+            for (Path l : lowers) {
+                String s = l.toString();
+                if (s.contains(":") || s.contains(",") || !Files.isDirectory(l)) {
+                    throw BerthException.precondition("image layer directory %s is missing or has ':' or ','", l);
+                }
+            }
+            String data = "lowerdir=" + lowers.stream().map(Path::toString).collect(Collectors.joining(":"))
+                    + ",upperdir=" + p.upper() + ",workdir=" + p.work();
+            Mounts.mount("overlay", p.rootfs(), "overlay", Mounts.MS_NODEV, data);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot prepare the root filesystem in " + p.dir() + ": " + e, e);
+        }
+    }
+
+    /** Unmounts (lazily if busy) and removes every file of the container; repeatable. */
+    static void remove(ContainerPaths p) {
+        if (Files.exists(p.rootfs())) {
+            try {
+                Mounts.ensureUnmounted(p.rootfs());
+            } catch (LinuxException e) {
+                Mounts.unmount(p.rootfs(), Mounts.MNT_DETACH);
+            }
+            if (isMountPoint(p.rootfs())) {
+                // Never walk into a mounted root: that would delete the image's layers.
+                throw BerthException.internal("root filesystem " + p.rootfs() + " is still mounted", null);
+            }
+        }
+        deleteTree(p.dir());
+    }
+
+    static boolean isMountPoint(Path dir) {
+        try {
+            Object a = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            Object b = Files.getAttribute(dir.getParent(), "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            return !a.equals(b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            List<Path> all = walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList();
+            for (Path x : all) {
+                Files.deleteIfExists(x);
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("cannot remove " + dir + ": " + e, e);
+        }
+    }
+}

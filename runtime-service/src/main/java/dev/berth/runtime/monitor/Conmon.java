@@ -1,0 +1,164 @@
+package dev.berth.runtime.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.core.error.BerthException;
+import dev.berth.linux.Fifos;
+import dev.berth.linux.Processes;
+import dev.berth.runtime.oci.OciRuntime;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Starts conmon, the per-container monitor: it runs {@code <runtime> create}, holds the
+ * container's stdio, writes the CRI log file itself, and records the exit code in
+ * {@code exitDir/<id>} and {@code <persistDir>/exit} when the container ends. conmon daemonizes
+ * in its own session, so containers and their monitors outlive the daemon.
+ */
+public final class Conmon {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long CREATE_TIMEOUT_MS = 120_000;
+
+    private final Path binary;
+    private final Path exitDir;
+    private final Path socketDir;
+
+    public Conmon(Path binary, Path exitDir, Path socketDir) {
+        this.binary = binary;
+        this.exitDir = exitDir;
+        this.socketDir = socketDir;
+        try {
+            Files.createDirectories(exitDir);
+            Files.createDirectories(socketDir);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot create conmon directories under " + exitDir.getParent(), e);
+        }
+    }
+
+    /**
+     * What conmon needs for one container.
+     *
+     * @param persistDir per-container directory where conmon leaves "exit" (and "oom") files
+     * @param logPath the CRI log file (conmon's k8s-file driver)
+     */
+    public record Launch(String id, String name, Path bundle, Path persistDir, Path logPath, OciRuntime runtime,
+            boolean terminal, boolean stdin) {}
+
+    /** Creates the container through conmon; returns the container's init pid (host view). */
+    public int create(Launch l) {
+        List<String> argv = new ArrayList<>(List.of(
+                binary.toString(),
+                "--api-version", "1",
+                "-c", l.id(), "-u", l.id(), "-n", l.name(),
+                "-r", l.runtime().binary().toString(),
+                "--runtime-arg", "--root=" + l.runtime().root(),
+                "-b", l.bundle().toString(),
+                "-p", l.bundle().resolve("pidfile").toString(),
+                "-P", l.persistDir().resolve("conmon.pid").toString(),
+                "--persist-dir", l.persistDir().toString(),
+                "--exit-dir", exitDir.toString(),
+                "--socket-dir-path", socketDir.toString(),
+                "-l", "k8s-file:" + l.logPath(),
+                "--log-level", "error"));
+        if (l.terminal()) {
+            argv.add("-t");
+        } else if (l.stdin()) {
+            argv.add("-i");
+        }
+        Processes.Pipe sync = Processes.pipe();
+        int pid;
+        try {
+            pid = Processes.spawn(argv, Map.of(
+                    "_OCI_SYNCPIPE", "3",
+                    "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+                    Map.of(3, sync.write()), true);
+        } finally {
+            Processes.close(sync.write());
+        }
+        try {
+            Processes.ReadResult r = Processes.readLine(sync.read(), 64 * 1024, CREATE_TIMEOUT_MS);
+            // conmon's first process forks the monitor and exits at once: reap it, no zombies.
+            Processes.waitFor(pid, 10_000);
+            if (r.timedOut()) {
+                throw BerthException.internal("conmon for container " + l.id() + " did not report within "
+                        + CREATE_TIMEOUT_MS / 1000 + "s", null);
+            }
+            String text = r.text().strip();
+            if (text.isEmpty()) {
+                throw BerthException.internal("conmon for container " + l.id()
+                        + " exited without reporting a pid; see its exit and the runtime's log", null);
+            }
+            JsonNode n = JSON.readTree(text);
+            int value = n.has("data") ? n.get("data").asInt() : n.path("pid").asInt(-1);
+            if (value <= 0) {
+                throw BerthException.internal("creating container " + l.id() + " failed: "
+                        + n.path("message").asText("(no message)").strip(), null);
+            }
+            return value;
+        } catch (IOException e) {
+            throw BerthException.internal("conmon for container " + l.id() + " sent no JSON", e);
+        } finally {
+            Processes.close(sync.read());
+        }
+    }
+
+    /** The exit code conmon recorded, if the container has ended. */
+    public Optional<Exit> exit(String id, Path persistDir) {
+        for (Path p : List.of(exitDir.resolve(id), persistDir.resolve("exit"))) {
+            try {
+                String s = Files.readString(p, StandardCharsets.UTF_8).strip();
+                if (s.isEmpty()) {
+                    continue; // being written
+                }
+                FileTime t = Files.getLastModifiedTime(p);
+                return Optional.of(new Exit(Integer.parseInt(s), t.to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                        Files.exists(persistDir.resolve("oom"))));
+            } catch (NoSuchFileException e) {
+                // not ended yet, or not this file
+            } catch (IOException | NumberFormatException e) {
+                throw BerthException.internal("cannot read exit file " + p + ": " + e.getMessage(), e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Where conmon writes the exit code of {@code id}. */
+    public Path exitFile(String id) {
+        return exitDir.resolve(id);
+    }
+
+    /** Forgets a removed container's exit file. */
+    public void forget(String id) {
+        try {
+            Files.deleteIfExists(exitDir.resolve(id));
+        } catch (IOException ignored) {
+            // a leftover exit file is harmless: ids are never reused
+        }
+    }
+
+    /** Asks conmon to reopen the log file (after kubelet rotated it). False when conmon is gone. */
+    public static boolean reopenLog(Path bundle) {
+        return Fifos.writeIfRead(bundle.resolve("ctl"), "2 0 0\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The monitor's pid from its pid file, if it is still running. */
+    public static Optional<Integer> monitorPid(Path persistDir) {
+        try {
+            int pid = Integer.parseInt(Files.readString(persistDir.resolve("conmon.pid")).strip());
+            return Processes.alive(pid) ? Optional.of(pid) : Optional.empty();
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A recorded exit: code, when (file mtime, ns since epoch), and whether conmon saw an OOM kill. */
+    public record Exit(int code, long finishedAtNanos, boolean oomKilled) {}
+}
