@@ -66,6 +66,11 @@ public final class BerthDaemon implements AutoCloseable {
         d.env.put("BERTH_RUN", base.resolve("run").toString());
         d.env.put("BERTH_HTTP_PORT", Integer.toString(d.httpPort));
         d.env.put("BERTH_CONFIG", writeEmptyConfig(base).toString());
+        // Pod network per daemon: never the node's /etc/cni/net.d, a bridge and subnet of its own
+        // (not 10.88/10.89, which containerd setups use).
+        d.env.put("BERTH_CNI_CONF_DIR", base.resolve("cni").resolve("net.d").toString());
+        d.env.put("BERTH_CNI_BRIDGE", "bt" + d.httpPort);
+        d.env.put("BERTH_CNI_DEFAULT_SUBNET", "10.70." + (d.httpPort % 200 + 20) + ".0/24");
         d.env.putAll(extraEnv);
         return d;
     }

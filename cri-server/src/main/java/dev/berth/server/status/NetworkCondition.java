@@ -1,15 +1,17 @@
 package dev.berth.server.status;
 
+import dev.berth.cni.NetworkReadiness;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.Optional;
 
-/**
- * NetworkReady for Status. Until a pod network is wired into the daemon there is none, and Status
- * says so rather than claiming readiness.
- */
+/** NetworkReady for Status: the pod network's readiness (CNI config present, plugins found, STATUS). */
 @ApplicationScoped
 public class NetworkCondition {
+    @Inject
+    NetworkReadiness network;
+
     public Optional<String> notReadyReason() {
-        return Optional.of("no pod network is wired into this berth build yet");
+        return network.notReadyReason();
     }
 }

@@ -1,0 +1,280 @@
+package dev.berth.cni;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.cni.bridge.BuiltinBridgePlugin;
+import dev.berth.cni.config.ConfigLoader;
+import dev.berth.cni.config.NetworkConfigList;
+import dev.berth.cni.exec.CniPlugin;
+import dev.berth.cni.exec.ExternalPlugin;
+import dev.berth.cni.exec.PluginInvocation;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.error.ErrorKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The pod network façade: runs the current conflist's plugin chain for ADD, DEL, CHECK and STATUS
+ * and keeps, per attachment, the config it ran and the result it got under
+ * {@code <stateDir>/results/}. DEL always runs the config that ADD ran, even if the conf dir
+ * changed meanwhile; an entry is written before ADD starts, so a daemon killed mid-ADD can still
+ * undo it after restart.
+ */
+public final class CniNetworks implements NetworkReadiness {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final CniSettings settings;
+    private final ConfigLoader loader;
+    private final BuiltinBridgePlugin builtin;
+    private final Path results;
+
+    public CniNetworks(CniSettings settings) {
+        this.settings = settings;
+        this.loader = new ConfigLoader(settings.confDir());
+        this.builtin = new BuiltinBridgePlugin(settings.stateDir().resolve("networks"));
+        this.results = settings.stateDir().resolve("results");
+    }
+
+    /** Writes berth's default conflist when the conf dir has none. Call once at start-up. */
+    public Optional<Path> writeDefaultConfigIfMissing() {
+        return loader.writeDefaultIfMissing(settings.defaultBridge(), settings.defaultSubnet(),
+                settings.stateDir().resolve("networks"));
+    }
+
+    public ConfigLoader loader() {
+        return loader;
+    }
+
+    /** Runs ADD through the chain; on failure the chain is DELeted again and the error thrown. */
+    public JsonNode setUp(PodNetworkRequest req) {
+        NetworkConfigList conf = loader.load();
+        writeCache(req, conf, null);
+        PluginInvocation inv = invocation("ADD", req);
+        JsonNode prev = null;
+        try {
+            for (int i = 0; i < conf.plugins().size(); i++) {
+                ObjectNode pc = conf.pluginConfig(i, prev, runtimeConfig(conf, i, req));
+                JsonNode r = plugin(conf, i).invoke(pc, inv);
+                if (r != null) {
+                    prev = r;
+                }
+            }
+        } catch (RuntimeException e) {
+            try {
+                runDel(conf, req, prev);
+                deleteCache(req);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e instanceof BerthException b ? b.withContext("set up the network of pod " + req.containerId())
+                    : e;
+        }
+        if (prev == null) {
+            prev = JSON.createObjectNode().put("cniVersion", conf.cniVersion());
+        }
+        writeCache(req, conf, prev);
+        return prev;
+    }
+
+    /** Runs DEL with the config ADD used (or the current one); repeatable, succeeds when nothing is left. */
+    public void tearDown(PodNetworkRequest req) {
+        Optional<ObjectNode> cache = readCache(req);
+        NetworkConfigList conf;
+        JsonNode prev = null;
+        if (cache.isPresent()) {
+            if (req.portMappings().isEmpty()) {
+                List<PortMapping> pm = new ArrayList<>();
+                for (JsonNode m : cache.get().path("portMappings")) {
+                    pm.add(JSON.convertValue(m, PortMapping.class));
+                }
+                req = new PodNetworkRequest(req.containerId(), req.netns(), req.ifName(), req.podName(),
+                        req.podNamespace(), req.podUid(), pm);
+            }
+            conf = NetworkConfigList.parse(cache.get().get("config").toString(), false, "cached config of "
+                    + req.containerId());
+            prev = cache.get().get("result");
+        } else {
+            if (loader.firstConfigFile().isEmpty()) {
+                return; // never set up through a config, nothing to undo
+            }
+            conf = loader.load();
+        }
+        runDel(conf, req, prev);
+        deleteCache(req);
+    }
+
+    /** CHECK per the spec (skipped when the conflist says disableCheck). */
+    public void check(PodNetworkRequest req) {
+        ObjectNode cache = readCache(req).orElseThrow(() -> BerthException.notFound(
+                "pod %s has no network attachment to check", req.containerId()));
+        NetworkConfigList conf = NetworkConfigList.parse(cache.get("config").toString(), false, "cache");
+        if (conf.disableCheck()) {
+            return;
+        }
+        PluginInvocation inv = invocation("CHECK", req);
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            plugin(conf, i).invoke(conf.pluginConfig(i, cache.get("result"), runtimeConfig(conf, i, req)), inv);
+        }
+    }
+
+    /** The cached ADD result of an attachment, if ADD finished. */
+    public Optional<JsonNode> cachedResult(String containerId, String ifName) {
+        return readCache(new PodNetworkRequest(containerId, null, ifName, null, null, null, null))
+                .map(c -> c.get("result")).filter(r -> r != null && !r.isNull());
+    }
+
+    @Override
+    public Optional<String> notReadyReason() {
+        NetworkConfigList conf;
+        try {
+            conf = loader.load();
+        } catch (BerthException e) {
+            return Optional.of(e.getMessage());
+        }
+        for (int i = 0; i < conf.plugins().size(); i++) {
+            CniPlugin p;
+            try {
+                p = plugin(conf, i);
+            } catch (BerthException e) {
+                return Optional.of(e.getMessage());
+            }
+            if (conf.supportsStatus()) {
+                try {
+                    p.invoke(conf.pluginConfig(i, null, null),
+                            new PluginInvocation("STATUS", null, null, null, null, cniPath()));
+                } catch (BerthException e) {
+                    return Optional.of("network " + conf.name() + " is not ready: " + e.getMessage());
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private void runDel(NetworkConfigList conf, PodNetworkRequest req, JsonNode prev) {
+        PluginInvocation inv = invocation("DEL", req);
+        List<String> errors = new ArrayList<>();
+        for (int i = conf.plugins().size() - 1; i >= 0; i--) {
+            try {
+                plugin(conf, i).invoke(conf.pluginConfig(i, prev, runtimeConfig(conf, i, req)), inv);
+            } catch (RuntimeException e) {
+                errors.add(e.getMessage());
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new BerthException(ErrorKind.UNAVAILABLE, "tear down the network of pod " + req.containerId()
+                    + ": " + String.join("; ", errors));
+        }
+    }
+
+    private CniPlugin plugin(NetworkConfigList conf, int i) {
+        String type = conf.plugins().get(i).path("type").asText();
+        if (type.equals(BuiltinBridgePlugin.TYPE)) {
+            return builtin;
+        }
+        if (type.contains("/") || type.contains("..")) {
+            throw BerthException.invalid("CNI plugin type %s is not a plain name", type);
+        }
+        for (Path dir : settings.binDirs()) {
+            Path exe = dir.resolve(type);
+            if (Files.isExecutable(exe)) {
+                return new ExternalPlugin(type, exe);
+            }
+        }
+        throw new BerthException(ErrorKind.FAILED_PRECONDITION, "CNI plugin \"" + type + "\" of network "
+                + conf.name() + " is not in " + cniPath() + "; install it or change " + conf.source());
+    }
+
+    private ObjectNode runtimeConfig(NetworkConfigList conf, int i, PodNetworkRequest req) {
+        ObjectNode rc = JSON.createObjectNode();
+        if (conf.hasCapability(i, "portMappings") && !req.portMappings().isEmpty()) {
+            ArrayNode arr = rc.putArray("portMappings");
+            for (PortMapping m : req.portMappings()) {
+                ObjectNode o = arr.addObject();
+                o.put("hostPort", m.hostPort());
+                o.put("containerPort", m.containerPort());
+                o.put("protocol", m.protocol());
+                if (m.hostIP() != null && !m.hostIP().isEmpty()) {
+                    o.put("hostIP", m.hostIP());
+                }
+            }
+        }
+        return rc;
+    }
+
+    private PluginInvocation invocation(String command, PodNetworkRequest req) {
+        String netns = req.netns() != null && Files.exists(req.netns()) ? req.netns().toString() : "";
+        return new PluginInvocation(command, req.containerId(), netns, req.ifName(), req.cniArgs(), cniPath());
+    }
+
+    private String cniPath() {
+        return settings.binDirs().stream().map(Path::toString).collect(Collectors.joining(":"));
+    }
+
+    private Path cacheFile(PodNetworkRequest req) {
+        return results.resolve(req.containerId() + "-" + req.ifName() + ".json");
+    }
+
+    private void writeCache(PodNetworkRequest req, NetworkConfigList conf, JsonNode result) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("kind", "berth-cni-cache-v1");
+        o.put("containerId", req.containerId());
+        o.put("ifName", req.ifName());
+        o.set("config", conf.toJson());
+        o.set("result", result);
+        ArrayNode pm = o.putArray("portMappings");
+        for (PortMapping m : req.portMappings()) {
+            pm.add(JSON.valueToTree(m));
+        }
+        Path f = cacheFile(req);
+        try {
+            Files.createDirectories(results);
+            Path tmp = results.resolve("." + f.getFileName() + ".tmp");
+            Files.write(tmp, JSON.writeValueAsBytes(o));
+            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot write the CNI result cache " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Optional<ObjectNode> readCache(PodNetworkRequest req) {
+        Path f = cacheFile(req);
+        try {
+            return Optional.of((ObjectNode) JSON.readTree(f.toFile()));
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException | ClassCastException e) {
+            if (!Files.exists(f)) {
+                return Optional.empty();
+            }
+            throw BerthException.internal("CNI result cache " + f + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private void deleteCache(PodNetworkRequest req) {
+        try {
+            Files.deleteIfExists(cacheFile(req));
+        } catch (IOException e) {
+            throw BerthException.internal("cannot delete " + cacheFile(req) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Port mappings ADD was given (kept in the cache so DEL can pass the same runtimeConfig). */
+    public List<PortMapping> cachedPortMappings(String containerId, String ifName) {
+        return readCache(new PodNetworkRequest(containerId, null, ifName, null, null, null, null))
+                .map(c -> {
+                    List<PortMapping> out = new ArrayList<>();
+                    for (JsonNode m : c.path("portMappings")) {
+                        out.add(JSON.convertValue(m, PortMapping.class));
+                    }
+                    return out;
+                }).orElse(List.of());
+    }
+}

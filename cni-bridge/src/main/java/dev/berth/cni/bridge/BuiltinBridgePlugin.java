@@ -1,0 +1,349 @@
+package dev.berth.cni.bridge;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.cni.PortMapping;
+import dev.berth.cni.exec.CniPlugin;
+import dev.berth.cni.exec.CniPluginException;
+import dev.berth.cni.exec.PluginInvocation;
+import dev.berth.cni.firewall.BridgeFirewall;
+import dev.berth.cni.ipam.Allocation;
+import dev.berth.cni.ipam.Cidr;
+import dev.berth.cni.ipam.HostLocalAllocator;
+import dev.berth.cni.ipam.IpRange;
+import dev.berth.core.error.BerthException;
+import dev.berth.linux.net.NetCommand;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * berth's own bridge plugin ("type": "berth-bridge"), run inside the daemon. It reads the same
+ * config keys as the reference bridge plugin (bridge, isGateway, ipMasq, hairpinMode, mtu, ipam of
+ * type host-local) and answers with a standard CNI result.
+ *
+ * <p>ADD: ensure the bridge (gateway addresses, route_localnet and forwarding on the bridge only,
+ * firewall chains), lease addresses, create a veth pair with one end moved into the pod netns,
+ * configure lo, addresses and default routes inside (two {@code ip -batch} runs: one on the host,
+ * one under {@code nsenter --net}), add hostPort DNAT rules. DEL undoes it and, after the last
+ * lease of the network is gone, removes the bridge and its firewall chains so nothing is left.
+ *
+ * <p>Global {@code net.ipv4.ip_forward} is never touched: forwarding is enabled on the bridge
+ * device alone (enough for hairpin between pods) and the FORWARD chain drops everything between
+ * the bridge and any other interface, so pod traffic cannot leave the machine.
+ */
+public final class BuiltinBridgePlugin implements CniPlugin {
+    public static final String TYPE = "berth-bridge";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern MAC = Pattern.compile("link/ether ([0-9a-f:]{17})");
+    private static final Pattern IFNAME = Pattern.compile("[a-zA-Z0-9_.\\-]{1,15}");
+
+    private final Path defaultDataDir;
+    private final Map<String, ReentrantLock> bridgeLocks = new ConcurrentHashMap<>();
+    private final Set<String> ensured = ConcurrentHashMap.newKeySet();
+
+    public BuiltinBridgePlugin(Path defaultDataDir) {
+        this.defaultDataDir = defaultDataDir;
+    }
+
+    /** The parts of the plugin config this plugin reads. */
+    record BridgeConfig(String network, String cniVersion, String bridge, boolean isGateway, boolean ipMasq,
+            boolean hairpin, int mtu, HostLocalAllocator ipam, List<PortMapping> portMappings) {}
+
+    BridgeConfig parse(ObjectNode conf) {
+        String bridge = conf.path("bridge").asText("berth0");
+        if (!IFNAME.matcher(bridge).matches()) {
+            throw BerthException.invalid("berth-bridge: \"bridge\" %s is not a valid device name (1-15 chars)", bridge);
+        }
+        JsonNode ipam = conf.get("ipam");
+        if (ipam == null || !ipam.isObject()) {
+            throw BerthException.invalid("berth-bridge: \"ipam\" is missing");
+        }
+        List<PortMapping> pm = new ArrayList<>();
+        for (JsonNode m : conf.path("runtimeConfig").path("portMappings")) {
+            pm.add(new PortMapping(m.path("hostPort").asInt(), m.path("containerPort").asInt(),
+                    m.path("protocol").asText("tcp"), m.path("hostIP").asText("")));
+        }
+        String network = conf.path("name").asText("berth");
+        return new BridgeConfig(network, conf.path("cniVersion").asText("1.0.0"), bridge,
+                conf.path("isGateway").asBoolean(true), conf.path("ipMasq").asBoolean(true),
+                conf.path("hairpinMode").asBoolean(true), conf.path("mtu").asInt(0),
+                HostLocalAllocator.fromConfig(ipam, network, defaultDataDir), List.copyOf(pm));
+    }
+
+    @Override
+    public JsonNode invoke(ObjectNode conf, PluginInvocation inv) {
+        BridgeConfig c = parse(conf);
+        try {
+            return switch (inv.command()) {
+                case "ADD" -> add(c, inv);
+                case "DEL" -> {
+                    del(c, inv);
+                    yield null;
+                }
+                case "CHECK" -> {
+                    check(c, inv);
+                    yield null;
+                }
+                case "STATUS" -> null; // config parsed: the plugin can serve ADDs
+                default -> throw new CniPluginException(TYPE, inv.command(), 4, "unknown CNI command", null);
+            };
+        } catch (CniPluginException e) {
+            throw e;
+        } catch (BerthException e) {
+            throw e.withContext("berth-bridge " + inv.command() + " " + inv.containerId());
+        }
+    }
+
+    /** Host-side veth name: stable per (container, interface) so DEL finds it without state. */
+    public static String hostVethName(String containerId, String ifName) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256")
+                    .digest((containerId + "/" + ifName).getBytes(StandardCharsets.UTF_8));
+            return "bv" + HexFormat.of().formatHex(h).substring(0, 11);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private ObjectNode add(BridgeConfig c, PluginInvocation inv) {
+        if (inv.netns() == null || inv.netns().isEmpty()) {
+            throw BerthException.invalid("berth-bridge ADD needs CNI_NETNS");
+        }
+        if (!IFNAME.matcher(inv.ifName()).matches()) {
+            throw BerthException.invalid("berth-bridge: interface name %s is not valid", inv.ifName());
+        }
+        List<Allocation> allocs;
+        ReentrantLock lock = lockOf(c.bridge);
+        lock.lock();
+        try {
+            ensureBridge(c);
+            allocs = c.ipam.allocate(inv.containerId(), inv.ifName());
+        } finally {
+            lock.unlock();
+        }
+        String veth = hostVethName(inv.containerId(), inv.ifName());
+        try {
+            if (linkExists(veth)) {
+                NetCommand.check(List.of("ip", "link", "del", veth), null);
+            }
+            String mtu = c.mtu > 0 ? " mtu " + c.mtu : "";
+            StringBuilder host = new StringBuilder();
+            host.append("link add ").append(veth).append(mtu).append(" type veth peer name ").append(inv.ifName())
+                    .append(mtu).append(" netns ").append(inv.netns()).append('\n');
+            host.append("link set ").append(veth).append(" master ").append(c.bridge).append('\n');
+            if (c.hairpin) {
+                host.append("link set dev ").append(veth).append(" type bridge_slave hairpin on\n");
+            }
+            host.append("link set ").append(veth).append(" up\n");
+            NetCommand.check(List.of("ip", "-batch", "-"), host.toString());
+
+            StringBuilder pod = new StringBuilder("link set lo up\n");
+            for (Allocation a : allocs) {
+                pod.append("addr add ").append(a.addressWithPrefix()).append(" dev ").append(inv.ifName())
+                        .append(a.isIpv4() ? "" : " nodad").append('\n');
+            }
+            pod.append("link set ").append(inv.ifName()).append(" up\n");
+            if (c.isGateway) {
+                Set<Boolean> routed = new LinkedHashSet<>();
+                for (Allocation a : allocs) {
+                    if (routed.add(a.isIpv4())) {
+                        pod.append(a.isIpv4() ? "" : "-6 ").append("route add default via ")
+                                .append(a.gateway().getHostAddress()).append(" dev ").append(inv.ifName())
+                                .append('\n');
+                    }
+                }
+            }
+            pod.append("link show dev ").append(inv.ifName()).append('\n');
+            String out = NetCommand.check(
+                    List.of("nsenter", "--net=" + inv.netns(), "ip", "-batch", "-"), pod.toString()).stdout();
+            Matcher m = MAC.matcher(out);
+            String podMac = m.find() ? m.group(1) : "";
+
+            String podIpv4 = allocs.stream().filter(Allocation::isIpv4).findFirst()
+                    .map(a -> a.address().getHostAddress()).orElse(null);
+            if (podIpv4 != null && !c.portMappings.isEmpty()) {
+                firewall(c).addHostPorts(inv.containerId(), podIpv4, c.portMappings);
+            }
+            return result(c, inv, veth, podMac, allocs);
+        } catch (RuntimeException e) {
+            try {
+                del(c, inv);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+    }
+
+    private void del(BridgeConfig c, PluginInvocation inv) {
+        String veth = hostVethName(inv.containerId(), inv.ifName());
+        if (linkExists(veth)) {
+            NetCommand.Result r = NetCommand.run(List.of("ip", "link", "del", veth));
+            if (!r.ok() && linkExists(veth)) {
+                r.orThrow();
+            }
+        }
+        if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {
+            // after a restart nothing says whether the pod had hostPorts: look
+            firewall(c).removeHostPorts(inv.containerId());
+        }
+        ReentrantLock lock = lockOf(c.bridge);
+        lock.lock();
+        try {
+            c.ipam.release(inv.containerId(), inv.ifName());
+            if (c.ipam.store().leases().isEmpty()) {
+                teardownBridge(c);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void check(BridgeConfig c, PluginInvocation inv) {
+        String veth = hostVethName(inv.containerId(), inv.ifName());
+        if (!linkExists(c.bridge)) {
+            throw new CniPluginException(TYPE, "CHECK", 11, "bridge " + c.bridge + " does not exist", null);
+        }
+        if (!linkExists(veth)) {
+            throw new CniPluginException(TYPE, "CHECK", 11, "host veth " + veth + " does not exist", null);
+        }
+        if (c.ipam.store().leasesOf(inv.containerId(), inv.ifName()).isEmpty()) {
+            throw new CniPluginException(TYPE, "CHECK", 11, "no address leased to " + inv.containerId(), null);
+        }
+    }
+
+    private void ensureBridge(BridgeConfig c) {
+        if (ensured.contains(c.bridge) && linkExists(c.bridge)) {
+            return;
+        }
+        StringBuilder b = new StringBuilder();
+        if (!linkExists(c.bridge)) {
+            b.append("link add ").append(c.bridge).append(c.mtu > 0 ? " mtu " + c.mtu : "").append(" type bridge\n");
+        }
+        if (c.isGateway) {
+            Set<String> gws = new LinkedHashSet<>();
+            for (List<IpRange> set : c.ipam.rangeSets()) {
+                for (IpRange r : set) {
+                    gws.add(r.subnet().withPrefix(r.gateway()) + (r.subnet().isIpv4() ? "" : " nodad"));
+                }
+            }
+            for (String gw : gws) {
+                b.append("addr replace ").append(gw).append(" dev ").append(c.bridge).append('\n');
+            }
+        }
+        b.append("link set ").append(c.bridge).append(" up\n");
+        NetCommand.check(List.of("ip", "-batch", "-"), b.toString());
+        // 127.0.0.1-sourced hostPort traffic may be routed out of the bridge; forwarding on the bridge
+        // device only lets pods reach each other through hostPorts (hairpin).
+        writeSysctl("net/ipv4/conf/" + c.bridge + "/route_localnet", "1");
+        if (c.isGateway) {
+            writeSysctl("net/ipv4/conf/" + c.bridge + "/forwarding", "1");
+        }
+        firewall(c).ensureBase(c.ipMasq);
+        ensured.add(c.bridge);
+    }
+
+    private void teardownBridge(BridgeConfig c) {
+        if (linkExists(c.bridge)) {
+            // only our veths are enslaved; another user of the device would still have ports
+            Path brif = Path.of("/sys/class/net", c.bridge, "brif");
+            try (var s = Files.list(brif)) {
+                if (s.findAny().isPresent()) {
+                    return;
+                }
+            } catch (IOException ignored) {
+                // not a bridge any more
+            }
+            NetCommand.run(List.of("ip", "link", "del", c.bridge));
+        }
+        firewall(c).removeAll();
+        c.ipam.store().removeIfEmpty();
+        ensured.remove(c.bridge);
+    }
+
+    /** Whether the network currently has its bridge (used by readiness and tests). */
+    public static boolean linkExists(String name) {
+        return Files.exists(Path.of("/sys/class/net", name));
+    }
+
+    private BridgeFirewall firewall(BridgeConfig c) {
+        List<Cidr> subnets = new ArrayList<>();
+        for (List<IpRange> set : c.ipam.rangeSets()) {
+            for (IpRange r : set) {
+                subnets.add(r.subnet());
+            }
+        }
+        return new BridgeFirewall(c.bridge, subnets);
+    }
+
+    private ReentrantLock lockOf(String bridge) {
+        return bridgeLocks.computeIfAbsent(bridge, k -> new ReentrantLock());
+    }
+
+    private static void writeSysctl(String key, String value) {
+        Path p = Path.of("/proc/sys", key);
+        try {
+            Files.writeString(p, value);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot set " + key.replace('/', '.') + "=" + value + ": " + e.getMessage(), e);
+        }
+    }
+
+    private ObjectNode result(BridgeConfig c, PluginInvocation inv, String veth, String podMac, List<Allocation> allocs) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("cniVersion", c.cniVersion);
+        ArrayNode itfs = r.putArray("interfaces");
+        itfs.addObject().put("name", c.bridge).put("mac", readMac(c.bridge));
+        itfs.addObject().put("name", veth).put("mac", readMac(veth));
+        itfs.addObject().put("name", inv.ifName()).put("mac", podMac).put("sandbox", inv.netns());
+        boolean legacy = c.cniVersion.startsWith("0.");
+        ArrayNode ips = r.putArray("ips");
+        for (Allocation a : allocs) {
+            ObjectNode ip = ips.addObject();
+            if (legacy) {
+                ip.put("version", a.isIpv4() ? "4" : "6");
+            }
+            ip.put("address", a.addressWithPrefix());
+            if (c.isGateway) {
+                ip.put("gateway", a.gateway().getHostAddress());
+            }
+            ip.put("interface", 2);
+        }
+        ArrayNode routes = r.putArray("routes");
+        if (c.isGateway) {
+            Set<Boolean> done = new LinkedHashSet<>();
+            for (Allocation a : allocs) {
+                if (done.add(a.isIpv4())) {
+                    routes.addObject().put("dst", a.isIpv4() ? "0.0.0.0/0" : "::/0")
+                            .put("gw", a.gateway().getHostAddress());
+                }
+            }
+        }
+        r.putObject("dns");
+        return r;
+    }
+
+    private static String readMac(String dev) {
+        try {
+            return Files.readString(Path.of("/sys/class/net", dev, "address")).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+}

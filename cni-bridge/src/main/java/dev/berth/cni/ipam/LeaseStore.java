@@ -1,0 +1,166 @@
+package dev.berth.cni.ipam;
+
+import dev.berth.core.error.BerthException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * host-local style lease files: {@code <dataDir>/<network>/<ip>} holding "containerId\nifName",
+ * plus {@code last_reserved_ip.<set>}. A lease is created with O_CREAT|O_EXCL, so two writers can
+ * never both take one address; all changes also run under a per-network lock (in this JVM and,
+ * through flock on {@code lock}, across processes sharing the dir). Files survive restarts.
+ */
+public final class LeaseStore {
+    private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+
+    private final Path dir;
+
+    public LeaseStore(Path dataDir, String network) {
+        this.dir = dataDir.resolve(network);
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A lease: who holds which address. */
+    public record Lease(InetAddress address, String containerId, String ifName) {}
+
+    /** Runs {@code work} holding the network's lock. */
+    public <T> T locked(Supplier<T> work) {
+        ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        jvm.lock();
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel ch = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
+                            StandardOpenOption.WRITE);
+                    FileLock ignored = ch.lock()) {
+                return work.get();
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("IPAM store " + dir + ": " + e.getMessage(), e);
+        } finally {
+            jvm.unlock();
+        }
+    }
+
+    /** Takes {@code address} for the holder; false when someone holds it already. */
+    public boolean reserve(InetAddress address, String containerId, String ifName) {
+        Path f = dir.resolve(address.getHostAddress());
+        try {
+            Files.createDirectories(dir);
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap((containerId + "\n" + ifName).getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+            return true;
+        } catch (FileAlreadyExistsException e) {
+            return false;
+        } catch (IOException e) {
+            throw BerthException.internal("IPAM store: cannot write lease " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    public List<Lease> leases() {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        List<Lease> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                String name = f.getFileName().toString();
+                if (name.equals("lock") || name.startsWith("last_reserved_ip") || name.startsWith(".")
+                        || !(name.contains(".") || name.contains(":"))) {
+                    continue;
+                }
+                InetAddress a;
+                try {
+                    a = Cidr.parseAddress(name);
+                } catch (BerthException notAnAddress) {
+                    continue;
+                }
+                try {
+                    String[] parts = Files.readString(f, StandardCharsets.UTF_8).split("\n", -1);
+                    out.add(new Lease(a, parts[0].strip(), parts.length > 1 ? parts[1].strip() : ""));
+                } catch (NoSuchFileException gone) {
+                    // released meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("IPAM store: cannot list " + dir + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    public List<Lease> leasesOf(String containerId, String ifName) {
+        return leases().stream()
+                .filter(l -> l.containerId.equals(containerId) && (ifName == null || l.ifName.equals(ifName)))
+                .toList();
+    }
+
+    public boolean isTaken(InetAddress a) {
+        return Files.exists(dir.resolve(a.getHostAddress()));
+    }
+
+    /** Deletes every lease of the holder; returns what was released. Releasing nothing is fine. */
+    public List<Lease> release(String containerId, String ifName) {
+        List<Lease> mine = leasesOf(containerId, ifName);
+        for (Lease l : mine) {
+            try {
+                Files.deleteIfExists(dir.resolve(l.address.getHostAddress()));
+            } catch (IOException e) {
+                throw BerthException.internal("IPAM store: cannot release " + l.address + ": " + e.getMessage(), e);
+            }
+        }
+        return mine;
+    }
+
+    public Optional<InetAddress> lastReserved(int rangeSet) {
+        Path f = dir.resolve("last_reserved_ip." + rangeSet);
+        try {
+            return Optional.of(Cidr.parseAddress(Files.readString(f, StandardCharsets.UTF_8)));
+        } catch (IOException | BerthException e) {
+            return Optional.empty();
+        }
+    }
+
+    public void setLastReserved(int rangeSet, InetAddress a) {
+        Path f = dir.resolve("last_reserved_ip." + rangeSet);
+        try {
+            Files.writeString(f, a.getHostAddress(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw BerthException.internal("IPAM store: cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Removes the network's dir when it holds no lease any more (census: nothing left behind). */
+    public void removeIfEmpty() {
+        if (!leases().isEmpty() || !Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // a concurrent reservation re-created a file: the dir stays, which is right
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.berth.conformance.sandbox;
+
+import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.Commands;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What pods can leave behind, as text to compare before and after: network devices, firewall rules
+ * of berth (or naming a subnet), mounts inside the daemon's mount namespace, IPAM leases and CNI
+ * cache files, the test's cgroups, and processes other than the daemon in its namespace.
+ */
+final class PodCensus {
+    private PodCensus() {}
+
+    static List<String> take(BerthDaemon d, String cgroupTop, String... subnetMarkers) {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
+            s.map(p -> "link " + p.getFileName()).sorted().forEach(out::add);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        for (String line : Commands.run("iptables-save").output().split("\n")) {
+            boolean mine = line.contains("BERTH");
+            for (String m : subnetMarkers) {
+                mine |= line.contains(m);
+            }
+            if (mine && !line.startsWith("#")) {
+                out.add("rule " + line.replaceAll("\\[\\d+:\\d+\\]", ""));
+            }
+        }
+        d.namespace().mountsUnder(d.base()).stream()
+                .filter(m -> !m.startsWith(d.base().resolve("ns").toString()))
+                .map(m -> "mount " + m).forEach(out::add);
+        for (Path dir : List.of(d.root().resolve("cni"), d.run().resolve("pods"))) {
+            if (Files.exists(dir)) {
+                try (Stream<Path> w = Files.walk(dir)) {
+                    w.filter(Files::isRegularFile)
+                            .filter(p -> !p.getFileName().toString().equals("lock")
+                                    && !p.getFileName().toString().startsWith("last_reserved_ip"))
+                            .map(p -> "file " + p).sorted().forEach(out::add);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        String cg = d.namespace().run("sh", "-c", "find /sys/fs/cgroup -maxdepth 2 -type d -name '" + cgroupTop + "*' 2>/dev/null").output();
+        for (String l : cg.split("\n")) {
+            if (!l.isBlank()) {
+                out.add("cgroup " + l);
+            }
+        }
+        long daemonPid = d.process() != null && d.process().isAlive() ? d.pid() : -1;
+        for (long pid : d.namespace().processes()) {
+            if (pid != daemonPid && !isDescendantOfNsenter(pid, daemonPid)) {
+                out.add("process " + pid + " " + cmdline(pid));
+            }
+        }
+        return out;
+    }
+
+    private static boolean isDescendantOfNsenter(long pid, long daemonPid) {
+        // the daemon is started through nsenter: the java process is nsenter's child
+        return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == daemonPid).orElse(false)
+                || ProcessHandle.of(daemonPid).flatMap(ProcessHandle::parent).map(p -> p.pid() == pid).orElse(false);
+    }
+
+    static String cmdline(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/cmdline")).replace('\0', ' ').strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    static boolean privileged() {
+        return "root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of("/usr/sbin/ip"))
+                && Files.isExecutable(Path.of("/usr/sbin/iptables")) && Files.isExecutable(Path.of("/usr/bin/nsenter"))
+                && busybox() != null;
+    }
+
+    static String busybox() {
+        for (String b : List.of("/bin/busybox", "/usr/bin/busybox")) {
+            if (Files.isExecutable(Path.of(b))) {
+                return b;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,121 @@
+package dev.berth.conformance.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.berth.conformance.harness.BerthDaemon;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.ListPodSandboxRequest;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
+import runtime.v1.PodSandbox;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.PodSandboxState;
+import runtime.v1.PodSandboxStatusRequest;
+import runtime.v1.RemovePodSandboxRequest;
+import runtime.v1.RunPodSandboxRequest;
+import runtime.v1.StopPodSandboxRequest;
+
+/** kill -9 of the daemon with pods running, and in the middle of RunPodSandbox: nothing is lost or leaked. */
+class PodRestartTest {
+    BerthDaemon daemon;
+    String cgroupTop;
+    String subnetMarker;
+    List<String> before;
+
+    @BeforeEach
+    void start() throws IOException {
+        assumeTrue(PodCensus.privileged(), "needs root, iproute2, iptables, nsenter and busybox-static");
+        daemon = BerthDaemon.start();
+        cgroupTop = "berth-restart-" + daemon.httpPort();
+        String subnet = daemon.env().get("BERTH_CNI_DEFAULT_SUBNET");
+        subnetMarker = subnet.substring(0, subnet.lastIndexOf('.'));
+        before = PodCensus.take(daemon, cgroupTop, subnetMarker);
+    }
+
+    @AfterEach
+    void stop() {
+        if (daemon != null) {
+            daemon.close();
+        }
+    }
+
+    PodSandboxConfig pod(String name, boolean sharedPid) {
+        return PodSandboxConfig.newBuilder()
+                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("restart").setUid("u-" + name))
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/" + cgroupTop + "-" + name)
+                        .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
+                                NamespaceOption.newBuilder().setPid(sharedPid ? NamespaceMode.POD
+                                        : NamespaceMode.CONTAINER))))
+                .build();
+    }
+
+    String run(PodSandboxConfig c) {
+        return daemon.client().runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(c).build())
+                .getPodSandboxId();
+    }
+
+    void removeAll() {
+        var rt = daemon.client().runtime();
+        for (PodSandbox p : rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
+            rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
+            rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
+        }
+        assertEquals(List.of(), rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList());
+    }
+
+    @Test
+    void podsSurviveKill9AndAreRemovableAfterRestart() throws Exception {
+        String a = run(pod("survivor", true));
+        String b = run(pod("other", false));
+        String ipA = daemon.client().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                .setPodSandboxId(a).build()).getStatus().getNetwork().getIp();
+        daemon.kill9();
+        daemon.restart();
+        var st = daemon.client().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                .setPodSandboxId(a).build()).getStatus();
+        assertEquals(PodSandboxState.SANDBOX_READY, st.getState());
+        assertEquals(ipA, st.getNetwork().getIp());
+        assertEquals(2, daemon.client().runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
+                .getItemsCount());
+        assertTrue(List.of(a, b).containsAll(daemon.client().runtime()
+                .listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList().stream()
+                .map(PodSandbox::getId).toList()));
+        removeAll();
+        assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker));
+    }
+
+    @Test
+    void kill9InTheMiddleOfRunPodSandboxLeaksNothing() throws Exception {
+        // kill at several points of the set-up; whatever was half made must be undone after restart
+        for (int delayMs : new int[] {3, 10, 25, 50}) {
+            CompletableFuture<Void> call = CompletableFuture.runAsync(() -> {
+                try {
+                    run(pod("crash-" + delayMs, true));
+                } catch (RuntimeException expected) {
+                    // the daemon died under the call
+                }
+            });
+            Thread.sleep(delayMs);
+            daemon.kill9();
+            call.join();
+            daemon.restart();
+            for (PodSandbox p : daemon.client().runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
+                    .getItemsList()) {
+                assertTrue(p.getState() == PodSandboxState.SANDBOX_READY
+                        || p.getState() == PodSandboxState.SANDBOX_NOTREADY);
+            }
+            removeAll();
+            assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker), "after a kill at " + delayMs + " ms");
+        }
+    }
+}

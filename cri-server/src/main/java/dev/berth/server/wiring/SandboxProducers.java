@@ -1,0 +1,55 @@
+package dev.berth.server.wiring;
+
+import dev.berth.cni.CniNetworks;
+import dev.berth.cni.CniSettings;
+import dev.berth.core.state.StateStore;
+import dev.berth.runtime.container.PodContainers;
+import dev.berth.runtime.sandbox.SandboxManager;
+import dev.berth.runtime.sandbox.SandboxSettings;
+import dev.berth.server.config.BerthConfig;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.util.LinkedHashSet;
+import org.jboss.logging.Logger;
+
+/** The pod side: CNI networks (with berth's default conflist when none exists) and the sandbox manager. */
+@ApplicationScoped
+public class SandboxProducers {
+    private static final Logger LOG = Logger.getLogger(SandboxProducers.class);
+
+    /** Also the daemon's {@link dev.berth.cni.NetworkReadiness} (Status NetworkReady). */
+    @Produces
+    @Singleton
+    CniNetworks cniNetworks(BerthConfig config) {
+        CniNetworks cni = new CniNetworks(new CniSettings(config.cniConfDir(), config.cniBinDirs(),
+                config.root().resolve("cni"), config.cniDefaultSubnet(), config.cniBridge()));
+        try {
+            cni.writeDefaultConfigIfMissing().ifPresent(f -> LOG.infof("wrote the default CNI network config %s", f));
+        } catch (RuntimeException e) {
+            // NetworkReady says why pods cannot get a network; the daemon still serves everything else
+            LOG.errorf("cannot write the default CNI config: %s", e.getMessage());
+        }
+        return cni;
+    }
+
+    @Produces
+    @Singleton
+    SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni,
+            Instance<PodContainers> containers) {
+        SandboxManager m = new SandboxManager(store,
+                new SandboxSettings(config.run(), config.cgroupMount(), new LinkedHashSet<>(config.runtimes().keySet()),
+                        config.defaultHandler()),
+                cni, () -> containers.isResolvable() ? containers.get() : null);
+        m.recover();
+        return m;
+    }
+
+    /** Undoes pods a kill -9 caught halfway as soon as the daemon starts, not at the first pod RPC. */
+    void recover(@Observes StartupEvent event, SandboxManager sandboxes) {
+        LOG.debugf("pod sandboxes known after start: %d", sandboxes.ids().size());
+    }
+}

@@ -1,0 +1,128 @@
+package dev.berth.runtime.sandbox;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.linux.net.NetCommand;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The init of a pod's shared PID namespace (namespace_options.pid = POD). No image and nothing to
+ * download: {@code unshare --pid --fork --kill-child} starts Debian's static busybox shell as PID 1
+ * of a new PID namespace, looping on {@code wait} so orphans of the pod's containers are reaped
+ * (what a pause binary does). busybox-static has no library dependencies and unshare is in
+ * util-linux, which every node has; building a C binary at build time would need a compiler in CI.
+ * The pod id is passed as $0 so a pid found after a restart can be recognised before it is killed.
+ */
+public final class InfraProcess {
+    private static final List<Path> BUSYBOX = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
+    private static final String SCRIPT = "trap 'exit 0' TERM INT; while :; do sleep 2147483647 & wait; done";
+
+    private InfraProcess() {}
+
+    /** A started infra: the namespace's init and its unshare parent. */
+    public record Started(int initPid, int parentPid) {}
+
+    public static boolean available() {
+        return BUSYBOX.stream().anyMatch(Files::isExecutable);
+    }
+
+    public static Started start(String sandboxId) {
+        Path busybox = BUSYBOX.stream().filter(Files::isExecutable).findFirst()
+                .orElseThrow(() -> BerthException.precondition("a shared PID namespace needs busybox at /bin/busybox "
+                        + "(Debian package busybox-static)"));
+        Process p = NetCommand.startDetached(List.of("unshare", "--pid", "--fork", "--kill-child",
+                busybox.toString(), "sh", "-c", SCRIPT, marker(sandboxId)));
+        int parent = (int) p.pid();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (int child : children(parent)) {
+                if (cmdline(child).contains(marker(sandboxId))) {
+                    return new Started(child, parent);
+                }
+            }
+            if (!p.isAlive()) {
+                break;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        p.destroyForcibly();
+        throw BerthException.internal("the infra process of pod " + sandboxId + " did not start", null);
+    }
+
+    /** Whether pid is still this pod's infra (not a reused pid). */
+    public static boolean isAlive(String sandboxId, int pid) {
+        return pid > 0 && cmdline(pid).contains(marker(sandboxId));
+    }
+
+    /** Kills the infra (and with it every process of the PID namespace); repeatable. */
+    public static void stop(String sandboxId, int initPid, int parentPid) {
+        for (int pid : new int[] {initPid, parentPid}) {
+            // unshare's own argv carries the marker too, so both are recognised the same way
+            if (isAlive(sandboxId, pid)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        // the namespace is gone once its init has been reaped
+        while ((isAlive(sandboxId, initPid) || (cmdline(initPid).isEmpty() && Files.exists(pidNamespace(initPid))))
+                && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Pids whose command line carries the pod's marker (an infra a crash left unrecorded). */
+    public static List<Integer> findByMarker(String sandboxId) {
+        List<Integer> out = new java.util.ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) procs::iterator) {
+                String n = p.getFileName().toString();
+                if (n.chars().allMatch(Character::isDigit) && cmdline(Integer.parseInt(n)).contains(marker(sandboxId))) {
+                    out.add(Integer.parseInt(n));
+                }
+            }
+        } catch (IOException e) {
+            return out;
+        }
+        return out;
+    }
+
+    public static Path pidNamespace(int pid) {
+        return Path.of("/proc", Integer.toString(pid), "ns", "pid");
+    }
+
+    private static String marker(String sandboxId) {
+        return "berth-infra-" + sandboxId;
+    }
+
+    private static String cmdline(int pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static List<Integer> children(int pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid),
+                    "children")).strip();
+            return s.isEmpty() ? List.of() : java.util.Arrays.stream(s.split("\\s+")).map(Integer::valueOf).toList();
+        } catch (IOException | NumberFormatException e) {
+            return List.of();
+        }
+    }
+}

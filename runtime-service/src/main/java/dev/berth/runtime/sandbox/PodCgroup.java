@@ -1,0 +1,145 @@
+package dev.berth.runtime.sandbox;
+
+import dev.berth.core.error.BerthException;
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The pod's cgroup directory (cgroup v2 only). Its path is always absolute in the v2 hierarchy,
+ * never relative to the daemon's own cgroup: the CRI cgroup_parent as given ("/kubepods/pod-x"),
+ * a systemd slice name expanded the way the systemd driver nests it, or /berth/pods/pod-<id>.
+ * The container side owns controllers and limits; this only makes and removes directories.
+ */
+public final class PodCgroup {
+    private final Path mount;
+
+    public PodCgroup(Path mount) {
+        this.mount = mount;
+    }
+
+    /** The pod cgroup path for a CRI cgroup_parent. */
+    public static String pathFor(String cgroupParent, String sandboxId) {
+        String p = cgroupParent == null ? "" : cgroupParent.strip();
+        if (p.isEmpty()) {
+            return "/berth/pods/pod-" + sandboxId;
+        }
+        if (p.contains("..") || p.contains("\0")) {
+            throw BerthException.invalid("cgroup_parent %s must not contain \"..\"", cgroupParent);
+        }
+        if (!p.startsWith("/") && p.endsWith(".slice")) {
+            // systemd name "a-b-c.slice" lives at /a.slice/a-b.slice/a-b-c.slice
+            String base = p.substring(0, p.length() - ".slice".length());
+            StringBuilder path = new StringBuilder();
+            String[] parts = base.split("-");
+            String prefix = "";
+            for (String part : parts) {
+                if (part.isEmpty()) {
+                    throw BerthException.invalid("cgroup_parent %s is not a valid slice name", cgroupParent);
+                }
+                prefix = prefix.isEmpty() ? part : prefix + "-" + part;
+                path.append('/').append(prefix).append(".slice");
+            }
+            return path.toString();
+        }
+        String abs = p.startsWith("/") ? p : "/" + p;
+        return abs.replaceAll("/+", "/").replaceAll("/$", "");
+    }
+
+    /** Creates the directory and missing parents; returns those it created, outermost first. */
+    public List<String> create(String cgroupPath) {
+        if (!Files.exists(mount.resolve("cgroup.controllers"))) {
+            throw BerthException.precondition("%s is not a cgroup v2 mount (no cgroup.controllers); berth needs "
+                    + "cgroup v2: set cgroup.mount to the cgroup2 mount point", mount);
+        }
+        List<String> created = new ArrayList<>();
+        Path dir = mount;
+        StringBuilder rel = new StringBuilder();
+        for (String part : cgroupPath.split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            dir = dir.resolve(part);
+            rel.append('/').append(part);
+            if (!Files.isDirectory(dir)) {
+                try {
+                    Files.createDirectory(dir);
+                    created.add(rel.toString());
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    // another pod made the shared parent at the same time
+                } catch (IOException e) {
+                    throw BerthException.internal("cannot create cgroup " + dir + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        return created;
+    }
+
+    /**
+     * Removes the directories this pod created, deepest first, if they are empty of processes and
+     * child cgroups (a shared parent still used by another pod stays). Repeatable.
+     */
+    public void remove(List<String> created) {
+        if (created == null) {
+            return;
+        }
+        for (int i = created.size() - 1; i >= 0; i--) {
+            Path dir = mount.resolve(created.get(i).substring(1));
+            boolean deepest = i == created.size() - 1;
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    Files.deleteIfExists(dir);
+                    break;
+                } catch (DirectoryNotEmptyException e) {
+                    if (!deepest) {
+                        return; // a parent shared with other pods
+                    }
+                    throw BerthException.precondition("cgroup %s still has child cgroups; remove the pod's "
+                            + "containers first", dir);
+                } catch (FileSystemException e) {
+                    // EBUSY: processes still leaving the cgroup
+                    if (!deepest) {
+                        return;
+                    }
+                    if (attempt >= 50) {
+                        throw BerthException.precondition("cgroup %s is still in use: %s", dir, e.getMessage());
+                    }
+                    sleep(20);
+                } catch (IOException e) {
+                    throw BerthException.internal("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    /** Whether dir is a real cgroup2 mount (tests use a plain directory standing in for one). */
+    public static boolean isCgroup2(Path dir) {
+        try {
+            return Files.getFileStore(dir).type().equals("cgroup2");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Moves a process into the pod cgroup (the infra process). */
+    public void addProcess(String cgroupPath, int pid) {
+        Path procs = mount.resolve(cgroupPath.substring(1)).resolve("cgroup.procs");
+        try {
+            Files.writeString(procs, Integer.toString(pid));
+        } catch (IOException e) {
+            throw BerthException.internal("cannot move pid " + pid + " into " + procs + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

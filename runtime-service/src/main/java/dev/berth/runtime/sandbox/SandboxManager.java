@@ -1,0 +1,551 @@
+package dev.berth.runtime.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.berth.cni.CniNetworks;
+import dev.berth.cni.PodNetworkRequest;
+import dev.berth.cni.PortMapping;
+import dev.berth.cni.result.CniResults;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.state.StateStore;
+import dev.berth.linux.Mounts;
+import dev.berth.runtime.container.PodContainers;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
+import runtime.v1.PodIP;
+import runtime.v1.PodSandbox;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxFilter;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.PodSandboxNetworkStatus;
+import runtime.v1.PodSandboxState;
+import runtime.v1.PodSandboxStatus;
+import runtime.v1.PodSandboxStatusResponse;
+
+/**
+ * Pod sandbox lifecycle: run, stop, remove, status, list, and recovery after a restart.
+ *
+ * <p>RunPodSandbox persists a CREATING record first, then pins the namespaces, mounts /dev/shm,
+ * makes the cgroup, applies sysctls, starts the PID-namespace infra when asked, attaches the
+ * network through CNI and writes hosts/resolv.conf/hostname; each resource is recorded before it
+ * is made, so a failure (or a kill -9, found by {@link #recover()}) undoes exactly what exists.
+ * Stop and remove are idempotent and succeed for a pod whose set-up failed halfway.
+ */
+public final class SandboxManager implements SandboxLookup {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern HOSTNAME = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9\\-.]{0,61}[a-zA-Z0-9])?");
+    private static final long STOP_TIMEOUT_SECONDS = 10;
+
+    private final StateStore store;
+    private final SandboxSettings settings;
+    private final CniNetworks cni;
+    private final Supplier<PodContainers> containers;
+    private final PodCgroup cgroups;
+    private final Map<String, SandboxRecord> records = new ConcurrentHashMap<>();
+    private final Map<String, String> reservations = new ConcurrentHashMap<>();
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+
+    public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
+            Supplier<PodContainers> containers) {
+        this.store = store;
+        this.settings = settings;
+        this.cni = cni;
+        this.containers = containers;
+        this.cgroups = new PodCgroup(settings.cgroupMount());
+        for (SandboxRecord r : store.list(SandboxRecord.KIND, SandboxRecord.class)) {
+            records.put(r.id(), r);
+            reservations.put(r.reservationKey(), r.id());
+        }
+    }
+
+    /**
+     * After a restart: pods caught in CREATING are undone and kept as NOTREADY (so kubelet can
+     * remove them); READY pods whose namespaces or infra vanished become NOTREADY.
+     */
+    public void recover() {
+        for (SandboxRecord r : List.copyOf(records.values())) {
+            if (r.state().equals(SandboxRecord.CREATING)) {
+                try {
+                    releaseResources(r);
+                } catch (RuntimeException e) {
+                    System.err.println("berth: recovering pod " + r.id() + ": " + e.getMessage());
+                }
+                save(r.withState(SandboxRecord.NOTREADY).withNetwork(false, r.podIps(), r.cniResult()));
+            } else if (r.state().equals(SandboxRecord.READY)) {
+                boolean netOk = r.hostNetwork() || NamespacePinner.isPinned(Path.of(r.netns()));
+                boolean infraOk = r.infraPid() == 0 || InfraProcess.isAlive(r.id(), r.infraPid());
+                if (!netOk || !infraOk) {
+                    save(r.withState(SandboxRecord.NOTREADY));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ run
+
+    public String run(PodSandboxConfig config, String requestedHandler) {
+        if (!config.hasMetadata()) {
+            throw BerthException.invalid("RunPodSandbox: config.metadata is required (name, namespace, uid)");
+        }
+        PodSandboxMetadata md = config.getMetadata();
+        if (md.getName().isEmpty() || md.getNamespace().isEmpty() || md.getUid().isEmpty()) {
+            throw BerthException.invalid("RunPodSandbox: metadata needs a name, a namespace and a uid (got name=%s "
+                    + "namespace=%s uid=%s)", md.getName(), md.getNamespace(), md.getUid());
+        }
+        String handler = requestedHandler == null || requestedHandler.isEmpty() ? settings.defaultHandler()
+                : requestedHandler;
+        if (!settings.runtimeHandlers().contains(handler)) {
+            throw BerthException.invalid("unknown runtime handler \"%s\"; this node has %s", handler,
+                    settings.runtimeHandlers().stream().sorted().toList());
+        }
+        NamespaceOption ns = config.getLinux().getSecurityContext().getNamespaceOptions();
+        if (ns.getNetwork() == NamespaceMode.CONTAINER || ns.getNetwork() == NamespaceMode.TARGET
+                || ns.getIpc() == NamespaceMode.CONTAINER || ns.getIpc() == NamespaceMode.TARGET) {
+            throw BerthException.invalid("network and IPC namespace mode must be POD or NODE for a pod");
+        }
+        if (ns.getPid() == NamespaceMode.TARGET) {
+            throw BerthException.invalid("PID namespace mode TARGET is not supported for a pod sandbox");
+        }
+        if (ns.hasUsernsOptions() && ns.getUsernsOptions().getMode() == NamespaceMode.POD) {
+            throw new BerthException(dev.berth.core.error.ErrorKind.UNIMPLEMENTED,
+                    "user namespaces for pods are not supported by berth yet");
+        }
+        boolean hostNetwork = ns.getNetwork() == NamespaceMode.NODE;
+        boolean hostIpc = ns.getIpc() == NamespaceMode.NODE;
+        boolean podPid = ns.getPid() == NamespaceMode.POD;
+        Map<String, String> sysctls = config.getLinux().getSysctlsMap();
+        PodSysctls.validate(sysctls, hostNetwork, hostIpc);
+        String hostname = hostNetwork ? hostHostname()
+                : config.getHostname().isEmpty() ? truncate(md.getName(), 63) : config.getHostname();
+        if (!hostNetwork && !HOSTNAME.matcher(hostname).matches()) {
+            throw BerthException.invalid("hostname \"%s\" is not a valid host name (letters, digits, '-', '.', at "
+                    + "most 63)", hostname);
+        }
+        List<PortMapping> ports = new ArrayList<>();
+        for (runtime.v1.PortMapping pm : config.getPortMappingsList()) {
+            if (pm.getContainerPort() <= 0 || pm.getContainerPort() > 65535 || pm.getHostPort() < 0
+                    || pm.getHostPort() > 65535) {
+                throw BerthException.invalid("port mapping %d->%d is out of range 1..65535", pm.getHostPort(),
+                        pm.getContainerPort());
+            }
+            if (pm.getHostPort() > 0 && !hostNetwork) {
+                ports.add(new PortMapping(pm.getHostPort(), pm.getContainerPort(),
+                        pm.getProtocol().name().toLowerCase(), pm.getHostIp()));
+            }
+        }
+        String cgroupPath = PodCgroup.pathFor(config.getLinux().getCgroupParent(), "");
+
+        String key = SandboxRecord.reservationKey(md.getName(), md.getNamespace(), md.getUid(), md.getAttempt());
+        String id = HexFormat.of().formatHex(randomBytes());
+        String existing = reservations.putIfAbsent(key, id);
+        if (existing != null) {
+            throw BerthException.alreadyExists("a pod sandbox named %s (namespace %s, uid %s, attempt %d) already "
+                    + "exists as %s; remove it first or use a new attempt", md.getName(), md.getNamespace(),
+                    md.getUid(), md.getAttempt(), existing);
+        }
+        if (config.getLinux().getCgroupParent().isEmpty()) {
+            cgroupPath = PodCgroup.pathFor("", id);
+        }
+        Path podDir = settings.runDir().resolve("pods").resolve(id);
+        Path nsDir = podDir.resolve("ns");
+        Instant now = Instant.now();
+        SandboxRecord rec = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
+                SandboxRecord.CREATING, now.getEpochSecond() * 1_000_000_000L + now.getNano(), handler,
+                Base64.getEncoder().encodeToString(config.toByteArray()), podDir.toString(),
+                hostNetwork ? null : nsDir.resolve("net").toString(),
+                hostIpc ? null : nsDir.resolve("ipc").toString(),
+                hostNetwork ? null : nsDir.resolve("uts").toString(),
+                hostIpc ? "/dev/shm" : podDir.resolve("shm").toString(),
+                hostNetwork, cgroupPath, List.of(), 0, 0, false, List.of(), null);
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            save(rec);
+            try {
+                rec = create(rec, config, hostname, sysctls, podPid, ports);
+            } catch (RuntimeException e) {
+                SandboxRecord last = records.getOrDefault(id, rec);
+                try {
+                    releaseResources(last);
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                forget(last);
+                throw e instanceof BerthException b ? b.withContext("run pod sandbox " + md.getNamespace() + "/"
+                        + md.getName()) : e;
+            }
+            return id;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private SandboxRecord create(SandboxRecord rec, PodSandboxConfig config, String hostname,
+            Map<String, String> sysctls, boolean podPid, List<PortMapping> ports) {
+        Path podDir = Path.of(rec.podDir());
+        try {
+            Files.createDirectories(podDir);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot create " + podDir + ": " + e.getMessage(), e);
+        }
+        NamespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
+                hostname);
+        if (rec.ipcns() != null) {
+            Path shm = Path.of(rec.shm());
+            try {
+                Files.createDirectories(shm);
+            } catch (IOException e) {
+                throw BerthException.internal("cannot create " + shm + ": " + e.getMessage(), e);
+            }
+            Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
+                    "mode=1777,size=65536k");
+        }
+        // record the cgroup path's directories before making them: a crash in between leaves only
+        // directories the record names
+        List<String> missing = missingCgroups(rec.cgroupPath());
+        rec = save(rec.withCgroups(missing));
+        rec = save(rec.withCgroups(cgroups.create(rec.cgroupPath())));
+        PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
+                rec.ipcns() == null ? null : Path.of(rec.ipcns()));
+        if (podPid) {
+            InfraProcess.Started infra = InfraProcess.start(rec.id());
+            rec = save(rec.withInfra(infra.initPid(), infra.parentPid()));
+            try {
+                if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+                    cgroups.addProcess(rec.cgroupPath(), infra.initPid());
+                }
+            } catch (BerthException e) {
+                // the pod cgroup may lack controllers the process' current cgroup has; the infra
+                // needs no limits, so it is left where it is
+            }
+        }
+        List<String> ips = List.of();
+        String resultJson = null;
+        if (!rec.hostNetwork()) {
+            rec = save(rec.withNetwork(true, List.of(), null));
+            JsonNode result = cni.setUp(request(rec, config, ports));
+            ips = CniResults.podIps(result);
+            resultJson = result.toString();
+            rec = save(rec.withNetwork(true, ips, resultJson));
+        }
+        PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
+        PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
+        PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
+        return save(rec.withState(SandboxRecord.READY));
+    }
+
+    // ------------------------------------------------------------------ stop / remove
+
+    /** Stops containers, detaches the network, ends the infra; unknown ids are fine (CRI: idempotent). */
+    public void stop(String id) {
+        SandboxRecord rec = records.get(id);
+        if (rec == null) {
+            return;
+        }
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            rec = records.get(id);
+            if (rec == null) {
+                return;
+            }
+            stopLocked(rec);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private SandboxRecord stopLocked(SandboxRecord rec) {
+        PodContainers pc = containers == null ? null : containers.get();
+        if (pc != null) {
+            pc.stopAll(rec.id(), STOP_TIMEOUT_SECONDS);
+        }
+        if (rec.networkAttached()) {
+            cni.tearDown(request(rec, config(rec), List.of()));
+            rec = save(rec.withNetwork(false, rec.podIps(), rec.cniResult()));
+        }
+        if (rec.infraPid() > 0) {
+            InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
+        }
+        if (!rec.state().equals(SandboxRecord.NOTREADY)) {
+            rec = save(rec.withState(SandboxRecord.NOTREADY));
+        }
+        return rec;
+    }
+
+    /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
+    public void remove(String id) {
+        SandboxRecord rec = records.get(id);
+        if (rec == null) {
+            return;
+        }
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            rec = records.get(id);
+            if (rec == null) {
+                return;
+            }
+            rec = stopLocked(rec);
+            PodContainers pc = containers == null ? null : containers.get();
+            if (pc != null) {
+                pc.removeAll(id);
+            }
+            releaseResources(rec);
+            forget(rec);
+        } finally {
+            lock.unlock();
+            locks.remove(id);
+        }
+    }
+
+    /** Undoes whatever of the pod exists on the host; every step accepts "already gone". */
+    private void releaseResources(SandboxRecord rec) {
+        List<String> errors = new ArrayList<>();
+        if (rec.networkAttached()) {
+            step(errors, () -> cni.tearDown(request(rec, config(rec), List.of())));
+        }
+        if (rec.infraPid() > 0) {
+            step(errors, () -> InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
+        } else if (rec.state().equals(SandboxRecord.CREATING)) {
+            // a crash between starting the infra and recording it
+            for (int pid : InfraProcess.findByMarker(rec.id())) {
+                step(errors, () -> InfraProcess.stop(rec.id(), pid, 0));
+            }
+        }
+        for (String f : new String[] {rec.netns(), rec.ipcns(), rec.utsns()}) {
+            if (f != null) {
+                step(errors, () -> NamespacePinner.unpin(Path.of(f)));
+            }
+        }
+        if (rec.ipcns() != null && rec.shm() != null) {
+            step(errors, () -> Mounts.ensureUnmounted(Path.of(rec.shm())));
+        }
+        step(errors, () -> cgroups.remove(rec.createdCgroups()));
+        step(errors, () -> deleteTree(Path.of(rec.podDir())));
+        if (!errors.isEmpty()) {
+            throw BerthException.internal("cleaning up pod " + rec.id() + ": " + String.join("; ", errors), null);
+        }
+    }
+
+    private static void step(List<String> errors, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            errors.add(e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ status / list / lookup
+
+    public PodSandboxStatusResponse status(String id, boolean verbose) {
+        SandboxRecord rec = records.get(id);
+        if (rec == null) {
+            throw BerthException.notFound("pod sandbox %s does not exist", id);
+        }
+        PodSandboxConfig config = config(rec);
+        PodSandboxStatus.Builder st = PodSandboxStatus.newBuilder()
+                .setId(rec.id())
+                .setMetadata(config.getMetadata())
+                .setState(state(rec))
+                .setCreatedAt(rec.createdAtNanos())
+                .putAllLabels(config.getLabelsMap())
+                .putAllAnnotations(config.getAnnotationsMap())
+                .setRuntimeHandler(rec.runtimeHandler());
+        PodSandboxNetworkStatus.Builder net = PodSandboxNetworkStatus.newBuilder();
+        if (!rec.podIps().isEmpty()) {
+            net.setIp(rec.podIps().get(0));
+            for (String ip : rec.podIps().subList(1, rec.podIps().size())) {
+                net.addAdditionalIps(PodIP.newBuilder().setIp(ip));
+            }
+        }
+        st.setNetwork(net);
+        st.setLinux(runtime.v1.LinuxPodSandboxStatus.newBuilder().setNamespaces(runtime.v1.Namespace.newBuilder()
+                .setOptions(config.getLinux().getSecurityContext().getNamespaceOptions())));
+        PodSandboxStatusResponse.Builder resp = PodSandboxStatusResponse.newBuilder().setStatus(st)
+                .setTimestamp(System.currentTimeMillis() * 1_000_000L);
+        if (verbose) {
+            resp.putInfo("info", verboseInfo(rec));
+        }
+        return resp.build();
+    }
+
+    private String verboseInfo(SandboxRecord rec) {
+        ObjectNode info = JSON.createObjectNode();
+        info.put("id", rec.id());
+        info.put("state", rec.state());
+        info.put("runtimeHandler", rec.runtimeHandler());
+        info.put("podDir", rec.podDir());
+        info.put("cgroupPath", rec.cgroupPath());
+        info.put("hostNetwork", rec.hostNetwork());
+        info.put("pid", rec.infraPid());
+        ObjectNode nss = info.putObject("namespaces");
+        nss.put("network", rec.netns());
+        nss.put("ipc", rec.ipcns());
+        nss.put("uts", rec.utsns());
+        nss.put("pid", rec.infraPid() > 0 ? InfraProcess.pidNamespace(rec.infraPid()).toString() : null);
+        info.put("shm", rec.shm());
+        if (rec.cniResult() != null) {
+            try {
+                info.set("cniResult", JSON.readTree(rec.cniResult()));
+            } catch (IOException e) {
+                info.put("cniResult", rec.cniResult());
+            }
+        }
+        return info.toString();
+    }
+
+    public List<PodSandbox> list(PodSandboxFilter filter) {
+        Stream<SandboxRecord> s = records.values().stream();
+        if (filter != null) {
+            if (!filter.getId().isEmpty()) {
+                s = s.filter(r -> r.id().startsWith(filter.getId()));
+            }
+            if (filter.hasState()) {
+                s = s.filter(r -> state(r) == filter.getState().getState());
+            }
+        }
+        List<PodSandbox> out = new ArrayList<>();
+        for (SandboxRecord r : s.sorted(Comparator.comparingLong(SandboxRecord::createdAtNanos)).toList()) {
+            PodSandboxConfig c = config(r);
+            if (filter != null && !filter.getLabelSelectorMap().isEmpty()
+                    && !filter.getLabelSelectorMap().entrySet().stream()
+                            .allMatch(e -> e.getValue().equals(c.getLabelsMap().get(e.getKey())))) {
+                continue;
+            }
+            out.add(PodSandbox.newBuilder().setId(r.id()).setMetadata(c.getMetadata()).setState(state(r))
+                    .setCreatedAt(r.createdAtNanos()).putAllLabels(c.getLabelsMap())
+                    .putAllAnnotations(c.getAnnotationsMap()).setRuntimeHandler(r.runtimeHandler()).build());
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<SandboxView> find(String sandboxId) {
+        SandboxRecord r = records.get(sandboxId);
+        if (r == null) {
+            return Optional.empty();
+        }
+        Path podDir = Path.of(r.podDir());
+        return Optional.of(new SandboxView(r.id(), config(r), r.state().equals(SandboxRecord.READY),
+                r.runtimeHandler(), path(r.netns()), path(r.ipcns()), path(r.utsns()),
+                r.infraPid() > 0 ? InfraProcess.pidNamespace(r.infraPid()) : null, r.cgroupPath(),
+                PodFiles.hosts(podDir), PodFiles.resolvConf(podDir), PodFiles.hostname(podDir), path(r.shm())));
+    }
+
+    /** Ids of every known pod (for the container side's recovery and for tests). */
+    public List<String> ids() {
+        return List.copyOf(records.keySet());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static PodSandboxState state(SandboxRecord r) {
+        return r.state().equals(SandboxRecord.READY) ? PodSandboxState.SANDBOX_READY
+                : PodSandboxState.SANDBOX_NOTREADY;
+    }
+
+    private PodNetworkRequest request(SandboxRecord rec, PodSandboxConfig config, List<PortMapping> ports) {
+        PodSandboxMetadata md = config.getMetadata();
+        return new PodNetworkRequest(rec.id(), rec.netns() == null ? null : Path.of(rec.netns()), "eth0",
+                md.getName(), md.getNamespace(), md.getUid(), ports);
+    }
+
+    private static PodSandboxConfig config(SandboxRecord rec) {
+        try {
+            return PodSandboxConfig.parseFrom(Base64.getDecoder().decode(rec.config()));
+        } catch (InvalidProtocolBufferException e) {
+            throw BerthException.internal("stored config of pod " + rec.id() + " is unreadable", e);
+        }
+    }
+
+    private List<String> missingCgroups(String cgroupPath) {
+        List<String> out = new ArrayList<>();
+        Path dir = settings.cgroupMount();
+        StringBuilder rel = new StringBuilder();
+        for (String part : cgroupPath.split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            dir = dir.resolve(part);
+            rel.append('/').append(part);
+            if (!Files.isDirectory(dir)) {
+                out.add(rel.toString());
+            }
+        }
+        return out;
+    }
+
+    private SandboxRecord save(SandboxRecord r) {
+        store.put(SandboxRecord.KIND, r.id(), r);
+        records.put(r.id(), r);
+        return r;
+    }
+
+    private void forget(SandboxRecord r) {
+        store.delete(SandboxRecord.KIND, r.id());
+        records.remove(r.id());
+        reservations.remove(r.reservationKey(), r.id());
+    }
+
+    private ReentrantLock lockOf(String id) {
+        return locks.computeIfAbsent(id, k -> new ReentrantLock());
+    }
+
+    private static Path path(String s) {
+        return s == null ? null : Path.of(s);
+    }
+
+    private static byte[] randomBytes() {
+        byte[] b = new byte[32];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private static String truncate(String s, int max) {
+        String t = s.length() > max ? s.substring(0, max) : s;
+        return t.replaceAll("[^a-zA-Z0-9\\-.]", "-").replaceAll("^[-.]+|[-.]+$", "");
+    }
+
+    private static String hostHostname() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    /** Deletes the pod dir; refuses to cross into anything still mounted (rmdir fails with EBUSY). */
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("cannot delete " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

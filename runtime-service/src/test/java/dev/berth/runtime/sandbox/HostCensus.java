@@ -1,0 +1,72 @@
+package dev.berth.runtime.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+/** What a pod can leave behind on the host, as comparable text: links, firewall rules, mounts, files. */
+final class HostCensus {
+    private HostCensus() {}
+
+    static List<String> take(Path runDir, Path stateDir, Path cgroupDir, String bridge) {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
+            s.map(p -> "link " + p.getFileName()).sorted().forEach(out::add);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        String save = run("iptables-save");
+        for (String line : save.split("\n")) {
+            if (line.contains("BERTH") || line.contains(bridge)) {
+                out.add("rule " + line);
+            }
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String mp = line.split(" ")[4];
+                if (mp.startsWith(runDir.toString()) || mp.startsWith(stateDir.toString())) {
+                    out.add("mount " + mp);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        for (Path root : new Path[] {stateDir.resolve("cni"), cgroupDir, runDir.resolve("pods")}) {
+            if (Files.exists(root)) {
+                try (Stream<Path> w = Files.walk(root)) {
+                    TreeSet<String> files = new TreeSet<>();
+                    boolean dirsCount = root.equals(cgroupDir);
+                    w.filter(p -> !p.equals(root) && (dirsCount || !Files.isDirectory(p)))
+                            .filter(p -> !p.getFileName().toString().equals("lock")
+                                    && !p.getFileName().toString().startsWith("last_reserved_ip"))
+                            .forEach(p -> files.add("file " + p));
+                    out.addAll(files);
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    static String run(String... argv) {
+        try {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            p.waitFor();
+            return out;
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static boolean haveTools() {
+        return "root".equals(System.getProperty("user.name")) && Files.isExecutable(Path.of("/usr/sbin/ip"))
+                && Files.isExecutable(Path.of("/usr/sbin/iptables")) && Files.isExecutable(Path.of("/usr/bin/nsenter"))
+                && (Files.isExecutable(Path.of("/bin/busybox")) || Files.isExecutable(Path.of("/usr/bin/busybox")));
+    }
+}

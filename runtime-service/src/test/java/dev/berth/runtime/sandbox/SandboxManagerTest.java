@@ -1,0 +1,341 @@
+package dev.berth.runtime.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.berth.cni.CniNetworks;
+import dev.berth.cni.CniSettings;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.error.ErrorKind;
+import dev.berth.core.state.StateStore;
+import dev.berth.runtime.container.PodContainers;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import runtime.v1.DNSConfig;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.NamespaceMode;
+import runtime.v1.NamespaceOption;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxFilter;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.PodSandboxState;
+import runtime.v1.PodSandboxStateValue;
+import runtime.v1.PodSandboxStatusResponse;
+
+/**
+ * Pod sandboxes on the real kernel: pinned namespaces, the built-in bridge (own bridge name and
+ * subnet per run), hostPorts, files, restart recovery and a census of the host before and after.
+ * Needs root, iproute2, iptables, nsenter and busybox; skipped otherwise.
+ */
+class SandboxManagerTest {
+    private static final String BUSYBOX = Files.isExecutable(Path.of("/bin/busybox")) ? "/bin/busybox"
+            : "/usr/bin/busybox";
+
+    private Path tmp;
+    private Path runDir;
+    private Path stateDir;
+    private Path cgroupDir;
+    private String bridge;
+    private String subnetPrefix;
+    private StateStore store;
+    private SandboxManager manager;
+    private final List<String> containerCalls = new ArrayList<>();
+    private List<String> censusBefore;
+
+    @BeforeAll
+    static void requirements() {
+        assumeTrue(HostCensus.haveTools(), "needs root, ip, iptables, nsenter and busybox");
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        tmp = Files.createTempDirectory("berth-sbx");
+        runDir = tmp.resolve("run");
+        stateDir = tmp.resolve("state");
+        cgroupDir = tmp.resolve("cgroup");
+        Files.createDirectories(cgroupDir);
+        Files.writeString(cgroupDir.resolve("cgroup.controllers"), "");
+        int n = (int) (ProcessHandle.current().pid() % 200) + 20;
+        bridge = "bst" + n;
+        subnetPrefix = "10.67." + n;
+        censusBefore = HostCensus.take(runDir, stateDir, cgroupDir, bridge);
+        store = StateStore.open(stateDir);
+        manager = newManager();
+    }
+
+    private SandboxManager newManager() {
+        CniNetworks cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
+                stateDir.resolve("cni"), subnetPrefix + ".0/24", bridge));
+        cni.writeDefaultConfigIfMissing();
+        PodContainers pc = new PodContainers() {
+            @Override
+            public void stopAll(String sandboxId, long timeoutSeconds) {
+                containerCalls.add("stop " + sandboxId);
+            }
+
+            @Override
+            public void removeAll(String sandboxId) {
+                containerCalls.add("remove " + sandboxId);
+            }
+        };
+        SandboxManager m = new SandboxManager(store, new SandboxSettings(runDir, cgroupDir, Set.of("runc", "crun"),
+                "runc"), cni, () -> pc);
+        m.recover();
+        return m;
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        if (manager != null) {
+            for (String id : manager.ids()) {
+                manager.remove(id);
+            }
+        }
+        if (store != null) {
+            store.close();
+        }
+        List<String> after = HostCensus.take(runDir, stateDir, cgroupDir, bridge);
+        HostCensus.run("ip", "link", "del", bridge);
+        HostCensus.run("rm", "-rf", tmp.toString());
+        assertEquals(censusBefore, after, "the pods left something behind");
+    }
+
+    private static PodSandboxConfig.Builder config(String name, int attempt) {
+        return PodSandboxConfig.newBuilder()
+                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("default")
+                        .setUid("uid-" + name).setAttempt(attempt))
+                .putLabels("app", name)
+                .putAnnotations("note", "a-" + name)
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/berth-test-" + name + "/pod"));
+    }
+
+    private Path netns(String id) {
+        return manager.find(id).orElseThrow().netNamespacePath();
+    }
+
+    private static String inNetns(Path netns, String... cmd) {
+        List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + netns));
+        argv.addAll(List.of(cmd));
+        return HostCensus.run(argv.toArray(String[]::new));
+    }
+
+    @Test
+    void twoPodsReachEachOtherByIpAndTeardownLeavesNothing() throws Exception {
+        String a = manager.run(config("alpha", 0).build(), "");
+        String b = manager.run(config("beta", 0).build(), "runc");
+        PodSandboxStatusResponse sa = manager.status(a, true);
+        PodSandboxStatusResponse sb = manager.status(b, false);
+        String ipA = sa.getStatus().getNetwork().getIp();
+        String ipB = sb.getStatus().getNetwork().getIp();
+        assertTrue(ipA.startsWith(subnetPrefix + "."), ipA);
+        assertTrue(ipB.startsWith(subnetPrefix + "."), ipB);
+        assertNotEquals(ipA, ipB);
+        assertEquals(PodSandboxState.SANDBOX_READY, sa.getStatus().getState());
+        assertEquals("runc", sa.getStatus().getRuntimeHandler());
+        assertEquals("alpha", sa.getStatus().getLabelsMap().get("app"));
+        assertTrue(sa.getInfoMap().get("info").contains("\"cniResult\""), sa.getInfoMap().toString());
+        assertTrue(sa.getInfoMap().get("info").contains(netns(a).toString()));
+
+        // a TCP exchange between processes in the two namespaces
+        Process server = new ProcessBuilder("nsenter", "--net=" + netns(a), BUSYBOX, "nc", "-l", "-p", "5007")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            String got = null;
+            for (int i = 0; i < 50 && got == null; i++) {
+                Process client = new ProcessBuilder("nsenter", "--net=" + netns(b), BUSYBOX, "nc", "-w", "2", ipA,
+                        "5007").redirectErrorStream(true).start();
+                try (OutputStream in = client.getOutputStream()) {
+                    in.write(("hello from " + ipB + "\n").getBytes());
+                }
+                client.waitFor(5, TimeUnit.SECONDS);
+                if (client.exitValue() == 0) {
+                    got = "sent";
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+            assertNotNull(got, "the client in pod beta never connected to " + ipA);
+            assertTrue(server.waitFor(5, TimeUnit.SECONDS));
+            assertEquals("hello from " + ipB, new String(server.getInputStream().readAllBytes()).strip());
+        } finally {
+            server.destroyForcibly();
+        }
+
+        // loopback is up inside, the default route goes through the bridge gateway
+        assertTrue(inNetns(netns(a), "ip", "-o", "link", "show", "lo").contains("UP"));
+        assertTrue(inNetns(netns(a), "ip", "route").contains("default via " + subnetPrefix + ".1"));
+
+        manager.stop(a);
+        manager.stop(a);
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(a, false).getStatus().getState());
+        assertTrue(containerCalls.contains("stop " + a));
+        manager.remove(a);
+        manager.remove(a);
+        assertTrue(containerCalls.contains("remove " + a));
+        assertThrows(BerthException.class, () -> manager.status(a, false));
+        manager.remove(b);
+        assertTrue(manager.list(null).isEmpty());
+    }
+
+    @Test
+    void podFilesHostnameAndDns() throws Exception {
+        PodSandboxConfig c = config("files", 1).setHostname("web-1")
+                .setDnsConfig(DNSConfig.newBuilder().addServers("10.0.0.10").addSearches("default.svc.cluster.local")
+                        .addSearches("svc.cluster.local").addOptions("ndots:5"))
+                .build();
+        String id = manager.run(c, "");
+        SandboxView v = manager.find(id).orElseThrow();
+        String resolv = Files.readString(v.resolvConfFile());
+        assertTrue(resolv.contains("nameserver 10.0.0.10\n"), resolv);
+        assertTrue(resolv.contains("search default.svc.cluster.local svc.cluster.local\n"), resolv);
+        assertTrue(resolv.contains("options ndots:5\n"), resolv);
+        assertEquals("web-1\n", Files.readString(v.hostnameFile()));
+        String ip = manager.status(id, false).getStatus().getNetwork().getIp();
+        assertTrue(Files.readString(v.hostsFile()).contains(ip + "\tweb-1"));
+        // the UTS namespace carries the hostname
+        String hn = HostCensus.run("nsenter", "--uts=" + v.utsNamespacePath(), "hostname").strip();
+        assertEquals("web-1", hn);
+        assertTrue(Files.isDirectory(cgroupDir.resolve("berth-test-files/pod")));
+        assertEquals("/berth-test-files/pod", v.cgroupPath());
+        assertTrue(NamespacePinner.isPinned(v.ipcNamespacePath()));
+        assertTrue(NamespacePinner.isPinned(v.shmPath()));
+    }
+
+    @Test
+    void hostPortReachesThePodFromLoopback() throws Exception {
+        int hostPort = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+        PodSandboxConfig c = config("web", 0).addPortMappings(runtime.v1.PortMapping.newBuilder()
+                .setContainerPort(8080).setHostPort(hostPort)).build();
+        String id = manager.run(c, "");
+        Process server = new ProcessBuilder("nsenter", "--net=" + netns(id), BUSYBOX, "nc", "-l", "-p", "8080")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            boolean sent = false;
+            for (int i = 0; i < 50 && !sent; i++) {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("127.0.0.1", hostPort), 1000);
+                    s.getOutputStream().write("via hostport\n".getBytes());
+                    sent = true;
+                } catch (IOException e) {
+                    Thread.sleep(50);
+                }
+            }
+            assertTrue(sent, "127.0.0.1:" + hostPort + " never connected");
+            assertTrue(server.waitFor(5, TimeUnit.SECONDS));
+            assertEquals("via hostport", new String(server.getInputStream().readAllBytes()).strip());
+        } finally {
+            server.destroyForcibly();
+        }
+        assertTrue(HostCensus.run("iptables-save", "-t", "nat").contains("berth:" + id));
+        manager.remove(id);
+        assertFalse(HostCensus.run("iptables-save", "-t", "nat").contains("berth:" + id));
+    }
+
+    @Test
+    void hostNetworkAndSharedPidNamespace() throws Exception {
+        PodSandboxConfig c = config("hostnet", 0).setLinux(LinuxPodSandboxConfig.newBuilder()
+                .setCgroupParent("/berth-test-hostnet")
+                .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
+                        NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE).setPid(NamespaceMode.POD)
+                                .setIpc(NamespaceMode.NODE)))).build();
+        String id = manager.run(c, "");
+        SandboxView v = manager.find(id).orElseThrow();
+        assertNull(v.netNamespacePath());
+        assertNull(v.ipcNamespacePath());
+        assertEquals(Path.of("/dev/shm"), v.shmPath());
+        assertEquals("", manager.status(id, false).getStatus().getNetwork().getIp());
+        assertEquals(NamespaceMode.NODE,
+                manager.status(id, false).getStatus().getLinux().getNamespaces().getOptions().getNetwork());
+        assertNotNull(v.pidNamespacePath());
+        String podPidNs = Files.readSymbolicLink(v.pidNamespacePath()).toString();
+        assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString(), podPidNs);
+        assertTrue(Files.readString(v.hostsFile()).contains("localhost"));
+        manager.stop(id);
+        assertFalse(Files.exists(v.pidNamespacePath()), "the infra process outlived StopPodSandbox");
+    }
+
+    @Test
+    void badInputGetsClearErrors() {
+        BerthException e = assertThrows(BerthException.class,
+                () -> manager.run(PodSandboxConfig.newBuilder().build(), ""));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("metadata"));
+
+        e = assertThrows(BerthException.class, () -> manager.run(config("h", 0).build(), "kata"));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("kata"));
+
+        e = assertThrows(BerthException.class, () -> manager.run(config("s", 0)
+                .setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("vm.swappiness", "10")).build(), ""));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("vm.swappiness"));
+
+        e = assertThrows(BerthException.class, () -> manager.run(config("s2", 0)
+                .setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("net.ipv4.no_such_thing", "1")).build(), ""));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+
+        String id = manager.run(config("dup", 0).setLinux(LinuxPodSandboxConfig.newBuilder()
+                .putSysctls("net.ipv4.ip_unprivileged_port_start", "80")).build(), "");
+        String v = HostCensus.run("nsenter", "--net=" + netns(id), "cat",
+                "/proc/sys/net/ipv4/ip_unprivileged_port_start").strip();
+        assertEquals("80", v);
+        e = assertThrows(BerthException.class, () -> manager.run(config("dup", 0).build(), ""));
+        assertEquals(ErrorKind.ALREADY_EXISTS, e.kind());
+        assertTrue(e.getMessage().contains(id));
+        assertEquals(1, manager.list(null).size());
+    }
+
+    @Test
+    void listFilters() {
+        String a = manager.run(config("la", 0).build(), "");
+        String b = manager.run(config("lb", 0).build(), "");
+        manager.stop(b);
+        assertEquals(List.of(a), manager.list(PodSandboxFilter.newBuilder().setId(a).build()).stream()
+                .map(p -> p.getId()).toList());
+        assertEquals(List.of(a), manager.list(PodSandboxFilter.newBuilder().setId(a.substring(0, 12)).build())
+                .stream().map(p -> p.getId()).toList());
+        assertEquals(List.of(b), manager.list(PodSandboxFilter.newBuilder().setState(
+                PodSandboxStateValue.newBuilder().setState(PodSandboxState.SANDBOX_NOTREADY)).build())
+                .stream().map(p -> p.getId()).toList());
+        assertEquals(List.of(b), manager.list(PodSandboxFilter.newBuilder().putLabelSelector("app", "lb").build())
+                .stream().map(p -> p.getId()).toList());
+        assertTrue(manager.list(PodSandboxFilter.newBuilder().putLabelSelector("app", "none").build()).isEmpty());
+        assertEquals(2, manager.list(PodSandboxFilter.getDefaultInstance()).size());
+    }
+
+    @Test
+    void restartFindsPodsAndUndoesHalfCreatedOnes() {
+        String ready = manager.run(config("keep", 0).build(), "");
+        String half = manager.run(config("half", 0).build(), "");
+        // as if the daemon died in the middle of RunPodSandbox for "half"
+        SandboxRecord r = store.get(SandboxRecord.KIND, half, SandboxRecord.class).orElseThrow();
+        store.put(SandboxRecord.KIND, half, r.withState(SandboxRecord.CREATING));
+        Path halfNetns = Path.of(r.netns());
+
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_READY, manager.status(ready, false).getStatus().getState());
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(half, false).getStatus().getState());
+        assertFalse(NamespacePinner.isPinned(halfNetns), "recovery left the half-made pod's netns");
+        manager.remove(half);
+        manager.remove(ready);
+    }
+}
