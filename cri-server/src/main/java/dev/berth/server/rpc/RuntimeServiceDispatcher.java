@@ -97,6 +97,8 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Inject
     ListPodSandboxHandler listPodSandbox;
+
+    @Inject
     CreateContainerHandler createContainerHandler;
 
     @Inject
@@ -173,6 +175,9 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void listPodSandbox(ListPodSandboxRequest request, StreamObserver<ListPodSandboxResponse> observer) {
         Rpc.unary(observer, () -> listPodSandbox.handle(request));
+    }
+
+    @Override
     public void createContainer(CreateContainerRequest request, StreamObserver<CreateContainerResponse> observer) {
         Rpc.unary(observer, () -> createContainerHandler.handle(request));
     }
