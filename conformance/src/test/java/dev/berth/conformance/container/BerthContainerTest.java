@@ -143,6 +143,10 @@ class BerthContainerTest extends ContainerContract {
         }
     }
 
+    private static String tail(String s) {
+        return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
+    }
+
     @Test
     void containersSurviveKill9AndHalfCreatedOnesAreCleanedUp() throws Exception {
         String pod = runPod("restart");
@@ -201,8 +205,9 @@ class BerthContainerTest extends ContainerContract {
             assertTrue(daemon.namespace().mountsUnder(containers).isEmpty());
             String conmons = Commands.run("pgrep", "-f", "conmon.*" + daemon.run()).output().strip();
             assertTrue(conmons.isEmpty(), "no monitors left: " + conmons);
-        } finally {
             removePod(pod);
+        } catch (Throwable t) {
+            throw new AssertionError(t + "\n--- daemon log ---\n" + tail(daemon.logText()), t);
         }
     }
 }
