@@ -45,7 +45,7 @@ import runtime.v1.PodSandboxStatusResponse;
 /**
  * Pod sandbox lifecycle: run, stop, remove, status, list, and recovery after a restart.
  *
- * <p>RunPodSandbox persists a CREATING record first, then pins the namespaces, mounts /dev/shm,
+ * <p>RunPodSandbox writes a CREATING record to the pod's run dir first, then pins the namespaces, mounts /dev/shm,
  * makes the cgroup, applies sysctls, starts the PID-namespace infra when asked, attaches the
  * network through CNI and writes hosts/resolv.conf/hostname; each resource is recorded before it
  * is made, so a failure (or a kill -9, found by {@link #recover()}) undoes exactly what exists.
@@ -200,8 +200,9 @@ public final class SandboxManager implements SandboxLookup {
         Path podDir = settings.runDir().resolve("pods").resolve(id);
         Path nsDir = podDir.resolve("ns");
         Instant now = Instant.now();
-        // One durable write before touching the host: it names every resource the pod may get
-        // (cgroup dirs to make, network to attach), so a crash at any later point is undone by recover().
+        // Written (as <pod dir>/pending.json) before touching the host: it names every resource the pod
+        // may get (cgroup dirs to make, network to attach), so a crash at any later point is undone by
+        // recover().
         SandboxRecord rec = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                 SandboxRecord.CREATING, now.getEpochSecond() * 1_000_000_000L + now.getNano(), handler,
                 Base64.getEncoder().encodeToString(config.toByteArray()), podDir.toString(),
@@ -213,8 +214,8 @@ public final class SandboxManager implements SandboxLookup {
         ReentrantLock lock = lockOf(id);
         lock.lock();
         try {
-            writePending(rec);
             try {
+                writePending(rec);
                 rec = create(rec, config, hostname, sysctls, podPid, ports);
             } catch (RuntimeException e) {
                 SandboxRecord last = records.getOrDefault(id, rec);
