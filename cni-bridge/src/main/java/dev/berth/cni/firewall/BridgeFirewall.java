@@ -156,6 +156,21 @@ public final class BridgeFirewall {
     }
 
     private static void restore(String input) {
-        NetCommand.check(List.of("iptables-restore", "-w", "--noflush"), input);
+        // Another program's ruleset transaction at the same moment can make nft-based iptables fail
+        // with EBUSY/EAGAIN: retry a few times before reporting.
+        for (int attempt = 1; ; attempt++) {
+            NetCommand.Result r = NetCommand.run(List.of("iptables-restore", "-w", "--noflush"), null,
+                    input.getBytes(java.nio.charset.StandardCharsets.UTF_8), NetCommand.DEFAULT_TIMEOUT);
+            if (r.ok() || attempt == 3) {
+                r.orThrow();
+                return;
+            }
+            try {
+                Thread.sleep(20L * attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                r.orThrow();
+            }
+        }
     }
 }

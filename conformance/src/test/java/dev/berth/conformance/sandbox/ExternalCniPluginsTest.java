@@ -79,7 +79,7 @@ class ExternalCniPluginsTest {
                     CNI_BIN.toString()));
             BerthDaemon d = daemon;
             String cgroupTop = "berth-extcni-" + d.httpPort();
-            List<String> before = PodCensus.take(d, cgroupTop, subnetPrefix + ".", "deb-test");
+            List<String> before = PodCensus.take(d, cgroupTop, subnetPrefix + ".", "deb-test", bridge);
             var rt = d.client().runtime();
             assertTrue(rt.status(StatusRequest.getDefaultInstance()).getStatus().getConditionsList().stream()
                     .anyMatch(c -> c.getType().equals("NetworkReady") && c.getStatus()));
@@ -118,7 +118,7 @@ class ExternalCniPluginsTest {
             }
             assertEquals(0, rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsCount());
             // the reference bridge plugin never deletes its bridge device; the test does, below
-            assertEquals(before, PodCensus.take(d, cgroupTop, subnetPrefix + ".", "deb-test").stream()
+            assertEquals(before, PodCensus.take(d, cgroupTop, subnetPrefix + ".", "deb-test", bridge).stream()
                     .filter(l -> !l.equals("link " + bridge)).toList());
             try (var leases = Files.list(base.resolve("ipam").resolve("deb-test"))) {
                 assertEquals(List.of(), leases.map(p -> p.getFileName().toString())

@@ -19,13 +19,19 @@ final class PodCensus {
 
     static List<String> take(BerthDaemon d, String cgroupTop, String... subnetMarkers) {
         List<String> out = new ArrayList<>();
+        // only what can be this daemon's: other work on the machine may add links and rules meanwhile
+        String bridge = d.env().get("BERTH_CNI_BRIDGE");
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
-            s.map(p -> "link " + p.getFileName()).sorted().forEach(out::add);
+            List<String> bridges = new ArrayList<>(List.of(subnetMarkers));
+            bridges.add(bridge);
+            s.map(p -> p.getFileName().toString())
+                    .filter(n -> bridges.contains(n) || ownVeth(n, bridge) || enslavedTo(n, bridges)).sorted()
+                    .forEach(n -> out.add("link " + n));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
         for (String line : Commands.run("iptables-save").output().split("\n")) {
-            boolean mine = line.contains("BERTH");
+            boolean mine = line.contains(bridge);
             for (String m : subnetMarkers) {
                 mine |= line.contains(m);
             }
@@ -67,6 +73,31 @@ final class PodCensus {
         // the daemon is started through nsenter: the java process is nsenter's child
         return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == daemonPid).orElse(false)
                 || ProcessHandle.of(daemonPid).flatMap(ProcessHandle::parent).map(p -> p.pid() == pid).orElse(false);
+    }
+
+    /** berth's host-side veths ("bv" + hash): enslaved to the daemon's bridge, or to nothing (a leak). */
+    static boolean ownVeth(String name, String bridge) {
+        if (!name.startsWith("bv")) {
+            return false;
+        }
+        Path master = Path.of("/sys/class/net", name, "master");
+        try {
+            return !Files.exists(master, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.readSymbolicLink(master).getFileName().toString().equals(bridge);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Any device enslaved to one of the given bridges (another plugin's veths). */
+    static boolean enslavedTo(String name, List<String> bridges) {
+        Path master = Path.of("/sys/class/net", name, "master");
+        try {
+            return Files.exists(master, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && bridges.contains(Files.readSymbolicLink(master).getFileName().toString());
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static String cmdline(long pid) {

@@ -12,16 +12,32 @@ import java.util.stream.Stream;
 final class HostCensus {
     private HostCensus() {}
 
-    static List<String> take(Path runDir, Path stateDir, Path cgroupDir, String bridge) {
+    /** berth's host-side veths ("bv" + hash): enslaved to our bridge, or to nothing (a leak). */
+    static boolean ownVeth(String name, String bridge) {
+        if (!name.startsWith("bv")) {
+            return false;
+        }
+        Path master = Path.of("/sys/class/net", name, "master");
+        try {
+            return !Files.exists(master, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.readSymbolicLink(master).getFileName().toString().equals(bridge);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static List<String> take(Path runDir, Path stateDir, Path cgroupDir, String bridge, String subnetMarker) {
         List<String> out = new ArrayList<>();
+        // only what can be ours: other work on the machine may add links and rules meanwhile
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
-            s.map(p -> "link " + p.getFileName()).sorted().forEach(out::add);
+            s.map(p -> p.getFileName().toString()).filter(n -> n.equals(bridge) || ownVeth(n, bridge)).sorted()
+                    .forEach(n -> out.add("link " + n));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
         String save = run("iptables-save");
         for (String line : save.split("\n")) {
-            if (line.contains("BERTH") || line.contains(bridge)) {
+            if (line.contains(bridge) || line.contains(subnetMarker)) {
                 out.add("rule " + line);
             }
         }

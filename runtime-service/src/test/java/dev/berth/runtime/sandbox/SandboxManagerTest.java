@@ -77,7 +77,7 @@ class SandboxManagerTest {
         int n = (int) (ProcessHandle.current().pid() % 200) + 20;
         bridge = "bst" + n;
         subnetPrefix = "10.67." + n;
-        censusBefore = HostCensus.take(runDir, stateDir, cgroupDir, bridge);
+        censusBefore = HostCensus.take(runDir, stateDir, cgroupDir, bridge, subnetPrefix + ".");
         store = StateStore.open(stateDir);
         manager = newManager();
     }
@@ -113,7 +113,7 @@ class SandboxManagerTest {
         if (store != null) {
             store.close();
         }
-        List<String> after = HostCensus.take(runDir, stateDir, cgroupDir, bridge);
+        List<String> after = HostCensus.take(runDir, stateDir, cgroupDir, bridge, subnetPrefix + ".");
         HostCensus.run("ip", "link", "del", bridge);
         HostCensus.run("rm", "-rf", tmp.toString());
         assertEquals(censusBefore, after, "the pods left something behind");
