@@ -97,6 +97,8 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Inject
     ListPodSandboxHandler listPodSandbox;
+
+    @Inject
     CreateContainerHandler createContainerHandler;
 
     @Inject
