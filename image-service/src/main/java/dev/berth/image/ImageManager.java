@@ -71,6 +71,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     private final LayerStore layers;
     private final LayerLeases leases = new LayerLeases();
     private final ImagePuller puller;
+    private final RegistryCaller caller;
     private final SingleFlight<String, String> pullFlight = new SingleFlight<>();
     /** Guards image records: tag moves, removals and garbage collection. */
     private final Object recordLock = new Object();
@@ -81,7 +82,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.listener = listener;
         this.blobs = new BlobStore(options.root().resolve("blobs"));
         this.layers = new LayerStore(options.root().resolve("layers"), state);
-        RegistryCaller caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
+        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
                 options.platform(), options.maxConcurrentDownloads());
     }
@@ -367,5 +368,6 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     @Override
     public void close() {
         puller.close();
+        caller.close();
     }
 }
