@@ -109,7 +109,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     state.delete(ImageRecord.KIND, r.id());
                 }
             }
-            collectGarbage();
+            collectGarbageLocked();
         }
     }
 
@@ -297,7 +297,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 return true;
             }
             state.delete(ImageRecord.KIND, r.id());
-            collectGarbage();
+            collectGarbageLocked();
             return true;
         }
     }
@@ -314,8 +314,19 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         }
     }
 
-    /** Deletes layers and blobs no image refers to (what running pulls have leased is kept). */
-    private void collectGarbage() {
+    /**
+     * Deletes layers and blobs no image refers to. Kept: what running pulls have leased, and layers
+     * an overlay mount still uses as a lowerdir (a container of a removed image keeps its root
+     * filesystem; its layers go at a later collection, once unmounted).
+     */
+    public void collectGarbage() {
+        synchronized (recordLock) {
+            collectGarbageLocked();
+        }
+    }
+
+    private void collectGarbageLocked() {
+        Set<Path> mounted = Mountpoints.overlayLowerDirs();
         synchronized (leases.lock()) {
             Set<String> liveLayers = new HashSet<>();
             Set<String> liveBlobs = new HashSet<>();
@@ -324,7 +335,8 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 liveBlobs.addAll(r.blobs());
             }
             for (LayerStore.LayerRecord l : layers.list()) {
-                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())) {
+                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())
+                        && !mounted.contains(layers.dir(l.diffId()))) {
                     layers.delete(l.diffId());
                 }
             }
