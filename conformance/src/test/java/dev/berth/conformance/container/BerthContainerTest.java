@@ -143,6 +143,27 @@ class BerthContainerTest extends ContainerContract {
         }
     }
 
+    /** Processes a runtime started for this daemon (runc init carries its state directory in its environment). */
+    static List<String> runtimeProcesses(Path run) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String env = new String(Files.readAllBytes(p.resolve("environ")));
+                    if (env.contains("_LIBCONTAINER_STATEDIR=" + run)) {
+                        out.add(p.getFileName() + " " + new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' '));
+                    }
+                } catch (java.io.IOException gone) {
+                    // exited
+                }
+            }
+        }
+        return out;
+    }
+
     private static String tail(String s) {
         return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
     }
@@ -205,6 +226,7 @@ class BerthContainerTest extends ContainerContract {
             assertTrue(daemon.namespace().mountsUnder(containers).isEmpty());
             String conmons = Commands.run("pgrep", "-f", "conmon.*" + daemon.run()).output().strip();
             assertTrue(conmons.isEmpty(), "no monitors left: " + conmons);
+            assertEquals(List.of(), runtimeProcesses(daemon.run()), "no container process left");
             removePod(pod);
         } catch (Throwable t) {
             throw new AssertionError(t + "\n--- daemon log ---\n" + tail(daemon.logText()), t);
