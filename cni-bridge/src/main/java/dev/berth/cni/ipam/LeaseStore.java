@@ -66,8 +66,9 @@ public final class LeaseStore {
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                // no fsync: a lease must survive the daemon's death (the page cache does), and after a
+                // power loss the pods it was for are gone too
                 ch.write(java.nio.ByteBuffer.wrap((containerId + "\n" + ifName).getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
             }
             return true;
         } catch (FileAlreadyExistsException e) {

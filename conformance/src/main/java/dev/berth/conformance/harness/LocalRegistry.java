@@ -197,6 +197,17 @@ public final class LocalRegistry implements AutoCloseable {
         return tokenFront == null ? 0 : tokenFront.tokensIssued();
     }
 
+    /**
+     * TOKEN mode: a fresh {bearer token, refresh token} pair, as a login tool would hold; for
+     * AuthConfig.registry_token and AuthConfig.identity_token.
+     */
+    public String[] issueTokens() {
+        if (tokenFront == null) {
+            throw new IllegalStateException("not a token-auth registry");
+        }
+        return tokenFront.login();
+    }
+
     /** The file where the registry keeps a blob (for corrupting it in a test). */
     public Path blobFile(String digest) {
         String hex = digest.substring(digest.indexOf(':') + 1);

@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The bearer-token flow of the distribution spec, in front of a plain registry: {@code /v2/...}
  * without a valid token gets 401 with a {@code WWW-Authenticate: Bearer realm=...,service=...,scope=...}
- * challenge; {@code GET /token} trades basic credentials (or a refresh token issued before) for a
- * token; requests with a token are proxied to the registry. Runs inside the test JVM.
+ * challenge; {@code GET /token} trades basic credentials for a token (and a refresh token),
+ * {@code POST /token} (OAuth2, grant_type=refresh_token) trades a refresh token ("identity token")
+ * for one; requests with a token are proxied to the registry. Runs inside the test JVM.
  */
 final class TokenAuthFront implements AutoCloseable {
     static final String SERVICE = "berth-test-registry";
@@ -66,12 +67,34 @@ final class TokenAuthFront implements AutoCloseable {
         return issued.get();
     }
 
+    /** Issues a token and a refresh token directly, as a login tool would have: {token, refresh}. */
+    String[] login() {
+        String token = newToken();
+        String refresh = newToken();
+        tokens.add(token);
+        refreshTokens.add(refresh);
+        return new String[] {token, refresh};
+    }
+
     private void token(HttpExchange ex) throws IOException {
         try (ex) {
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             String query = ex.getRequestURI().getRawQuery();
             boolean ok = false;
-            if (auth != null && auth.startsWith("Basic ")) {
+            if (ex.getRequestMethod().equals("POST")) {
+                // OAuth2 form (what clients do with an identity token): grant_type=refresh_token&refresh_token=...
+                String form = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+                Map<String, String> f = new java.util.HashMap<>();
+                for (String kv : form.split("&")) {
+                    int eq = kv.indexOf('=');
+                    if (eq > 0) {
+                        f.put(java.net.URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                                java.net.URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                    }
+                }
+                ok = "refresh_token".equals(f.get("grant_type")) && refreshTokens.contains(f.getOrDefault("refresh_token", ""));
+                query = "service=" + f.getOrDefault("service", "");
+            } else if (auth != null && auth.startsWith("Basic ")) {
                 String decoded = new String(Base64.getDecoder().decode(auth.substring(6).trim()), StandardCharsets.UTF_8);
                 ok = decoded.equals(user + ":" + password);
             } else if (auth != null && auth.startsWith("Bearer ")) {

@@ -1,7 +1,7 @@
 package dev.berth.server.host;
 
 import dev.berth.server.config.BerthConfig;
-import java.io.IOException;
+import dev.berth.runtime.cgroup.CgroupHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,33 +34,8 @@ public final class HostChecks {
         return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
     }
 
-    /**
-     * berth is cgroup v2 only: the configured mount must be a cgroup2 filesystem. On a hybrid host
-     * (v1 controllers at /sys/fs/cgroup) the README shows how to run berth in a private mount
-     * namespace with cgroup2 mounted there.
-     */
+    /** berth is cgroup v2 only: the configured mount must be a cgroup2 filesystem. */
     public static Optional<String> cgroupV2Problem(Path mount) {
-        try {
-            // Mounts stack: the last entry for a mount point is the one a path lookup sees.
-            String fstype = null;
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                // mountinfo: id parent major:minor root mountpoint options ... - fstype source superopts
-                String[] halves = line.split(" - ", 2);
-                String[] left = halves[0].split(" ");
-                if (left.length > 4 && left[4].equals(mount.toString()) && halves.length == 2) {
-                    fstype = halves[1].split(" ")[0];
-                }
-            }
-            if (fstype == null) {
-                return Optional.of("nothing is mounted at " + mount + ": berth needs cgroup2 mounted there");
-            }
-            if (fstype.equals("cgroup2")) {
-                return Optional.empty();
-            }
-            return Optional.of(mount + " is " + fstype + ", not cgroup2: berth needs a cgroup v2 host "
-                    + "(see README, 'Trying berth on a hybrid cgroup host')");
-        } catch (IOException e) {
-            return Optional.of("cannot read /proc/self/mountinfo: " + e.getMessage());
-        }
+        return new CgroupHost(mount).notReadyReason();
     }
 }

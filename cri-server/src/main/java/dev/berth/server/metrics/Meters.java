@@ -7,7 +7,19 @@ public final class Meters {
     /** Counter per CRI method and non-OK gRPC status code. */
     public static final String CRI_ERRORS = "berth.cri.errors";
 
+    /** Counter of image pulls, tag result = success or the error kind. */
+    public static final String IMAGE_PULLS = "berth.image.pulls";
+    /** Distribution of bytes downloaded per pull (its total is the bytes pulled). */
+    public static final String IMAGE_PULL_BYTES = "berth.image.pull.bytes";
+    /** Timer (histogram) of pull durations by result. */
+    public static final String IMAGE_PULL_DURATION = "berth.image.pull.duration";
+    /** Gauge: disk bytes used by the image store. */
+    public static final String IMAGE_STORE_BYTES = "berth.image.store.bytes";
+    /** Gauge: images in the store. */
+    public static final String IMAGE_COUNT = "berth.image.count";
+
     public static final String TAG_METHOD = "method";
+    public static final String TAG_RESULT = "result";
     public static final String TAG_CODE = "code";
 
     private Meters() {}

@@ -24,6 +24,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -55,6 +56,8 @@ public final class SandboxManager implements SandboxLookup {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern HOSTNAME = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9\\-.]{0,61}[a-zA-Z0-9])?");
     private static final long STOP_TIMEOUT_SECONDS = 10;
+    private static final java.util.concurrent.Executor BACKGROUND =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     private final StateStore store;
     private final SandboxSettings settings;
@@ -169,6 +172,8 @@ public final class SandboxManager implements SandboxLookup {
         Path podDir = settings.runDir().resolve("pods").resolve(id);
         Path nsDir = podDir.resolve("ns");
         Instant now = Instant.now();
+        // One durable write before touching the host: it names every resource the pod may get
+        // (cgroup dirs to make, network to attach), so a crash at any later point is undone by recover().
         SandboxRecord rec = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                 SandboxRecord.CREATING, now.getEpochSecond() * 1_000_000_000L + now.getNano(), handler,
                 Base64.getEncoder().encodeToString(config.toByteArray()), podDir.toString(),
@@ -176,7 +181,7 @@ public final class SandboxManager implements SandboxLookup {
                 hostIpc ? null : nsDir.resolve("ipc").toString(),
                 hostNetwork ? null : nsDir.resolve("uts").toString(),
                 hostIpc ? "/dev/shm" : podDir.resolve("shm").toString(),
-                hostNetwork, cgroupPath, List.of(), 0, 0, false, List.of(), null);
+                hostNetwork, cgroupPath, missingCgroups(cgroupPath), 0, 0, !hostNetwork, List.of(), null);
         ReentrantLock lock = lockOf(id);
         lock.lock();
         try {
@@ -220,38 +225,60 @@ public final class SandboxManager implements SandboxLookup {
             Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
                     "mode=1777,size=65536k");
         }
-        // record the cgroup path's directories before making them: a crash in between leaves only
-        // directories the record names
-        List<String> missing = missingCgroups(rec.cgroupPath());
-        rec = save(rec.withCgroups(missing));
-        rec = save(rec.withCgroups(cgroups.create(rec.cgroupPath())));
+        cgroups.create(rec.cgroupPath());
         PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
-        if (podPid) {
-            InfraProcess.Started infra = InfraProcess.start(rec.id());
-            rec = save(rec.withInfra(infra.initPid(), infra.parentPid()));
-            try {
-                if (PodCgroup.isCgroup2(settings.cgroupMount())) {
-                    cgroups.addProcess(rec.cgroupPath(), infra.initPid());
-                }
-            } catch (BerthException e) {
-                // the pod cgroup may lack controllers the process' current cgroup has; the infra
-                // needs no limits, so it is left where it is
-            }
-        }
+        String podId = rec.id();
+        // The infra process starts while the network is set up: neither needs the other.
+        CompletableFuture<InfraProcess.Started> infra = podPid
+                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId), BACKGROUND) : null;
         List<String> ips = List.of();
         String resultJson = null;
-        if (!rec.hostNetwork()) {
-            rec = save(rec.withNetwork(true, List.of(), null));
-            JsonNode result = cni.setUp(request(rec, config, ports));
-            ips = CniResults.podIps(result);
-            resultJson = result.toString();
-            rec = save(rec.withNetwork(true, ips, resultJson));
+        RuntimeException failure = null;
+        try {
+            if (!rec.hostNetwork()) {
+                JsonNode result = cni.setUp(request(rec, config, ports));
+                ips = CniResults.podIps(result);
+                resultJson = result.toString();
+                rec = remember(rec.withNetwork(true, ips, resultJson));
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        if (infra != null) {
+            try {
+                InfraProcess.Started started = infra.join();
+                // not persisted until READY: after a crash recover() finds it by its marker
+                rec = remember(rec.withInfra(started.initPid(), started.parentPid()));
+                moveIntoCgroup(rec, started.initPid());
+            } catch (java.util.concurrent.CompletionException e) {
+                RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
+                        : BerthException.internal("start the infra process: " + e.getCause(), e.getCause());
+                if (failure == null) {
+                    failure = cause;
+                } else {
+                    failure.addSuppressed(cause);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
         PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
         PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
         PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
         return save(rec.withState(SandboxRecord.READY));
+    }
+
+    private void moveIntoCgroup(SandboxRecord rec, int pid) {
+        try {
+            if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+                cgroups.addProcess(rec.cgroupPath(), pid);
+            }
+        } catch (BerthException e) {
+            // the pod cgroup may lack controllers the process' current cgroup has; the infra
+            // needs no limits, so it is left where it is
+        }
     }
 
     // ------------------------------------------------------------------ stop / remove
@@ -498,6 +525,12 @@ public final class SandboxManager implements SandboxLookup {
 
     private SandboxRecord save(SandboxRecord r) {
         store.put(SandboxRecord.KIND, r.id(), r);
+        records.put(r.id(), r);
+        return r;
+    }
+
+    /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
+    private SandboxRecord remember(SandboxRecord r) {
         records.put(r.id(), r);
         return r;
     }

@@ -165,6 +165,8 @@ class SandboxManagerTest {
                         "5007").redirectErrorStream(true).start();
                 try (OutputStream in = client.getOutputStream()) {
                     in.write(("hello from " + ipB + "\n").getBytes());
+                } catch (IOException serverNotListeningYet) {
+                    // nc already exited: connection refused, retry below
                 }
                 client.waitFor(5, TimeUnit.SECONDS);
                 if (client.exitValue() == 0) {

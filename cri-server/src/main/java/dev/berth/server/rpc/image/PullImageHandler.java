@@ -1,0 +1,32 @@
+package dev.berth.server.rpc.image;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.image.ImageManager;
+import dev.berth.image.registry.auth.RegistryCredentials;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import runtime.v1.AuthConfig;
+import runtime.v1.PullImageRequest;
+import runtime.v1.PullImageResponse;
+
+/** PullImage: fetches the image (with the request's credentials, if any) and returns its id as image_ref. */
+@ApplicationScoped
+public class PullImageHandler {
+    @Inject
+    ImageManager images;
+
+    public PullImageResponse handle(PullImageRequest req) {
+        String image = req.getImage().getImage();
+        if (image.isEmpty()) {
+            throw BerthException.invalid("PullImage: image.image is required (e.g. \"docker.io/library/busybox:1.36\")");
+        }
+        RegistryCredentials creds = RegistryCredentials.NONE;
+        if (req.hasAuth()) {
+            AuthConfig a = req.getAuth();
+            creds = new RegistryCredentials(a.getUsername(), a.getPassword(), a.getAuth(), a.getIdentityToken(),
+                    a.getRegistryToken());
+        }
+        String id = images.pull(image, creds);
+        return PullImageResponse.newBuilder().setImageRef(id).build();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.berth.server.wiring;
+
+import dev.berth.core.state.StateStore;
+import dev.berth.image.ImageManager;
+import dev.berth.image.PullListener;
+import dev.berth.image.manifest.PlatformSelector;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.metrics.Meters;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+
+/**
+ * The image store (also the {@link dev.berth.image.ImageLookup} the container side injects) under
+ * {@code <root>/images}, with registries.conf and download parallelism from the config, and its
+ * metrics: pulls by result, bytes pulled, pull duration histogram, store size and image count.
+ */
+@ApplicationScoped
+public class ImageProducers {
+    @Produces
+    @Singleton
+    ImageManager images(BerthConfig config, StateStore store, MeterRegistry registry) {
+        ImageManager.Options options = new ImageManager.Options(config.root().resolve("images"), config.registriesConf(),
+                config.maxConcurrentDownloads(), PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10),
+                Duration.ofMinutes(5));
+        PullListener metrics = (result, bytes, duration) -> {
+            Counter.builder(Meters.IMAGE_PULLS).description("image pulls by result")
+                    .tag(Meters.TAG_RESULT, result).register(registry).increment();
+            DistributionSummary.builder(Meters.IMAGE_PULL_BYTES).description("bytes downloaded from registries")
+                    .baseUnit("bytes").register(registry).record(bytes);
+            Timer.builder(Meters.IMAGE_PULL_DURATION).description("image pull duration by result")
+                    .tag(Meters.TAG_RESULT, result).publishPercentileHistogram()
+                    .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
+                    .register(registry).record(duration);
+        };
+        ImageManager images = ImageManager.open(options, store, metrics);
+        Gauge.builder(Meters.IMAGE_STORE_BYTES, images, ImageManager::storeBytes)
+                .description("disk bytes used by the image store").baseUnit("bytes").register(registry);
+        Gauge.builder(Meters.IMAGE_COUNT, images, ImageManager::imageCount)
+                .description("images in the store").register(registry);
+        return images;
+    }
+
+    void close(@Disposes ImageManager images) {
+        images.close();
+    }
+}

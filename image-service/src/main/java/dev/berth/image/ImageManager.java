@@ -1,0 +1,371 @@
+package dev.berth.image;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.core.state.StateStore;
+import dev.berth.image.content.BlobStore;
+import dev.berth.image.layer.LayerLeases;
+import dev.berth.image.layer.LayerStore;
+import dev.berth.image.manifest.ImageConfig;
+import dev.berth.image.manifest.PlatformSelector;
+import dev.berth.image.pull.ImagePuller;
+import dev.berth.image.pull.SingleFlight;
+import dev.berth.image.ref.ImageReference;
+import dev.berth.image.registry.BlobEndpoint;
+import dev.berth.image.registry.ManifestEndpoint;
+import dev.berth.image.registry.RegistryCaller;
+import dev.berth.image.registry.RegistryEndpoint;
+import dev.berth.image.registry.auth.RegistryCredentials;
+import dev.berth.image.registry.config.RegistriesConf;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * berth's image store: pull, list, status, remove and disk usage, and {@link ImageLookup} for the
+ * container side.
+ *
+ * <p>On disk under {@code root}: {@code blobs/} (manifests, indexes, configs by digest) and
+ * {@code layers/} (one unpacked overlay lowerdir per diff_id). Image records live in the
+ * {@link StateStore}; a record is written only after all its layers and blobs are complete, so an
+ * image is either fully there or absent, also after kill -9. Layers and blobs no record refers to
+ * are removed when an image goes and at start.
+ *
+ * <p>Names: each image has repo tags ("docker.io/library/busybox:1.36", a tag belongs to one image
+ * at a time) and repo digests ("docker.io/library/busybox@sha256:..."). RemoveImage by id or digest
+ * removes the image; by tag removes that tag, and the image with its last tag.
+ */
+public final class ImageManager implements ImageLookup, AutoCloseable {
+    /**
+     * @param root the image store directory (e.g. /var/lib/berth/images)
+     * @param registriesConf registries.conf v2 file; read at every pull, missing means no rules
+     * @param maxConcurrentDownloads layer downloads in flight across all pulls
+     */
+    public record Options(Path root, Path registriesConf, int maxConcurrentDownloads, PlatformSelector platform,
+            Duration connectTimeout, Duration requestTimeout) {
+        public static Options defaults(Path root) {
+            return new Options(root, null, 3, PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10), Duration.ofMinutes(5));
+        }
+
+        public Options withRegistriesConf(Path p) {
+            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout);
+        }
+
+        public Options withMaxConcurrentDownloads(int n) {
+            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout);
+        }
+    }
+
+    private final Options options;
+    private final StateStore state;
+    private final PullListener listener;
+    private final BlobStore blobs;
+    private final LayerStore layers;
+    private final LayerLeases leases = new LayerLeases();
+    private final ImagePuller puller;
+    private final SingleFlight<String, String> pullFlight = new SingleFlight<>();
+    /** Guards image records: tag moves, removals and garbage collection. */
+    private final Object recordLock = new Object();
+
+    private ImageManager(Options options, StateStore state, PullListener listener) {
+        this.options = options;
+        this.state = state;
+        this.listener = listener;
+        this.blobs = new BlobStore(options.root().resolve("blobs"));
+        this.layers = new LayerStore(options.root().resolve("layers"), state);
+        RegistryCaller caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
+        this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
+                options.platform(), options.maxConcurrentDownloads());
+    }
+
+    /** Opens the store and cleans up what a crash left behind. */
+    public static ImageManager open(Options options, StateStore state, PullListener listener) {
+        ImageManager m = new ImageManager(options, state, listener == null ? PullListener.NONE : listener);
+        m.recover();
+        return m;
+    }
+
+    public Path root() {
+        return options.root();
+    }
+
+    private void recover() {
+        synchronized (recordLock) {
+            blobs.recover();
+            layers.recover();
+            for (ImageRecord r : records()) {
+                boolean complete = r.diffIds().stream().allMatch(d -> layers.get(d).isPresent())
+                        && r.blobs().stream().allMatch(blobs::contains);
+                if (!complete) {
+                    state.delete(ImageRecord.KIND, r.id());
+                }
+            }
+            collectGarbage();
+        }
+    }
+
+    // ---- pull ----
+
+    /** Pulls {@code image} (any reference form) and returns the image id. */
+    public String pull(String image, RegistryCredentials creds) {
+        long start = System.nanoTime();
+        long[] bytes = {0};
+        try {
+            ImageReference ref = ImageReference.parse(image);
+            RegistryCredentials c = creds == null ? RegistryCredentials.NONE : creds;
+            String id = pullFlight.run(ref + "|" + c.cacheKey(), () -> {
+                List<RegistryEndpoint> sources = RegistriesConf.load(options.registriesConf()).sourcesFor(ref);
+                ImagePuller.Fetched f = puller.pull(ref, sources, c);
+                bytes[0] = f.bytesDownloaded();
+                try (LayerLeases.Lease lease = f.lease()) {
+                    record(ref, f);
+                }
+                return f.id();
+            });
+            listener.pullFinished("success", bytes[0], Duration.ofNanos(System.nanoTime() - start));
+            return id;
+        } catch (BerthException e) {
+            listener.pullFinished(e.kind().name().toLowerCase(Locale.ROOT), bytes[0],
+                    Duration.ofNanos(System.nanoTime() - start));
+            throw e;
+        } catch (RuntimeException e) {
+            listener.pullFinished("internal", bytes[0], Duration.ofNanos(System.nanoTime() - start));
+            throw BerthException.internal("pull " + image + " failed: " + e, e);
+        }
+    }
+
+    private void record(ImageReference ref, ImagePuller.Fetched f) {
+        synchronized (recordLock) {
+            String tag = ref.tag() != null ? ref.name() + ":" + ref.tag() : null;
+            state.atomically(() -> {
+                if (tag != null) {
+                    for (ImageRecord other : records()) {
+                        if (!other.id().equals(f.id()) && other.repoTags().contains(tag)) {
+                            List<String> tags = new ArrayList<>(other.repoTags());
+                            tags.remove(tag);
+                            state.put(ImageRecord.KIND, other.id(), new ImageRecord(other.id(), tags, other.repoDigests(),
+                                    other.diffIds(), other.blobs(), other.size(), other.pinned(), other.pulledAt()));
+                        }
+                    }
+                }
+                Optional<ImageRecord> existing = state.get(ImageRecord.KIND, f.id(), ImageRecord.class);
+                LinkedHashSet<String> tags = new LinkedHashSet<>(existing.map(ImageRecord::repoTags).orElse(List.of()));
+                if (tag != null) {
+                    tags.add(tag);
+                }
+                LinkedHashSet<String> digests = new LinkedHashSet<>(existing.map(ImageRecord::repoDigests).orElse(List.of()));
+                digests.add(f.repoDigest());
+                LinkedHashSet<String> kept = new LinkedHashSet<>(existing.map(ImageRecord::blobs).orElse(List.of()));
+                kept.addAll(f.blobs());
+                state.put(ImageRecord.KIND, f.id(), new ImageRecord(f.id(), List.copyOf(tags), List.copyOf(digests),
+                        f.diffIds(), List.copyOf(kept), f.size(), existing.map(ImageRecord::pinned).orElse(false),
+                        System.currentTimeMillis()));
+            });
+        }
+    }
+
+    // ---- queries ----
+
+    private List<ImageRecord> records() {
+        return state.list(ImageRecord.KIND, ImageRecord.class);
+    }
+
+    /**
+     * Resolves what CRI callers pass: an image id (full, or "sha256:"-less, or a unique hex prefix of
+     * at least 12 digits), a tag, or a digest reference. Malformed references are not found.
+     */
+    Optional<ImageRecord> resolve(String reference) {
+        if (reference == null || reference.isEmpty()) {
+            return Optional.empty();
+        }
+        List<ImageRecord> all = records();
+        if (ImageReference.isImageId(reference)) {
+            String id = reference.startsWith("sha256:") ? reference : "sha256:" + reference;
+            Optional<ImageRecord> byId = all.stream().filter(r -> r.id().equals(id)).findFirst();
+            if (byId.isPresent()) {
+                return byId;
+            }
+        }
+        try {
+            ImageReference ref = ImageReference.parse(reference);
+            if (ref.hasDigest()) {
+                String wanted = ref.name() + "@" + ref.digest();
+                for (ImageRecord r : all) {
+                    if (r.repoDigests().contains(wanted)
+                            || r.blobs().contains(ref.digest()) && r.repoDigests().stream().anyMatch(d -> d.startsWith(ref.name() + "@"))) {
+                        return Optional.of(r);
+                    }
+                }
+            } else {
+                String tag = ref.name() + ":" + ref.tag();
+                for (ImageRecord r : all) {
+                    if (r.repoTags().contains(tag)) {
+                        return Optional.of(r);
+                    }
+                }
+            }
+        } catch (BerthException notAReference) {
+            // may still be an id prefix
+        }
+        String hex = reference.startsWith("sha256:") ? reference.substring(7) : reference;
+        if (hex.matches("[0-9a-f]{12,64}")) {
+            List<ImageRecord> matches = all.stream().filter(r -> r.id().startsWith("sha256:" + hex)).toList();
+            if (matches.size() == 1) {
+                return Optional.of(matches.getFirst());
+            }
+        }
+        return Optional.empty();
+    }
+
+    public Optional<ImageView> status(String reference) {
+        return resolve(reference).map(this::view);
+    }
+
+    /** All images, or those {@code filter} resolves to when it is not empty. */
+    public List<ImageView> list(String filter) {
+        if (filter != null && !filter.isEmpty()) {
+            return resolve(filter).map(this::view).map(List::of).orElse(List.of());
+        }
+        return records().stream().map(this::view).toList();
+    }
+
+    private ImageView view(ImageRecord r) {
+        String user = config(r.id()).map(c -> c.config() == null || c.config().user() == null ? "" : c.config().user())
+                .orElse("");
+        return new ImageView(r.id(), r.repoTags(), r.repoDigests(), r.size(), user, r.pinned());
+    }
+
+    /** The image config blob as stored (for ImageStatus verbose). */
+    public Optional<byte[]> configJson(String id) {
+        return blobs.read(id);
+    }
+
+    private Optional<ImageConfig> config(String id) {
+        return blobs.read(id).map(b -> ImageConfig.parse(b, "image " + id));
+    }
+
+    @Override
+    public Optional<LocalImage> find(String reference) {
+        return resolve(reference).map(r -> {
+            ImageConfig c = config(r.id()).orElseThrow(() -> BerthException.internal(
+                    "image " + r.id() + " has no config blob in " + blobs.root(), null));
+            ImageConfig.Config cc = c.config();
+            LocalImage.Config lc = new LocalImage.Config(
+                    cc == null || cc.user() == null ? "" : cc.user(),
+                    cc == null || cc.entrypoint() == null ? List.of() : cc.entrypoint(),
+                    cc == null || cc.cmd() == null ? List.of() : cc.cmd(),
+                    cc == null || cc.env() == null ? List.of() : cc.env(),
+                    cc == null || cc.workingDir() == null ? "" : cc.workingDir(),
+                    cc == null || cc.stopSignal() == null ? "" : cc.stopSignal(),
+                    cc == null || cc.labels() == null ? Map.of() : cc.labels());
+            List<Path> lower = new ArrayList<>();
+            for (String d : r.diffIds().reversed()) {
+                lower.add(layers.dir(d));
+            }
+            return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
+        });
+    }
+
+    // ---- remove and garbage collection ----
+
+    /**
+     * Removes an image or one of its tags. Returns false when nothing matched (CRI treats removing
+     * an absent image as success).
+     */
+    public boolean remove(String reference) {
+        synchronized (recordLock) {
+            Optional<ImageRecord> found = resolve(reference);
+            if (found.isEmpty()) {
+                return false;
+            }
+            ImageRecord r = found.get();
+            String tag = tagOf(reference);
+            if (tag != null && r.repoTags().contains(tag) && r.repoTags().size() > 1) {
+                List<String> tags = new ArrayList<>(r.repoTags());
+                tags.remove(tag);
+                state.put(ImageRecord.KIND, r.id(), new ImageRecord(r.id(), tags, r.repoDigests(), r.diffIds(), r.blobs(),
+                        r.size(), r.pinned(), r.pulledAt()));
+                return true;
+            }
+            state.delete(ImageRecord.KIND, r.id());
+            collectGarbage();
+            return true;
+        }
+    }
+
+    private static String tagOf(String reference) {
+        if (ImageReference.isImageId(reference)) {
+            return null;
+        }
+        try {
+            ImageReference ref = ImageReference.parse(reference);
+            return ref.tag() == null ? null : ref.name() + ":" + ref.tag();
+        } catch (BerthException e) {
+            return null;
+        }
+    }
+
+    /** Deletes layers and blobs no image refers to (what running pulls have leased is kept). */
+    private void collectGarbage() {
+        synchronized (leases.lock()) {
+            Set<String> liveLayers = new HashSet<>();
+            Set<String> liveBlobs = new HashSet<>();
+            for (ImageRecord r : records()) {
+                liveLayers.addAll(r.diffIds());
+                liveBlobs.addAll(r.blobs());
+            }
+            for (LayerStore.LayerRecord l : layers.list()) {
+                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())) {
+                    layers.delete(l.diffId());
+                }
+            }
+            for (String b : blobs.list()) {
+                if (!liveBlobs.contains(b) && !leases.isLeased(b)) {
+                    blobs.delete(b);
+                }
+            }
+        }
+    }
+
+    // ---- disk usage ----
+
+    public FsUsage fsInfo() {
+        long bytes = 0;
+        long inodes = 0;
+        for (LayerStore.LayerRecord l : layers.list()) {
+            bytes += l.diskBytes();
+            inodes += l.inodes();
+        }
+        for (String b : blobs.list()) {
+            try {
+                bytes += (Files.size(blobs.path(b)) + 4095) / 4096 * 4096;
+                inodes++;
+            } catch (IOException e) {
+                // removed meanwhile
+            }
+        }
+        return new FsUsage(Mountpoints.of(options.root()), bytes, inodes, System.currentTimeMillis() * 1_000_000L);
+    }
+
+    /** Bytes used by the store (for the store-size gauge). */
+    public long storeBytes() {
+        return fsInfo().usedBytes();
+    }
+
+    public int imageCount() {
+        return records().size();
+    }
+
+    @Override
+    public void close() {
+        puller.close();
+    }
+}

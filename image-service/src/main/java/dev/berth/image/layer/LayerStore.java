@@ -1,0 +1,219 @@
+package dev.berth.image.layer;
+
+import dev.berth.core.error.BerthException;
+import dev.berth.core.state.StateStore;
+import dev.berth.image.content.Digests;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Unpacked layers, one directory per diff_id ({@code root/<hex>}), each usable as an overlay lowerdir.
+ *
+ * <p>A layer is unpacked into {@code root/.tmp-<hex>-<n>} and renamed to its final name only when
+ * complete and verified, then recorded in the state store (kind {@value #KIND}): a layer directory
+ * without a record, or a temp directory, is debris from a crash and {@link #recover()} removes it.
+ * Deletion renames the directory to a temp name first, so a crash mid-delete leaves only debris.
+ * Layers are shared by images; which ones are still needed is decided by the image store.
+ */
+public final class LayerStore {
+    public static final String KIND = "image-layer";
+    private static final String TMP = ".tmp-";
+
+    /**
+     * @param bytes apparent size of the layer's regular files
+     * @param diskBytes disk space used (4 KiB blocks, hard links counted once)
+     * @param inodes inodes used
+     */
+    public record LayerRecord(String diffId, long bytes, long diskBytes, long inodes, long createdAt) {}
+
+    /** Fills an empty directory with a layer's content; throws to abandon it. */
+    @FunctionalInterface
+    public interface Filler {
+        void fill(Path dir) throws IOException;
+    }
+
+    private final Path root;
+    private final StateStore state;
+
+    public LayerStore(Path root, StateStore state) {
+        this.root = root;
+        this.state = state;
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot create the layer store " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** The lowerdir of a layer (whether or not it exists). */
+    public Path dir(String diffId) {
+        Digests.check(diffId, "layer store");
+        String alg = Digests.algorithm(diffId);
+        return root.resolve(alg.equals("sha256") ? Digests.hex(diffId) : alg + "-" + Digests.hex(diffId));
+    }
+
+    /** The layer's record if it is complete on disk. */
+    public Optional<LayerRecord> get(String diffId) {
+        Optional<LayerRecord> r = state.get(KIND, diffId, LayerRecord.class);
+        return r.filter(x -> Files.isDirectory(dir(diffId), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    public List<LayerRecord> list() {
+        return state.list(KIND, LayerRecord.class);
+    }
+
+    /**
+     * Creates the layer with {@code filler} unless it exists. The directory appears atomically; when
+     * the filler throws, nothing of it remains.
+     */
+    public LayerRecord create(String diffId, Filler filler) {
+        Optional<LayerRecord> existing = get(diffId);
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        Path target = dir(diffId);
+        Path tmp = root.resolve(TMP + target.getFileName() + "-" + System.nanoTime());
+        try {
+            Files.createDirectory(tmp);
+            Files.setAttribute(tmp, "unix:mode", 0755);
+            filler.fill(tmp);
+            Usage u = usage(tmp);
+            if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                // A record-less directory (crash between rename and record) or a concurrent winner: replace debris.
+                if (state.get(KIND, diffId, LayerRecord.class).isPresent()) {
+                    deleteTree(tmp);
+                    return get(diffId).orElseThrow();
+                }
+                deleteDir(target);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
+                throw new IOException("cannot publish layer directory " + target + ": " + e, e);
+            }
+            LayerRecord rec = new LayerRecord(diffId, u.bytes, u.diskBytes, u.inodes, System.currentTimeMillis());
+            state.put(KIND, diffId, rec);
+            return rec;
+        } catch (IOException e) {
+            deleteTree(tmp);
+            throw BerthException.internal("cannot unpack layer " + diffId + " into " + root + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    /** Removes a layer: its record first, then its directory (renamed away before the slow delete). */
+    public void delete(String diffId) {
+        state.delete(KIND, diffId);
+        deleteDir(dir(diffId));
+    }
+
+    private void deleteDir(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Path away = root.resolve(TMP + "del-" + dir.getFileName() + "-" + System.nanoTime());
+        try {
+            Files.move(dir, away, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot remove layer directory " + dir + ": " + e.getMessage(), e);
+        }
+        deleteTree(away);
+    }
+
+    /**
+     * Start-up cleanup after a crash: temp directories, directories without a record, records
+     * without a directory.
+     */
+    public void recover() {
+        Set<String> recorded = new HashSet<>();
+        for (LayerRecord r : list()) {
+            if (Files.isDirectory(dir(r.diffId()), LinkOption.NOFOLLOW_LINKS)) {
+                recorded.add(dir(r.diffId()).getFileName().toString());
+            } else {
+                state.delete(KIND, r.diffId());
+            }
+        }
+        try (Stream<Path> s = Files.list(root)) {
+            for (Path p : s.toList()) {
+                if (!recorded.contains(p.getFileName().toString())) {
+                    deleteTree(p);
+                }
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("cannot scan the layer store " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private record Usage(long bytes, long diskBytes, long inodes) {}
+
+    private static Usage usage(Path dir) throws IOException {
+        long[] acc = new long[3];
+        Set<Object> seen = new HashSet<>();
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
+                acc[1] += 4096;
+                acc[2]++;
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path f, BasicFileAttributes a) {
+                if (a.fileKey() != null && !seen.add(a.fileKey())) {
+                    return FileVisitResult.CONTINUE; // another name of a hard-linked file
+                }
+                acc[2]++;
+                if (a.isRegularFile()) {
+                    acc[0] += a.size();
+                    acc[1] += (a.size() + 4095) / 4096 * 4096;
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return new Usage(acc[0], acc[1], acc[2]);
+    }
+
+    /** Deletes a tree without following symlinks; best effort (debris is retried at the next start). */
+    public static void deleteTree(Path p) {
+        try {
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            Files.walkFileTree(p, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                    Files.delete(f);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    Files.delete(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            // left for recover()
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package dev.berth.image.registry;
+
+import dev.berth.image.registry.auth.RegistryCredentials;
+import java.io.InputStream;
+import java.util.List;
+
+/** GET /v2/&lt;name&gt;/blobs/&lt;digest&gt;: a blob as a stream (verification is the reader's job). */
+public final class BlobEndpoint {
+    private final RegistryCaller caller;
+
+    public BlobEndpoint(RegistryCaller caller) {
+        this.caller = caller;
+    }
+
+    /** Opens the blob; the caller reads and closes the stream. */
+    public InputStream open(RegistryEndpoint ep, String digest, RegistryCredentials creds, String what) {
+        return caller.get(ep, "blobs/" + digest, List.of(), creds, what).body();
+    }
+}

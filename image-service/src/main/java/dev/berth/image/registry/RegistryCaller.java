@@ -1,0 +1,211 @@
+package dev.berth.image.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.error.ErrorKind;
+import dev.berth.image.registry.auth.Challenge;
+import dev.berth.image.registry.auth.RegistryCredentials;
+import dev.berth.image.registry.auth.TokenFetcher;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The one place that talks HTTP to registries: authorization (anonymous, basic, bearer-token
+ * challenge flow, cached per registry + repository + credentials), redirects (Authorization is
+ * dropped when a redirect leaves the registry host, e.g. to blob storage), and turning HTTP
+ * statuses and the spec's error codes into {@link BerthException}s with a clear kind.
+ */
+public final class RegistryCaller {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_REDIRECTS = 5;
+
+    private final HttpClient http;
+    private final Duration timeout;
+    private final TokenFetcher tokens;
+    private final Map<String, String> authCache = new ConcurrentHashMap<>();
+
+    public RegistryCaller(Duration connectTimeout, Duration requestTimeout) {
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(connectTimeout)
+                .build();
+        this.timeout = requestTimeout;
+        this.tokens = new TokenFetcher(http, requestTimeout);
+    }
+
+    /**
+     * GETs {@code /v2/<repository>/<path>} and returns the successful response with its body still to
+     * read (the caller closes it). Non-2xx statuses are thrown as BerthException.
+     */
+    public HttpResponse<InputStream> get(RegistryEndpoint ep, String path, List<String> accept, RegistryCredentials creds,
+            String what) {
+        URI uri = URI.create(ep.baseUrl() + "/v2/" + ep.repository() + "/" + path);
+        String scope = "repository:" + ep.repository() + ":pull";
+        String cacheKey = ep.baseUrl() + "|" + scope + "|" + creds.cacheKey();
+        String authorization = authCache.get(cacheKey);
+        if (authorization == null && !creds.registryToken().isEmpty()) {
+            authorization = "Bearer " + creds.registryToken();
+        }
+        HttpResponse<InputStream> r = execute(uri, accept, authorization, ep, what);
+        if (r.statusCode() == 401) {
+            String header = r.headers().firstValue("WWW-Authenticate").orElse(null);
+            discard(r);
+            Challenge c = Challenge.parse(header).orElseThrow(() -> unauthenticated(ep, creds, what,
+                    "it answered 401 without a WWW-Authenticate challenge"));
+            if (c.isBasic()) {
+                authorization = creds.basicHeader().orElseThrow(() -> unauthenticated(ep, creds, what,
+                        "it requires basic auth and no username/password was given"));
+            } else if (c.isBearer()) {
+                authorization = "Bearer " + tokens.fetch(c, scope, creds, ep.host());
+            } else {
+                throw unauthenticated(ep, creds, what, "it asks for the unsupported auth scheme " + c.scheme());
+            }
+            authCache.put(cacheKey, authorization);
+            r = execute(uri, accept, authorization, ep, what);
+            if (r.statusCode() == 401) {
+                discard(r);
+                authCache.remove(cacheKey);
+                throw unauthenticated(ep, creds, what, creds.isEmpty() ? "it needs credentials and none were given"
+                        : "it rejected the given credentials");
+            }
+        }
+        if (r.statusCode() / 100 == 2) {
+            return r;
+        }
+        throw statusError(r, ep, what);
+    }
+
+    private HttpResponse<InputStream> execute(URI uri, List<String> accept, String authorization, RegistryEndpoint ep,
+            String what) {
+        URI current = uri;
+        for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(current).timeout(timeout).GET()
+                    .header("User-Agent", "berth/0.1");
+            if (!accept.isEmpty()) {
+                b.header("Accept", String.join(", ", accept));
+            }
+            boolean sameHost = current.getAuthority() != null && current.getAuthority().equals(uri.getAuthority());
+            if (authorization != null && sameHost) {
+                b.header("Authorization", authorization);
+            }
+            HttpResponse<InputStream> r;
+            try {
+                r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (HttpConnectTimeoutException | ConnectException e) {
+                throw unreachable(ep, what, "cannot connect to " + current.getScheme() + "://" + current.getAuthority()
+                        + " (" + describe(e) + ")", e);
+            } catch (HttpTimeoutException e) {
+                throw new BerthException(ErrorKind.UNAVAILABLE, what + ": registry " + ep.host()
+                        + " did not answer within " + timeout.toSeconds() + " s", e);
+            } catch (IOException e) {
+                if (e.getCause() instanceof UnresolvedAddressException) {
+                    throw unreachable(ep, what, "its host name does not resolve", e);
+                }
+                throw unreachable(ep, what, "the connection failed: " + describe(e), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw BerthException.unavailable(what + ": interrupted", e);
+            }
+            int s = r.statusCode();
+            if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
+                String loc = r.headers().firstValue("Location").orElse(null);
+                discard(r);
+                if (loc == null) {
+                    throw BerthException.precondition("%s: registry %s redirected without a Location", what, ep.host());
+                }
+                current = current.resolve(loc);
+                continue;
+            }
+            return r;
+        }
+        throw BerthException.precondition("%s: registry %s redirected more than %d times", what, ep.host(), MAX_REDIRECTS);
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+    }
+
+    private static BerthException unreachable(RegistryEndpoint ep, String what, String detail, Throwable cause) {
+        return new BerthException(ErrorKind.UNAVAILABLE, what + ": registry " + ep.host() + " is unreachable: " + detail
+                + (ep.plainHttp() ? "" : " (HTTPS; mark it insecure in registries.conf if it only speaks HTTP)"), cause);
+    }
+
+    private static BerthException unauthenticated(RegistryEndpoint ep, RegistryCredentials creds, String what,
+            String detail) {
+        return new BerthException(ErrorKind.UNAUTHENTICATED, what + ": registry " + ep.host()
+                + " refused access to repository " + ep.repository() + ": " + detail);
+    }
+
+    private BerthException statusError(HttpResponse<InputStream> r, RegistryEndpoint ep, String what) {
+        String codes = errorCodes(r);
+        int s = r.statusCode();
+        String detail = "HTTP " + s + (codes.isEmpty() ? "" : " " + codes);
+        return switch (s) {
+            case 404 -> new BerthException(ErrorKind.NOT_FOUND, what + ": not found in registry " + ep.host() + " ("
+                    + detail + ")");
+            case 403 -> new BerthException(ErrorKind.PERMISSION_DENIED, what + ": registry " + ep.host()
+                    + " forbids access to " + ep.repository() + " (" + detail + ")");
+            case 429 -> new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": registry " + ep.host()
+                    + " is rate limiting pulls (" + detail + "); retry later");
+            default -> s >= 500
+                    ? new BerthException(ErrorKind.UNAVAILABLE, what + ": registry " + ep.host() + " failed (" + detail + ")")
+                    : new BerthException(ErrorKind.FAILED_PRECONDITION, what + ": registry " + ep.host()
+                            + " answered unexpectedly (" + detail + ")");
+        };
+    }
+
+    /** "MANIFEST_UNKNOWN: manifest unknown" from the spec's error body, if any. */
+    private static String errorCodes(HttpResponse<InputStream> r) {
+        try (InputStream in = r.body()) {
+            byte[] body = in.readNBytes(64 * 1024);
+            JsonNode n = JSON.readTree(new String(body, StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode e : n.path("errors")) {
+                if (!sb.isEmpty()) {
+                    sb.append("; ");
+                }
+                sb.append(e.path("code").asText("")).append(": ").append(e.path("message").asText(""));
+            }
+            return sb.toString();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static void discard(HttpResponse<InputStream> r) {
+        try (InputStream in = r.body()) {
+            in.skip(Long.MAX_VALUE);
+        } catch (IOException e) {
+            // nothing to keep
+        }
+    }
+
+    /** Reads a small response body fully, refusing more than {@code limit} bytes. */
+    public static byte[] readLimited(HttpResponse<InputStream> r, int limit, String what) {
+        try (InputStream in = r.body()) {
+            byte[] data = in.readNBytes(limit + 1);
+            if (data.length > limit) {
+                throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": larger than " + limit + " bytes");
+            }
+            return data;
+        } catch (IOException e) {
+            throw BerthException.unavailable(what + ": reading the response failed: " + describe(e), e);
+        }
+    }
+}
