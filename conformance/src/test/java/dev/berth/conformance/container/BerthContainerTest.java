@@ -58,9 +58,33 @@ class BerthContainerTest extends ContainerContract {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (daemon != null) {
+            // Even after a failed test: nothing of this daemon's may outlive it.
+            try {
+                for (String id : ids(ContainerFilter.getDefaultInstance())) {
+                    remove(id);
+                }
+            } catch (RuntimeException unreachable) {
+                // the daemon is gone; the sweep below still ends its processes
+            }
+            String run = daemon.run().toString();
+            List<String> ids = new ArrayList<>();
+            try (var dirs = Files.list(daemon.root().resolve("containers"))) {
+                dirs.forEach(d -> ids.add(d.getFileName().toString()));
+            } catch (java.io.IOException none) {
+                // no container was ever made
+            }
             daemon.close();
+            killCgroups(ids);
+            for (String p : runtimeProcesses(Path.of(run))) {
+                Commands.run("kill", "-9", p.substring(0, p.indexOf(' ')));
+            }
+            for (String pid : Commands.run("pgrep", "-f", "conmon.*" + run).output().strip().split("\\s+")) {
+                if (!pid.isBlank()) {
+                    Commands.run("kill", "-9", pid);
+                }
+            }
         }
         if (registry != null) {
             registry.close();
@@ -162,6 +186,23 @@ class BerthContainerTest extends ContainerContract {
             }
         }
         return out;
+    }
+
+    /** Kills whatever still runs in the cgroups of these containers (host view of cgroup v2). */
+    static void killCgroups(List<String> ids) throws Exception {
+        Path v2 = Files.exists(Path.of("/sys/fs/cgroup/unified/cgroup.procs")) ? Path.of("/sys/fs/cgroup/unified")
+                : Path.of("/sys/fs/cgroup");
+        if (ids.isEmpty()) {
+            return;
+        }
+        try (var walk = Files.walk(v2, 5)) {
+            for (Path d : walk.filter(Files::isDirectory).toList()) {
+                String n = d.getFileName() == null ? "" : d.getFileName().toString();
+                if (n.startsWith("berth-") && ids.contains(n.substring(6)) && Files.exists(d.resolve("cgroup.kill"))) {
+                    Files.writeString(d.resolve("cgroup.kill"), "1");
+                }
+            }
+        }
     }
 
     private static String tail(String s) {
