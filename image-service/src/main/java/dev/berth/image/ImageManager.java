@@ -71,6 +71,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     private final LayerStore layers;
     private final LayerLeases leases = new LayerLeases();
     private final ImagePuller puller;
+    private final RegistryCaller caller;
     private final SingleFlight<String, String> pullFlight = new SingleFlight<>();
     /** Guards image records: tag moves, removals and garbage collection. */
     private final Object recordLock = new Object();
@@ -81,7 +82,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.listener = listener;
         this.blobs = new BlobStore(options.root().resolve("blobs"));
         this.layers = new LayerStore(options.root().resolve("layers"), state);
-        RegistryCaller caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
+        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
                 options.platform(), options.maxConcurrentDownloads());
     }
@@ -108,7 +109,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     state.delete(ImageRecord.KIND, r.id());
                 }
             }
-            collectGarbage();
+            collectGarbageLocked();
         }
     }
 
@@ -296,7 +297,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 return true;
             }
             state.delete(ImageRecord.KIND, r.id());
-            collectGarbage();
+            collectGarbageLocked();
             return true;
         }
     }
@@ -313,8 +314,19 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         }
     }
 
-    /** Deletes layers and blobs no image refers to (what running pulls have leased is kept). */
-    private void collectGarbage() {
+    /**
+     * Deletes layers and blobs no image refers to. Kept: what running pulls have leased, and layers
+     * an overlay mount still uses as a lowerdir (a container of a removed image keeps its root
+     * filesystem; its layers go at a later collection, once unmounted).
+     */
+    public void collectGarbage() {
+        synchronized (recordLock) {
+            collectGarbageLocked();
+        }
+    }
+
+    private void collectGarbageLocked() {
+        Set<Path> mounted = Mountpoints.overlayLowerDirs();
         synchronized (leases.lock()) {
             Set<String> liveLayers = new HashSet<>();
             Set<String> liveBlobs = new HashSet<>();
@@ -323,7 +335,8 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 liveBlobs.addAll(r.blobs());
             }
             for (LayerStore.LayerRecord l : layers.list()) {
-                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())) {
+                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())
+                        && !mounted.contains(layers.dir(l.diffId()))) {
                     layers.delete(l.diffId());
                 }
             }
@@ -367,5 +380,6 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     @Override
     public void close() {
         puller.close();
+        caller.close();
     }
 }

@@ -33,6 +33,39 @@ final class Mountpoints {
         return best;
     }
 
+    /**
+     * Every directory used as an overlay lowerdir by a mount visible here (from the super options
+     * of overlay mounts in /proc/self/mountinfo): layers a container's root filesystem still uses.
+     */
+    static java.util.Set<Path> overlayLowerDirs() {
+        java.util.Set<Path> out = new java.util.HashSet<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                int sep = line.indexOf(" - ");
+                if (sep < 0) {
+                    continue;
+                }
+                String[] f = line.substring(sep + 3).split(" ");
+                if (f.length < 3 || !f[0].equals("overlay")) {
+                    continue;
+                }
+                for (String opt : f[2].split(",")) {
+                    if (opt.startsWith("lowerdir")) {
+                        String v = opt.substring(opt.indexOf('=') + 1);
+                        for (String d : v.split(":")) {
+                            if (!d.isEmpty()) {
+                                out.add(Path.of(unescape(d)));
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // no /proc: nothing known to be mounted
+        }
+        return out;
+    }
+
     /** mountinfo escapes space, tab, newline and backslash as \\ooo. */
     private static String unescape(String s) {
         StringBuilder sb = new StringBuilder();

@@ -344,16 +344,14 @@ public final class TestImages {
      * build hostile layers ({@link #rawFile}: absolute paths, "..").
      */
     public static final class Layer {
-        private sealed interface Entry permits E {}
-
         private record E(String name, byte type, int mode, String link, byte[] data, Path hostFile, long randomSize,
-                long seed, int uid, int gid, int devMajor, int devMinor, Map<String, String> xattrs) implements Entry {}
+                long seed, int uid, int gid, int devMajor, int devMinor, Map<String, String> xattrs) {}
 
         private final List<E> entries = new ArrayList<>();
 
+        /** Layer paths are relative in the tarball ("/bin/sh" is written as "bin/sh"). */
         private static String rel(String path) {
-            String p = path.startsWith("/") ? path.substring(1) : path;
-            return p;
+            return path.startsWith("/") ? path.substring(1) : path;
         }
 
         public Layer dir(String path, int mode) {

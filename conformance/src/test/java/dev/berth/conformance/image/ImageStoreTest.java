@@ -243,6 +243,27 @@ class ImageStoreTest {
     }
 
     @Test
+    void layersMountedByAContainerOutliveTheirRemovedImage() throws Exception {
+        String id = images.pull(busybox.reference(), RegistryCredentials.NONE);
+        LocalImage li = images.find(id).orElseThrow();
+        Path lower = li.lowerDirs().getFirst();
+        Path merged = Files.createDirectories(tmp.resolve("rootfs"));
+        Path upper = Files.createDirectories(tmp.resolve("upper"));
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Mounts.mount("overlay", merged, "overlay", 0, "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work);
+        try {
+            assertTrue(images.remove(id));
+            assertTrue(images.status(id).isEmpty());
+            assertTrue(Files.isDirectory(lower.resolve("bin")), "a mounted layer is kept");
+            assertTrue(Files.isExecutable(merged.resolve("bin/busybox")));
+        } finally {
+            Mounts.unmount(merged, 0);
+        }
+        images.collectGarbage();
+        assertFalse(Files.exists(lower), "freed once unmounted");
+    }
+
+    @Test
     void removingOneTagKeepsTheOthers() {
         TestImages.Pushed again = new TestImages.Pushed(busybox.host(), busybox.repository(), "stable",
                 busybox.manifestDigest(), busybox.mediaType(), busybox.configDigest(), busybox.layerDigests(),

@@ -4,6 +4,7 @@ import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageManager;
 import dev.berth.image.PullListener;
 import dev.berth.image.manifest.PlatformSelector;
+import dev.berth.image.registry.config.RegistriesConf;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.metrics.Meters;
 import io.micrometer.core.instrument.Counter;
@@ -16,6 +17,7 @@ import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import org.jboss.logging.Logger;
 
 /**
  * The image store (also the {@link dev.berth.image.ImageLookup} the container side injects) under
@@ -24,6 +26,8 @@ import java.time.Duration;
  */
 @ApplicationScoped
 public class ImageProducers {
+    private static final Logger LOG = Logger.getLogger(ImageProducers.class);
+
     @Produces
     @Singleton
     ImageManager images(BerthConfig config, StateStore store, MeterRegistry registry) {
@@ -40,6 +44,12 @@ public class ImageProducers {
                     .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
                     .register(registry).record(duration);
         };
+        try {
+            // Read at every pull; checked here too so a broken file shows in the log at start, not at the first pull.
+            RegistriesConf.load(config.registriesConf());
+        } catch (RuntimeException e) {
+            LOG.errorf("registries config: %s", e.getMessage());
+        }
         ImageManager images = ImageManager.open(options, store, metrics);
         Gauge.builder(Meters.IMAGE_STORE_BYTES, images, ImageManager::storeBytes)
                 .description("disk bytes used by the image store").baseUnit("bytes").register(registry);

@@ -33,19 +33,45 @@ public final class RegistryCaller {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_REDIRECTS = 5;
 
-    private final HttpClient http;
+    private final Duration connectTimeout;
     private final Duration timeout;
-    private final TokenFetcher tokens;
     private final Map<String, String> authCache = new ConcurrentHashMap<>();
+    private HttpClient http;
+    private TokenFetcher tokens;
 
     public RegistryCaller(Duration connectTimeout, Duration requestTimeout) {
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(connectTimeout)
-                .build();
+        this.connectTimeout = connectTimeout;
         this.timeout = requestTimeout;
-        this.tokens = new TokenFetcher(http, requestTimeout);
+    }
+
+    /**
+     * The HTTP client, made at the first pull: an idle daemon keeps no selector thread. Its async
+     * work runs on virtual threads, not on the JDK's default pool of platform threads.
+     */
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .connectTimeout(connectTimeout)
+                    .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
+                    .build();
+            tokens = new TokenFetcher(http, timeout);
+        }
+        return http;
+    }
+
+    /** Closes the HTTP client (its connections and selector thread), if one was made. */
+    public synchronized void close() {
+        if (http != null) {
+            http.shutdownNow();
+            http = null;
+        }
+    }
+
+    private synchronized TokenFetcher tokens() {
+        http();
+        return tokens;
     }
 
     /**
@@ -71,7 +97,7 @@ public final class RegistryCaller {
                 authorization = creds.basicHeader().orElseThrow(() -> unauthenticated(ep, creds, what,
                         "it requires basic auth and no username/password was given"));
             } else if (c.isBearer()) {
-                authorization = "Bearer " + tokens.fetch(c, scope, creds, ep.host());
+                authorization = "Bearer " + tokens().fetch(c, scope, creds, ep.host());
             } else {
                 throw unauthenticated(ep, creds, what, "it asks for the unsupported auth scheme " + c.scheme());
             }
@@ -105,7 +131,7 @@ public final class RegistryCaller {
             }
             HttpResponse<InputStream> r;
             try {
-                r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                r = http().send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (HttpConnectTimeoutException | ConnectException e) {
                 throw unreachable(ep, what, "cannot connect to " + current.getScheme() + "://" + current.getAuthority()
                         + " (" + describe(e) + ")", e);
@@ -128,7 +154,17 @@ public final class RegistryCaller {
                 if (loc == null) {
                     throw BerthException.precondition("%s: registry %s redirected without a Location", what, ep.host());
                 }
-                current = current.resolve(loc);
+                URI next;
+                try {
+                    next = current.resolve(loc);
+                } catch (IllegalArgumentException e) {
+                    throw BerthException.precondition("%s: registry %s redirected to a malformed location", what, ep.host());
+                }
+                if (!"http".equals(next.getScheme()) && !"https".equals(next.getScheme())) {
+                    throw BerthException.precondition("%s: registry %s redirected to a non-HTTP location (%s)", what,
+                            ep.host(), next.getScheme());
+                }
+                current = next;
                 continue;
             }
             return r;

@@ -5,6 +5,7 @@ import dev.berth.image.ImageManager;
 import dev.berth.image.registry.auth.RegistryCredentials;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
 import runtime.v1.AuthConfig;
 import runtime.v1.PullImageRequest;
 import runtime.v1.PullImageResponse;
@@ -12,6 +13,8 @@ import runtime.v1.PullImageResponse;
 /** PullImage: fetches the image (with the request's credentials, if any) and returns its id as image_ref. */
 @ApplicationScoped
 public class PullImageHandler {
+    private static final Logger LOG = Logger.getLogger(PullImageHandler.class);
+
     @Inject
     ImageManager images;
 
@@ -26,7 +29,9 @@ public class PullImageHandler {
             creds = new RegistryCredentials(a.getUsername(), a.getPassword(), a.getAuth(), a.getIdentityToken(),
                     a.getRegistryToken());
         }
+        long start = System.nanoTime();
         String id = images.pull(image, creds);
+        LOG.infof("pulled %s as %s in %d ms", image, id, (System.nanoTime() - start) / 1_000_000);
         return PullImageResponse.newBuilder().setImageRef(id).build();
     }
 }
