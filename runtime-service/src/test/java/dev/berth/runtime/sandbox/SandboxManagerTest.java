@@ -490,4 +490,38 @@ class SandboxManagerTest {
         assertTrue(inNetns(netns(id), "ip", "-6", "route").contains("default via fd66:"));
         manager.remove(id);
     }
+
+    @Test
+    void concurrentPodsGetDistinctAddressesAndAllGoAway() throws Exception {
+        int n = 12;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        List<java.util.concurrent.Future<String>> runs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            runs.add(pool.submit(() -> manager.run(config("par-" + k, 0).build(), "")));
+        }
+        List<String> ids = new ArrayList<>();
+        for (var f : runs) {
+            ids.add(f.get());
+        }
+        java.util.Set<String> ips = new java.util.HashSet<>();
+        for (String id : ids) {
+            var st = manager.status(id, false).getStatus();
+            assertEquals(PodSandboxState.SANDBOX_READY, st.getState());
+            ips.add(st.getNetwork().getIp());
+        }
+        assertEquals(n, ips.size(), "two pods got the same address: " + ips);
+        List<java.util.concurrent.Future<?>> removes = new ArrayList<>();
+        for (String id : ids) {
+            removes.add(pool.submit(() -> {
+                manager.stop(id);
+                manager.remove(id);
+            }));
+        }
+        for (var f : removes) {
+            f.get();
+        }
+        pool.shutdown();
+        assertTrue(manager.list(null).isEmpty());
+    }
 }
