@@ -56,7 +56,11 @@ public final class SandboxManager implements SandboxLookup {
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern HOSTNAME = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9\\-.]{0,61}[a-zA-Z0-9])?");
-    private static final long STOP_TIMEOUT_SECONDS = 10;
+    /**
+     * Grace period for containers still running at StopPodSandbox: none. kubelet stops each
+     * container with the pod's grace period before it stops the sandbox (containerd does the same).
+     */
+    private static final long STOP_TIMEOUT_SECONDS = 0;
     private static final String PENDING = "pending.json";
     private static final java.util.concurrent.Executor BACKGROUND =
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
