@@ -58,6 +58,7 @@ class SandboxManagerTest {
     private String subnetPrefix;
     private StateStore store;
     private SandboxManager manager;
+    private CniNetworks cni;
     private final List<String> containerCalls = new ArrayList<>();
     private List<String> censusBefore;
 
@@ -83,7 +84,7 @@ class SandboxManagerTest {
     }
 
     private SandboxManager newManager() {
-        CniNetworks cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
+        cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
                 stateDir.resolve("cni"), subnetPrefix + ".0/24", bridge));
         cni.writeDefaultConfigIfMissing();
         PodContainers pc = new PodContainers() {
@@ -182,12 +183,19 @@ class SandboxManagerTest {
             server.destroyForcibly();
         }
 
+        // CNI CHECK passes for an attached pod
+        cni.check(new dev.berth.cni.PodNetworkRequest(a, netns(a), "eth0", "alpha", "default", "uid-alpha", null));
+
         // loopback is up inside, the default route goes through the bridge gateway
         assertTrue(inNetns(netns(a), "ip", "-o", "link", "show", "lo").contains("UP"));
         assertTrue(inNetns(netns(a), "ip", "route").contains("default via " + subnetPrefix + ".1"));
 
         manager.stop(a);
         manager.stop(a);
+        Path gone = netns(a);
+        BerthException detached = assertThrows(BerthException.class, () -> cni.check(
+                new dev.berth.cni.PodNetworkRequest(a, gone, "eth0", "alpha", "default", "uid-alpha", null)));
+        assertEquals(ErrorKind.NOT_FOUND, detached.kind());
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(a, false).getStatus().getState());
         assertTrue(containerCalls.contains("stop " + a));
         manager.remove(a);
