@@ -215,6 +215,19 @@ class ImageStoreTest {
     }
 
     @Test
+    void dockerManifestListChoosesLinuxAmd64() {
+        TestImages.Pushed amd = TestImages.image().layer(TestImages.busyboxLayer()).format(TestImages.Format.DOCKER)
+                .label("list", "amd64").push(reg, "test/dockerlist", "amd64");
+        TestImages.Pushed arm = TestImages.image().layer(new Layer().file("/arm", "arm", 0644)).format(TestImages.Format.DOCKER)
+                .platform("linux/arm/v7").push(reg, "test/dockerlist", "arm");
+        Map<TestImages.Pushed, String> platforms = new LinkedHashMap<>();
+        platforms.put(arm, "linux/arm/v7");
+        platforms.put(amd, "linux/amd64");
+        TestImages.Pushed list = TestImages.pushIndex(reg, "test/dockerlist", "latest", platforms, TestImages.Format.DOCKER);
+        assertEquals(amd.configDigest(), images.pull(list.reference(), RegistryCredentials.NONE));
+    }
+
+    @Test
     void imageUserIsReported() {
         TestImages.Pushed img = TestImages.image().layer(TestImages.busyboxLayer()).user("1000:1000")
                 .push(reg, "test/user", "v1");
