@@ -24,9 +24,8 @@ import java.util.stream.Collectors;
 /**
  * The pod network façade: runs the current conflist's plugin chain for ADD, DEL, CHECK and STATUS
  * and keeps, per attachment, the config it ran and the result it got under
- * {@code <stateDir>/results/}. DEL always runs the config that ADD ran, even if the conf dir
- * changed meanwhile; an entry is written before ADD starts, so a daemon killed mid-ADD can still
- * undo it after restart.
+ * {@code <stateDir>/results/}. DEL runs the config that ADD ran, even if the conf dir changed
+ * meanwhile (after a crash in the middle of ADD: the current config, without prevResult).
  */
 public final class CniNetworks implements NetworkReadiness {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,7 +55,9 @@ public final class CniNetworks implements NetworkReadiness {
     /** Runs ADD through the chain; on failure the chain is DELeted again and the error thrown. */
     public JsonNode setUp(PodNetworkRequest req) {
         NetworkConfigList conf = loader.load();
-        writeCache(req, conf, null);
+        // No cache entry before ADD: after a crash mid-ADD, DEL runs with the current config and no
+        // prevResult, which the spec requires plugins to handle (berth-bridge finds its veth and
+        // leases by container id).
         PluginInvocation inv = invocation("ADD", req);
         JsonNode prev = null;
         try {

@@ -40,6 +40,11 @@ public final class Processes {
     private static final MethodHandle FA_OPEN = Native.plainFunction("posix_spawn_file_actions_addopen",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
                     ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    /** glibc 2.34+: closes every descriptor from N up in the child (none of the daemon's fds leak). */
+    private static final MethodHandle FA_CLOSEFROM = optional("posix_spawn_file_actions_addclosefrom_np",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle FA_CLOSE = Native.plainFunction("posix_spawn_file_actions_addclose",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     private static final MethodHandle ATTR_INIT = Native.plainFunction("posix_spawnattr_init",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
     private static final MethodHandle ATTR_DESTROY = Native.plainFunction("posix_spawnattr_destroy",
@@ -77,6 +82,14 @@ public final class Processes {
     }
 
     private Processes() {}
+
+    private static MethodHandle optional(String name, FunctionDescriptor d) {
+        try {
+            return Native.plainFunction(name, d);
+        } catch (UnsatisfiedLinkError e) {
+            return null;
+        }
+    }
 
     /** A pipe: {@code read} and {@code write} descriptors, both close-on-exec. */
     public record Pipe(int read, int write) {}
@@ -209,9 +222,23 @@ public final class Processes {
                     r = (int) FA_OPEN.invokeExact(fa, fd, devNull, O_RDWR, 0);
                     check0(r, "posix_spawn_file_actions_addopen", "/dev/null");
                 }
+                int firstFree = 3;
                 for (Map.Entry<Integer, Integer> e : extraFds.entrySet()) {
                     r = (int) FA_DUP2.invokeExact(fa, (int) e.getValue(), (int) e.getKey());
                     check0(r, "posix_spawn_file_actions_adddup2", "fd " + e.getValue());
+                    firstFree = Math.max(firstFree, e.getKey() + 1);
+                }
+                // The child gets stdio and the requested descriptors only: a monitor that outlives
+                // the daemon must not keep its socket, database or other files open.
+                if (FA_CLOSEFROM != null) {
+                    r = (int) FA_CLOSEFROM.invokeExact(fa, firstFree);
+                    check0(r, "posix_spawn_file_actions_addclosefrom_np", "fd " + firstFree);
+                } else {
+                    for (int fd : openDescriptors()) {
+                        if (fd >= firstFree) {
+                            r = (int) FA_CLOSE.invokeExact(fa, fd);
+                        }
+                    }
                 }
                 r = (int) SIGEMPTYSET.invokeExact(sigs);
                 r = (int) ATTR_SETSIGMASK.invokeExact(attr, sigs);
@@ -303,6 +330,16 @@ public final class Processes {
     /** Whether a process with this pid exists (signal 0). */
     public static boolean alive(int pid) {
         return pid > 0 && kill(pid, 0);
+    }
+
+    private static java.util.List<Integer> openDescriptors() {
+        java.util.List<Integer> fds = new java.util.ArrayList<>();
+        try (var dir = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            dir.forEach(p -> fds.add(Integer.parseInt(p.getFileName().toString())));
+        } catch (java.io.IOException e) {
+            // nothing to close then
+        }
+        return fds;
     }
 
     private static MemorySegment stringArray(Arena arena, List<String> items) {

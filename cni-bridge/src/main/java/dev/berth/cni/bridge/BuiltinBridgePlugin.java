@@ -15,6 +15,9 @@ import dev.berth.cni.ipam.HostLocalAllocator;
 import dev.berth.cni.ipam.IpRange;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.net.NetCommand;
+import dev.berth.linux.net.Netlink;
+import dev.berth.linux.ns.NamespaceThread;
+import dev.berth.linux.ns.Namespaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,6 +53,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     public static final String TYPE = "berth-bridge";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern MAC = Pattern.compile("link/ether ([0-9a-f:]{17})");
+    private static final boolean USE_IP_TOOL = Boolean.getBoolean("berth.cni.ip");
     private static final Pattern IFNAME = Pattern.compile("[a-zA-Z0-9_.\\-]{1,15}");
 
     private final Path defaultDataDir;
@@ -139,40 +143,11 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         try {
             if (linkExists(veth)) {
-                NetCommand.check(List.of("ip", "link", "del", veth), null);
-            }
-            String mtu = c.mtu > 0 ? " mtu " + c.mtu : "";
-            StringBuilder host = new StringBuilder();
-            host.append("link add ").append(veth).append(mtu).append(" type veth peer name ").append(inv.ifName())
-                    .append(mtu).append(" netns ").append(inv.netns()).append('\n');
-            host.append("link set ").append(veth).append(" master ").append(c.bridge).append('\n');
-            if (c.hairpin) {
-                host.append("link set dev ").append(veth).append(" type bridge_slave hairpin on\n");
-            }
-            host.append("link set ").append(veth).append(" up\n");
-            NetCommand.check(List.of("ip", "-batch", "-"), host.toString());
-
-            StringBuilder pod = new StringBuilder("link set lo up\n");
-            for (Allocation a : allocs) {
-                pod.append("addr add ").append(a.addressWithPrefix()).append(" dev ").append(inv.ifName())
-                        .append(a.isIpv4() ? "" : " nodad").append('\n');
-            }
-            pod.append("link set ").append(inv.ifName()).append(" up\n");
-            if (c.isGateway) {
-                Set<Boolean> routed = new LinkedHashSet<>();
-                for (Allocation a : allocs) {
-                    if (routed.add(a.isIpv4())) {
-                        pod.append(a.isIpv4() ? "" : "-6 ").append("route add default via ")
-                                .append(a.gateway().getHostAddress()).append(" dev ").append(inv.ifName())
-                                .append('\n');
-                    }
+                try (Netlink nl = Netlink.open()) {
+                    nl.deleteLink(veth); // left by an ADD that failed or crashed halfway
                 }
             }
-            pod.append("link show dev ").append(inv.ifName()).append('\n');
-            String out = NetCommand.check(
-                    List.of("nsenter", "--net=" + inv.netns(), "ip", "-batch", "-"), pod.toString()).stdout();
-            Matcher m = MAC.matcher(out);
-            String podMac = m.find() ? m.group(1) : "";
+            String podMac = USE_IP_TOOL ? configureWithIpTool(c, inv, veth, allocs) : configure(c, inv, veth, allocs);
 
             String podIpv4 = allocs.stream().filter(Allocation::isIpv4).findFirst()
                     .map(a -> a.address().getHostAddress()).orElse(null);
@@ -190,12 +165,106 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         }
     }
 
+    /** Netlink path: one socket on the host, one on a thread inside the pod netns; no process forks. */
+    private String configure(BridgeConfig c, PluginInvocation inv, String veth, List<Allocation> allocs) {
+        byte[] mac = podMac(allocs);
+        int master = Netlink.indexOf(c.bridge);
+        if (master == 0) {
+            throw BerthException.internal("bridge " + c.bridge + " disappeared", null);
+        }
+        try (Netlink nl = Netlink.open()) {
+            nl.addVethIntoNamespace(veth, c.mtu, master, inv.ifName(), mac, Path.of(inv.netns()));
+        }
+        if (c.hairpin) {
+            writeSysfs(Path.of("/sys/class/net", veth, "brport", "hairpin_mode"), "1");
+        }
+        NamespaceThread.run("cni-add", () -> {
+            Namespaces.join(Path.of(inv.netns()), Namespaces.CLONE_NEWNET);
+            try (Netlink nl = Netlink.open()) {
+                nl.setUp(1, "lo"); // loopback is index 1 in every network namespace
+                int index = Netlink.indexOf(inv.ifName());
+                nl.setUp(index, inv.ifName());
+                for (Allocation a : allocs) {
+                    nl.addAddress(index, a.address(), a.subnet().prefix());
+                }
+                if (c.isGateway) {
+                    Set<Boolean> routed = new LinkedHashSet<>();
+                    for (Allocation a : allocs) {
+                        if (routed.add(a.isIpv4())) {
+                            nl.addDefaultRoute(index, a.gateway());
+                        }
+                    }
+                }
+            }
+        });
+        return HexFormat.ofDelimiter(":").formatHex(mac);
+    }
+
+    /** The pod MAC: 0a:58 and the IPv4 address (as Kubernetes network plugins do), else random local. */
+    static byte[] podMac(List<Allocation> allocs) {
+        byte[] mac = new byte[6];
+        Allocation v4 = allocs.stream().filter(Allocation::isIpv4).findFirst().orElse(null);
+        if (v4 != null) {
+            mac[0] = 0x0a;
+            mac[1] = 0x58;
+            System.arraycopy(v4.address().getAddress(), 0, mac, 2, 4);
+        } else {
+            new java.security.SecureRandom().nextBytes(mac);
+            mac[0] = (byte) ((mac[0] & 0xfe) | 0x02);
+        }
+        return mac;
+    }
+
+    /** ip(8) path (-Dberth.cni.ip=true): two forks, kept for comparison and as a fallback. */
+    private String configureWithIpTool(BridgeConfig c, PluginInvocation inv, String veth, List<Allocation> allocs) {
+        String mtu = c.mtu > 0 ? " mtu " + c.mtu : "";
+        StringBuilder host = new StringBuilder();
+        host.append("link add ").append(veth).append(mtu).append(" type veth peer name ").append(inv.ifName())
+                .append(mtu).append(" netns ").append(inv.netns()).append('\n');
+        host.append("link set ").append(veth).append(" master ").append(c.bridge).append('\n');
+        if (c.hairpin) {
+            host.append("link set dev ").append(veth).append(" type bridge_slave hairpin on\n");
+        }
+        host.append("link set ").append(veth).append(" up\n");
+        NetCommand.check(List.of("ip", "-batch", "-"), host.toString());
+
+        StringBuilder pod = new StringBuilder("link set lo up\n");
+        for (Allocation a : allocs) {
+            pod.append("addr add ").append(a.addressWithPrefix()).append(" dev ").append(inv.ifName())
+                    .append(a.isIpv4() ? "" : " nodad").append('\n');
+        }
+        pod.append("link set ").append(inv.ifName()).append(" up\n");
+        if (c.isGateway) {
+            Set<Boolean> routed = new LinkedHashSet<>();
+            for (Allocation a : allocs) {
+                if (routed.add(a.isIpv4())) {
+                    pod.append(a.isIpv4() ? "" : "-6 ").append("route add default via ")
+                            .append(a.gateway().getHostAddress()).append(" dev ").append(inv.ifName())
+                            .append('\n');
+                }
+            }
+        }
+        pod.append("link show dev ").append(inv.ifName()).append('\n');
+        String out = NetCommand.check(
+                List.of("nsenter", "--net=" + inv.netns(), "ip", "-batch", "-"), pod.toString()).stdout();
+        Matcher m = MAC.matcher(out);
+        String podMac = m.find() ? m.group(1) : "";
+        return podMac;
+    }
+
+    private static void writeSysfs(Path p, String value) {
+        try {
+            Files.writeString(p, value);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot write " + p + ": " + e.getMessage(), e);
+        }
+    }
+
     private void del(BridgeConfig c, PluginInvocation inv) {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         if (linkExists(veth)) {
-            NetCommand.Result r = NetCommand.run(List.of("ip", "link", "del", veth));
-            if (!r.ok() && linkExists(veth)) {
-                r.orThrow();
+            try (Netlink nl = Netlink.open()) {
+                nl.deleteLink(veth);
             }
         }
         if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {
@@ -205,8 +274,10 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         ReentrantLock lock = lockOf(c.bridge);
         lock.lock();
         try {
-            c.ipam.release(inv.containerId(), inv.ifName());
-            if (c.ipam.store().leases().isEmpty()) {
+            if (c.ipam.release(inv.containerId(), inv.ifName()).isEmpty() && !linkExists(c.bridge)) {
+                return; // a repeated DEL: nothing was leased and the network is already torn down
+            }
+            if (c.ipam.store().locked(c.ipam.store()::isEmpty)) {
                 teardownBridge(c);
             }
         } finally {
@@ -222,7 +293,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         if (!linkExists(veth)) {
             throw new CniPluginException(TYPE, "CHECK", 11, "host veth " + veth + " does not exist", null);
         }
-        if (c.ipam.store().leasesOf(inv.containerId(), inv.ifName()).isEmpty()) {
+        if (c.ipam.store().locked(() -> c.ipam.store().leasesOf(inv.containerId(), inv.ifName())).isEmpty()) {
             throw new CniPluginException(TYPE, "CHECK", 11, "no address leased to " + inv.containerId(), null);
         }
     }

@@ -28,6 +28,12 @@ import java.util.stream.Stream;
  */
 public final class LeaseStore {
     private static final Map<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+    /**
+     * Holder ("containerId/ifName") to addresses, per network dir: read from disk once per process
+     * and kept in step by reserve/release, so allocation does not read every lease file. Only
+     * touched under the network's lock; berth is the only writer of its lease dirs.
+     */
+    private static final Map<Path, Map<String, java.util.Set<InetAddress>>> INDEX = new ConcurrentHashMap<>();
 
     private final Path dir;
 
@@ -44,7 +50,7 @@ public final class LeaseStore {
 
     /** Runs {@code work} holding the network's lock. */
     public <T> T locked(Supplier<T> work) {
-        ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(key(), k -> new ReentrantLock());
         jvm.lock();
         try {
             Files.createDirectories(dir);
@@ -66,9 +72,11 @@ public final class LeaseStore {
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                // no fsync: a lease must survive the daemon's death (the page cache does), and after a
+                // power loss the pods it was for are gone too
                 ch.write(java.nio.ByteBuffer.wrap((containerId + "\n" + ifName).getBytes(StandardCharsets.UTF_8)));
-                ch.force(true);
             }
+            index().computeIfAbsent(containerId + "/" + ifName, k -> new java.util.LinkedHashSet<>()).add(address);
             return true;
         } catch (FileAlreadyExistsException e) {
             return false;
@@ -108,10 +116,38 @@ public final class LeaseStore {
         return out;
     }
 
+    /** The holder's leases (from the in-memory index; call under {@link #locked}). */
     public List<Lease> leasesOf(String containerId, String ifName) {
-        return leases().stream()
-                .filter(l -> l.containerId.equals(containerId) && (ifName == null || l.ifName.equals(ifName)))
-                .toList();
+        if (ifName == null) {
+            return leases().stream().filter(l -> l.containerId.equals(containerId)).toList();
+        }
+        return index().getOrDefault(containerId + "/" + ifName, java.util.Set.of()).stream()
+                .map(a -> new Lease(a, containerId, ifName)).toList();
+    }
+
+    /** Whether no address is leased in this network. */
+    public boolean isEmpty() {
+        return index().values().stream().allMatch(java.util.Set::isEmpty);
+    }
+
+    /** Forgets the in-memory indexes, as a new process would start (tests of persistence). */
+    static void dropIndexes() {
+        INDEX.clear();
+    }
+
+    private Path key() {
+        return dir.toAbsolutePath().normalize();
+    }
+
+    private Map<String, java.util.Set<InetAddress>> index() {
+        return INDEX.computeIfAbsent(key(), k -> {
+            Map<String, java.util.Set<InetAddress>> m = new ConcurrentHashMap<>();
+            for (Lease l : leases()) {
+                m.computeIfAbsent(l.containerId + "/" + l.ifName, x -> new java.util.LinkedHashSet<>())
+                        .add(l.address);
+            }
+            return m;
+        });
     }
 
     public boolean isTaken(InetAddress a) {
@@ -126,6 +162,13 @@ public final class LeaseStore {
                 Files.deleteIfExists(dir.resolve(l.address.getHostAddress()));
             } catch (IOException e) {
                 throw BerthException.internal("IPAM store: cannot release " + l.address + ": " + e.getMessage(), e);
+            }
+            java.util.Set<InetAddress> held = index().get(l.containerId + "/" + l.ifName);
+            if (held != null) {
+                held.remove(l.address);
+                if (held.isEmpty()) {
+                    index().remove(l.containerId + "/" + l.ifName);
+                }
             }
         }
         return mine;
@@ -154,6 +197,7 @@ public final class LeaseStore {
         if (!leases().isEmpty() || !Files.isDirectory(dir)) {
             return;
         }
+        INDEX.remove(key());
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : (Iterable<Path>) s::iterator) {
                 Files.deleteIfExists(f);

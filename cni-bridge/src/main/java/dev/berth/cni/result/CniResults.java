@@ -28,7 +28,11 @@ public final class CniResults {
                 }
             }
             int slash = address.indexOf('/');
-            out.add(slash < 0 ? address : address.substring(0, slash));
+            String addr = slash < 0 ? address : address.substring(0, slash);
+            if (addr.startsWith("127.") || addr.equals("::1")) {
+                continue; // a loopback plugin's answer, not the pod's address
+            }
+            out.add(addr);
         }
         return out;
     }

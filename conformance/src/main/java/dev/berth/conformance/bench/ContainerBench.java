@@ -61,12 +61,14 @@ public final class ContainerBench {
         int pods = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         try (LocalRegistry reg = LocalRegistry.start()) {
             String image = TestImages.pushBusybox(reg, "library/busybox", "bench").reference();
-            Result berth;
+            Result berth = null;
             try (BerthDaemon d = BerthDaemon.start()) {
                 long pid = d.pid();
                 String run = d.run().toString();
                 berth = run(d.client(), image, pods, d.base().resolve("logs"),
                         () -> memory(pid, cmd -> cmd.contains("conmon") && cmd.contains(run)));
+            } catch (io.grpc.StatusRuntimeException e) {
+                System.out.println("berth could not run the benchmark: " + e.getStatus());
             }
             Result ref = null;
             if (ReferenceContainerd.available()) {
@@ -200,6 +202,12 @@ public final class ContainerBench {
     }
 
     static void print(int pods, Result b, Result c) {
+        if (b == null) {
+            b = new Result(new LinkedHashMap<>(), null, null);
+            for (String s : STEPS) {
+                b.micros().put(s, List.of());
+            }
+        }
         System.out.printf("%n%d pods x 1 container (busybox sleep), times in ms%n", pods);
         System.out.printf("%-18s %10s %10s %12s %12s%n", "step", "berth p50", "berth p99", "containerd p50",
                 "containerd p99");
@@ -216,13 +224,13 @@ public final class ContainerBench {
 
     static void printMem(String label, long[] b, long[] c) {
         if (b == null) {
-            return;
+            b = new long[] {0, 0, 0};
         }
         System.out.printf("%-12s berth: RSS %6.1f MiB PSS %6.1f MiB (%d processes)", label, b[0] / 1024.0,
                 b[1] / 1024.0, b[2]);
         if (c != null) {
             System.out.printf(" | containerd: RSS %6.1f MiB PSS %6.1f MiB (%d processes) | PSS ratio %.2f",
-                    c[0] / 1024.0, c[1] / 1024.0, c[2], (double) b[1] / c[1]);
+                    c[0] / 1024.0, c[1] / 1024.0, c[2], c[1] == 0 ? 0.0 : (double) b[1] / c[1]);
         }
         System.out.println();
     }

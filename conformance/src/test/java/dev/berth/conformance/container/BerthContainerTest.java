@@ -58,9 +58,33 @@ class BerthContainerTest extends ContainerContract {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
         if (daemon != null) {
+            // Even after a failed test: nothing of this daemon's may outlive it.
+            try {
+                for (String id : ids(ContainerFilter.getDefaultInstance())) {
+                    remove(id);
+                }
+            } catch (RuntimeException unreachable) {
+                // the daemon is gone; the sweep below still ends its processes
+            }
+            String run = daemon.run().toString();
+            List<String> ids = new ArrayList<>();
+            try (var dirs = Files.list(daemon.root().resolve("containers"))) {
+                dirs.forEach(d -> ids.add(d.getFileName().toString()));
+            } catch (java.io.IOException none) {
+                // no container was ever made
+            }
             daemon.close();
+            killCgroups(ids);
+            for (String p : runtimeProcesses(Path.of(run))) {
+                Commands.run("kill", "-9", p.substring(0, p.indexOf(' ')));
+            }
+            for (String pid : Commands.run("pgrep", "-f", "conmon.*" + run).output().strip().split("\\s+")) {
+                if (!pid.isBlank()) {
+                    Commands.run("kill", "-9", pid);
+                }
+            }
         }
         if (registry != null) {
             registry.close();
@@ -143,6 +167,48 @@ class BerthContainerTest extends ContainerContract {
         }
     }
 
+    /** Processes a runtime started for this daemon (runc init carries its state directory in its environment). */
+    static List<String> runtimeProcesses(Path run) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String env = new String(Files.readAllBytes(p.resolve("environ")));
+                    if (env.contains("_LIBCONTAINER_STATEDIR=" + run)) {
+                        out.add(p.getFileName() + " " + new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' '));
+                    }
+                } catch (java.io.IOException gone) {
+                    // exited
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Kills whatever still runs in the cgroups of these containers (host view of cgroup v2). */
+    static void killCgroups(List<String> ids) throws Exception {
+        Path v2 = Files.exists(Path.of("/sys/fs/cgroup/unified/cgroup.procs")) ? Path.of("/sys/fs/cgroup/unified")
+                : Path.of("/sys/fs/cgroup");
+        if (ids.isEmpty()) {
+            return;
+        }
+        try (var walk = Files.walk(v2, 5)) {
+            for (Path d : walk.filter(Files::isDirectory).toList()) {
+                String n = d.getFileName() == null ? "" : d.getFileName().toString();
+                if (n.startsWith("berth-") && ids.contains(n.substring(6)) && Files.exists(d.resolve("cgroup.kill"))) {
+                    Files.writeString(d.resolve("cgroup.kill"), "1");
+                }
+            }
+        }
+    }
+
+    private static String tail(String s) {
+        return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
+    }
+
     @Test
     void containersSurviveKill9AndHalfCreatedOnesAreCleanedUp() throws Exception {
         String pod = runPod("restart");
@@ -201,8 +267,10 @@ class BerthContainerTest extends ContainerContract {
             assertTrue(daemon.namespace().mountsUnder(containers).isEmpty());
             String conmons = Commands.run("pgrep", "-f", "conmon.*" + daemon.run()).output().strip();
             assertTrue(conmons.isEmpty(), "no monitors left: " + conmons);
-        } finally {
+            assertEquals(List.of(), runtimeProcesses(daemon.run()), "no container process left");
             removePod(pod);
+        } catch (Throwable t) {
+            throw new AssertionError(t + "\n--- daemon log ---\n" + tail(daemon.logText()), t);
         }
     }
 }

@@ -149,6 +149,8 @@ class PodSandboxTest {
                         .redirectErrorStream(true).start();
                 try (OutputStream in = client.getOutputStream()) {
                     in.write(("ping from " + ipB + "\n").getBytes());
+                } catch (IOException serverNotListeningYet) {
+                    // nc already exited: connection refused, retry below
                 }
                 sent = client.waitFor(5, TimeUnit.SECONDS) && client.exitValue() == 0;
                 if (!sent) {

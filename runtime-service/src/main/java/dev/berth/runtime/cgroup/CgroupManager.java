@@ -188,6 +188,51 @@ public final class CgroupManager {
         }
     }
 
+    /**
+     * SIGKILLs every process in the cgroup (cgroup.kill, or one by one from cgroup.procs on kernels
+     * before 5.14) and waits up to {@code millis} for it to empty. This is what guarantees that a
+     * half-created container (a runtime init process whose runtime was interrupted) cannot outlive
+     * its removal. Returns whether the cgroup is empty (or gone).
+     */
+    public boolean killAll(String cgroup, long millis) {
+        Path dir = dir(cgroup);
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try {
+            if (Files.exists(dir.resolve("cgroup.kill"))) {
+                Files.writeString(dir.resolve("cgroup.kill"), "1");
+            } else {
+                for (String pid : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                    if (!pid.isBlank()) {
+                        dev.berth.linux.Processes.kill(Integer.parseInt(pid.strip()), dev.berth.linux.Processes.SIGKILL);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("cannot kill the processes of cgroup " + cgroup + ": " + e.getMessage());
+        }
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (true) {
+            try {
+                if (!Files.isDirectory(dir) || Files.readString(dir.resolve("cgroup.procs")).isBlank()) {
+                    return true;
+                }
+            } catch (IOException e) {
+                return true; // removed meanwhile
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
     /** Controllers skipped because the host lacks them (for Status). */
     public Set<String> skippedControllers() {
         return Set.copyOf(skipped);

@@ -252,13 +252,18 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private void cleanup(ContainerRecord rec) {
         ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
         OciRuntime rt = runtimes.forHandler(rec.handler());
-        rt.delete(rec.id(), true);
-        // A monitor still waiting on a half-created container would hold the mount: end it.
+        // A monitor still waiting on a half-created container would hold the mount: end it (its
+        // runtime child dies with it), then every process left in the container's cgroup, so an
+        // interrupted "runc create" cannot leave its init process behind; then the runtime state.
         Conmon.monitorPid(paths.persist()).ifPresent(pid -> {
             if (conmon.exit(rec.id(), paths.persist()).isEmpty()) {
                 dev.berth.linux.Processes.kill(pid, dev.berth.linux.Processes.SIGKILL);
             }
         });
+        if (!cgroups.killAll(rec.cgroup(), 5_000)) {
+            LOG.warning("processes of container " + rec.id() + " survive in cgroup " + rec.cgroup());
+        }
+        rt.delete(rec.id(), true);
         RootFs.remove(paths);
         cgroups.remove(rec.cgroup());
         conmon.forget(rec.id());

@@ -153,7 +153,13 @@ public final class Conmon {
     public static Optional<Integer> monitorPid(Path persistDir) {
         try {
             int pid = Integer.parseInt(Files.readString(persistDir.resolve("conmon.pid")).strip());
-            return Processes.alive(pid) ? Optional.of(pid) : Optional.empty();
+            if (!Processes.alive(pid)) {
+                return Optional.empty();
+            }
+            // After a reboot the number may belong to another process: it must be this monitor.
+            String cmdline = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")),
+                    StandardCharsets.UTF_8);
+            return cmdline.contains(persistDir.toString()) ? Optional.of(pid) : Optional.empty();
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }

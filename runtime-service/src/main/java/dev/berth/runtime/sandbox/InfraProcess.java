@@ -64,11 +64,12 @@ public final class InfraProcess {
 
     /** Kills the infra (and with it every process of the PID namespace); repeatable. */
     public static void stop(String sandboxId, int initPid, int parentPid) {
-        for (int pid : new int[] {initPid, parentPid}) {
-            // unshare's own argv carries the marker too, so both are recognised the same way
-            if (isAlive(sandboxId, pid)) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
+        // Kill the namespace's init only: its unshare parent reaps it at once and exits by itself
+        // (killing the parent too would leave the init's zombie to a slower reaper).
+        if (isAlive(sandboxId, initPid)) {
+            ProcessHandle.of(initPid).ifPresent(ProcessHandle::destroyForcibly);
+        } else if (isAlive(sandboxId, parentPid)) {
+            ProcessHandle.of(parentPid).ifPresent(ProcessHandle::destroyForcibly);
         }
         long deadline = System.nanoTime() + 5_000_000_000L;
         // the namespace is gone once its init has been reaped

@@ -64,12 +64,10 @@ public final class PodFiles {
         return b.toString();
     }
 
+    /** Writes a file of a new pod (nothing reads it before RunPodSandbox returns, so no rename dance). */
     public static void write(Path file, String content) {
         try {
-            Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-            Files.writeString(tmp, content);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(file, content);
         } catch (IOException e) {
             throw BerthException.internal("cannot write " + file + ": " + e.getMessage(), e);
         }

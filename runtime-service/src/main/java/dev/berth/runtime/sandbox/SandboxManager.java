@@ -24,6 +24,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -44,17 +45,21 @@ import runtime.v1.PodSandboxStatusResponse;
 /**
  * Pod sandbox lifecycle: run, stop, remove, status, list, and recovery after a restart.
  *
- * <p>RunPodSandbox persists a CREATING record first, then pins the namespaces, mounts /dev/shm,
+ * <p>RunPodSandbox writes a CREATING record to the pod's run dir first, then pins the namespaces, mounts /dev/shm,
  * makes the cgroup, applies sysctls, starts the PID-namespace infra when asked, attaches the
  * network through CNI and writes hosts/resolv.conf/hostname; each resource is recorded before it
  * is made, so a failure (or a kill -9, found by {@link #recover()}) undoes exactly what exists.
  * Stop and remove are idempotent and succeed for a pod whose set-up failed halfway.
  */
 public final class SandboxManager implements SandboxLookup {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Pattern HOSTNAME = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9\\-.]{0,61}[a-zA-Z0-9])?");
     private static final long STOP_TIMEOUT_SECONDS = 10;
+    private static final String PENDING = "pending.json";
+    private static final java.util.concurrent.Executor BACKGROUND =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     private final StateStore store;
     private final SandboxSettings settings;
@@ -64,6 +69,7 @@ public final class SandboxManager implements SandboxLookup {
     private final Map<String, SandboxRecord> records = new ConcurrentHashMap<>();
     private final Map<String, String> reservations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final java.util.Set<CompletableFuture<Void>> persisting = ConcurrentHashMap.newKeySet();
 
     public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
             Supplier<PodContainers> containers) {
@@ -83,6 +89,31 @@ public final class SandboxManager implements SandboxLookup {
      * remove them); READY pods whose namespaces or infra vanished become NOTREADY.
      */
     public void recover() {
+        // pods a crash caught before their first durable write: only their pending file knows them
+        Path pods = settings.runDir().resolve("pods");
+        if (Files.isDirectory(pods)) {
+            try (Stream<Path> dirs = Files.list(pods)) {
+                for (Path d : dirs.toList()) {
+                    Path pending = d.resolve(PENDING);
+                    String id = d.getFileName().toString();
+                    if (records.containsKey(id) || !Files.exists(pending)) {
+                        continue;
+                    }
+                    try {
+                        SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
+                        records.put(r.id(), r);
+                        reservations.putIfAbsent(r.reservationKey(), r.id());
+                        if (!r.state().equals(SandboxRecord.CREATING)) {
+                            save(r); // finished, but the daemon died before committing it
+                        }
+                    } catch (IOException e) {
+                        System.err.println("berth: unreadable " + pending + ": " + e.getMessage());
+                    }
+                }
+            } catch (IOException e) {
+                System.err.println("berth: cannot list " + pods + ": " + e.getMessage());
+            }
+        }
         for (SandboxRecord r : List.copyOf(records.values())) {
             if (r.state().equals(SandboxRecord.CREATING)) {
                 try {
@@ -169,6 +200,9 @@ public final class SandboxManager implements SandboxLookup {
         Path podDir = settings.runDir().resolve("pods").resolve(id);
         Path nsDir = podDir.resolve("ns");
         Instant now = Instant.now();
+        // Written (as <pod dir>/pending.json) before touching the host: it names every resource the pod
+        // may get (cgroup dirs to make, network to attach), so a crash at any later point is undone by
+        // recover().
         SandboxRecord rec = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                 SandboxRecord.CREATING, now.getEpochSecond() * 1_000_000_000L + now.getNano(), handler,
                 Base64.getEncoder().encodeToString(config.toByteArray()), podDir.toString(),
@@ -176,12 +210,12 @@ public final class SandboxManager implements SandboxLookup {
                 hostIpc ? null : nsDir.resolve("ipc").toString(),
                 hostNetwork ? null : nsDir.resolve("uts").toString(),
                 hostIpc ? "/dev/shm" : podDir.resolve("shm").toString(),
-                hostNetwork, cgroupPath, List.of(), 0, 0, false, List.of(), null);
+                hostNetwork, cgroupPath, missingCgroups(cgroupPath), 0, 0, !hostNetwork, List.of(), null);
         ReentrantLock lock = lockOf(id);
         lock.lock();
         try {
-            save(rec);
             try {
+                writePending(rec);
                 rec = create(rec, config, hostname, sysctls, podPid, ports);
             } catch (RuntimeException e) {
                 SandboxRecord last = records.getOrDefault(id, rec);
@@ -220,38 +254,93 @@ public final class SandboxManager implements SandboxLookup {
             Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
                     "mode=1777,size=65536k");
         }
-        // record the cgroup path's directories before making them: a crash in between leaves only
-        // directories the record names
-        List<String> missing = missingCgroups(rec.cgroupPath());
-        rec = save(rec.withCgroups(missing));
-        rec = save(rec.withCgroups(cgroups.create(rec.cgroupPath())));
+        Failpoints.hit("sandbox-after-namespaces");
+        cgroups.create(rec.cgroupPath());
         PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
-        if (podPid) {
-            InfraProcess.Started infra = InfraProcess.start(rec.id());
-            rec = save(rec.withInfra(infra.initPid(), infra.parentPid()));
-            try {
-                if (PodCgroup.isCgroup2(settings.cgroupMount())) {
-                    cgroups.addProcess(rec.cgroupPath(), infra.initPid());
-                }
-            } catch (BerthException e) {
-                // the pod cgroup may lack controllers the process' current cgroup has; the infra
-                // needs no limits, so it is left where it is
-            }
-        }
+        String podId = rec.id();
+        // The infra process starts while the network is set up: neither needs the other.
+        CompletableFuture<InfraProcess.Started> infra = podPid
+                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId), BACKGROUND) : null;
         List<String> ips = List.of();
         String resultJson = null;
-        if (!rec.hostNetwork()) {
-            rec = save(rec.withNetwork(true, List.of(), null));
-            JsonNode result = cni.setUp(request(rec, config, ports));
-            ips = CniResults.podIps(result);
-            resultJson = result.toString();
-            rec = save(rec.withNetwork(true, ips, resultJson));
+        RuntimeException failure = null;
+        try {
+            if (!rec.hostNetwork()) {
+                JsonNode result = cni.setUp(request(rec, config, ports));
+                ips = CniResults.podIps(result);
+                resultJson = result.toString();
+                rec = remember(rec.withNetwork(true, ips, resultJson));
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        Failpoints.hit("sandbox-after-network");
+        if (infra != null) {
+            try {
+                InfraProcess.Started started = infra.join();
+                // not persisted until READY: after a crash recover() finds it by its marker
+                rec = remember(rec.withInfra(started.initPid(), started.parentPid()));
+                moveIntoCgroup(rec, started.initPid());
+            } catch (java.util.concurrent.CompletionException e) {
+                RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
+                        : BerthException.internal("start the infra process: " + e.getCause(), e.getCause());
+                if (failure == null) {
+                    failure = cause;
+                } else {
+                    failure.addSuppressed(cause);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
         PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
         PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
         PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
-        return save(rec.withState(SandboxRecord.READY));
+        Failpoints.hit("sandbox-before-ready");
+        SandboxRecord ready = rec.withState(SandboxRecord.READY);
+        // The pending file now says READY (survives kill -9 like the other run-dir state); the
+        // synchronous StateStore commit follows off the caller's path, under the pod's lock, so a
+        // stop or remove that comes first is never overtaken.
+        writePending(ready);
+        CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(ready.id()), BACKGROUND);
+        persisting.add(f);
+        f.whenComplete((v, e) -> persisting.remove(f));
+        return ready;
+    }
+
+    /** Waits until every finished RunPodSandbox is committed to the StateStore (tests, shutdown). */
+    public void flush() {
+        for (CompletableFuture<Void> f : List.copyOf(persisting)) {
+            f.join();
+        }
+    }
+
+    private void persistLater(String id) {
+        ReentrantLock lock = lockOf(id);
+        lock.lock();
+        try {
+            SandboxRecord current = records.get(id);
+            if (current != null && !store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent()) {
+                store.put(SandboxRecord.KIND, id, current);
+            }
+        } catch (RuntimeException e) {
+            System.err.println("berth: persisting pod " + id + ": " + e.getMessage());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void moveIntoCgroup(SandboxRecord rec, int pid) {
+        try {
+            if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+                cgroups.addProcess(rec.cgroupPath(), pid);
+            }
+        } catch (BerthException e) {
+            // the pod cgroup may lack controllers the process' current cgroup has; the infra
+            // needs no limits, so it is left where it is
+        }
     }
 
     // ------------------------------------------------------------------ stop / remove
@@ -280,17 +369,21 @@ public final class SandboxManager implements SandboxLookup {
         if (pc != null) {
             pc.stopAll(rec.id(), STOP_TIMEOUT_SECONDS);
         }
+        boolean changed = false;
         if (rec.networkAttached()) {
             cni.tearDown(request(rec, config(rec), List.of()));
-            rec = save(rec.withNetwork(false, rec.podIps(), rec.cniResult()));
+            rec = rec.withNetwork(false, rec.podIps(), rec.cniResult());
+            changed = true;
         }
         if (rec.infraPid() > 0) {
             InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
         }
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
-            rec = save(rec.withState(SandboxRecord.NOTREADY));
+            rec = rec.withState(SandboxRecord.NOTREADY);
+            changed = true;
         }
-        return rec;
+        // one commit for the whole stop; a crash before it just repeats the (idempotent) steps
+        return changed ? save(rec) : rec;
     }
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
@@ -498,6 +591,28 @@ public final class SandboxManager implements SandboxLookup {
 
     private SandboxRecord save(SandboxRecord r) {
         store.put(SandboxRecord.KIND, r.id(), r);
+        records.put(r.id(), r);
+        return r;
+    }
+
+    /**
+     * The first record of a new pod, written to its run dir before anything else is made: a crash
+     * from here on is found by {@link #recover()} (the durable StateStore write comes once, at READY,
+     * saving a synchronous commit per RunPodSandbox).
+     */
+    private void writePending(SandboxRecord r) {
+        Path dir = Path.of(r.podDir());
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve(PENDING), JSON.writeValueAsBytes(r));
+        } catch (IOException e) {
+            throw BerthException.internal("cannot write " + dir.resolve(PENDING) + ": " + e.getMessage(), e);
+        }
+        records.put(r.id(), r);
+    }
+
+    /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
+    private SandboxRecord remember(SandboxRecord r) {
         records.put(r.id(), r);
         return r;
     }

@@ -3,9 +3,10 @@ package dev.berth.runtime.sandbox;
 import java.util.List;
 
 /**
- * A pod sandbox as persisted in the StateStore (kind {@value #KIND}). Written with state CREATING
- * before RunPodSandbox touches the host, so a daemon killed halfway finds every resource it may
- * have made and can undo it.
+ * A pod sandbox as persisted in the StateStore (kind {@value #KIND}). RunPodSandbox first writes it
+ * with state CREATING to {@code <run>/pods/<id>/pending.json}, before it touches the host, so a
+ * daemon killed halfway finds every resource it may have made and can undo it; the StateStore
+ * commit follows once the pod is READY.
  *
  * <pre>
  *   CREATING --(run finished)--> READY --(stop)--> NOTREADY --(remove)--> (gone)

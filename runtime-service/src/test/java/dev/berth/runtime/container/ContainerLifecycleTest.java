@@ -366,13 +366,27 @@ class ContainerLifecycleTest {
                 half.imageId(), half.imageRef(), Map.of(), Map.of(), Phase.CREATING, 1, 0, 0, 0, "", "", 0, "runc",
                 podCgroup + "/berth-" + halfId, "", "SIGTERM", 0, 0, List.of(), half.config(), half.resources()));
 
+        // Created by the runtime, but berth died before recording it: record CREATING, monitor gone,
+        // the runtime's init process still waiting to be started.
+        String orphan = service.create("pod1", cfg("orphan", "sleep", "1000").build());
+        ContainerRecord orec = service.status(orphan);
+        int orphanInit = orec.pid();
+        Conmon.monitorPid(ContainerPaths.of(tmp.resolve("containers"), orphan).persist())
+                .ifPresent(p -> Processes.kill(p, Processes.SIGKILL));
+        store.put(ContainerRecord.KIND, orphan, orec.withPhase(Phase.CREATING));
+
         // The daemon is gone (its objects dropped, nothing cleaned); meanwhile one container exits.
         service = null;
         Processes.kill(diesPid, Processes.SIGKILL);
         Thread.sleep(300);
 
         service = newService();
-        assertEquals(1, service.recover());
+        assertEquals(2, service.recover());
+        for (int i = 0; i < 100 && Processes.alive(orphanInit); i++) {
+            Thread.sleep(20);
+        }
+        assertFalse(Processes.alive(orphanInit), "the half-created container's init process was killed");
+        assertTrue(store.get(ContainerRecord.KIND, orphan, ContainerRecord.class).isEmpty());
         assertFalse(Files.exists(hp.dir()), "half-created container cleaned up");
         assertTrue(store.get(ContainerRecord.KIND, halfId, ContainerRecord.class).isEmpty());
         assertEquals(Phase.RUNNING, service.status(running).phase());

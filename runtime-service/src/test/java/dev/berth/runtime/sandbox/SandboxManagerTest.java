@@ -165,6 +165,8 @@ class SandboxManagerTest {
                         "5007").redirectErrorStream(true).start();
                 try (OutputStream in = client.getOutputStream()) {
                     in.write(("hello from " + ipB + "\n").getBytes());
+                } catch (IOException serverNotListeningYet) {
+                    // nc already exited: connection refused, retry below
                 }
                 client.waitFor(5, TimeUnit.SECONDS);
                 if (client.exitValue() == 0) {
@@ -326,6 +328,7 @@ class SandboxManagerTest {
     void restartFindsPodsAndUndoesHalfCreatedOnes() {
         String ready = manager.run(config("keep", 0).build(), "");
         String half = manager.run(config("half", 0).build(), "");
+        manager.flush();
         // as if the daemon died in the middle of RunPodSandbox for "half"
         SandboxRecord r = store.get(SandboxRecord.KIND, half, SandboxRecord.class).orElseThrow();
         store.put(SandboxRecord.KIND, half, r.withState(SandboxRecord.CREATING));
@@ -337,5 +340,154 @@ class SandboxManagerTest {
         assertFalse(NamespacePinner.isPinned(halfNetns), "recovery left the half-made pod's netns");
         manager.remove(half);
         manager.remove(ready);
+    }
+
+    @Test
+    void finishedPodWhoseCommitWasLostIsReadyAfterRestart() throws Exception {
+        String id = manager.run(config("uncommitted", 0).build(), "");
+        manager.flush();
+        store.delete(SandboxRecord.KIND, id); // as if killed right after RunPodSandbox answered
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_READY, manager.status(id, false).getStatus().getState());
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent());
+        manager.remove(id);
+    }
+
+    @Test
+    void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
+        String id = manager.run(config("pending", 0).build(), "");
+        manager.flush();
+        SandboxRecord r = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        // as if the daemon died during RunPodSandbox: the store has nothing, the run dir has the pending file
+        store.delete(SandboxRecord.KIND, id);
+        Files.writeString(Path.of(r.podDir()).resolve("pending.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r.withState(SandboxRecord.CREATING)));
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        assertFalse(NamespacePinner.isPinned(Path.of(r.netns())));
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent());
+        manager.remove(id);
+    }
+
+    /** Host address of eth0 (the machine's own address), if it has one. */
+    private static String hostAddress() {
+        String out = HostCensus.run("ip", "-4", "-o", "addr", "show", "scope", "global");
+        for (String line : out.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 3 && f[2].equals("inet") && !f[1].startsWith("b")) {
+                return f[3].substring(0, f[3].indexOf('/'));
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void udpHostPortHostAddressHairpinAndMasquerade() throws Exception {
+        int tcpPort = 21000 + (int) (ProcessHandle.current().pid() % 20000);
+        int udpPort = tcpPort + 1;
+        PodSandboxConfig c = config("ports", 0)
+                .addPortMappings(runtime.v1.PortMapping.newBuilder().setContainerPort(8080).setHostPort(tcpPort))
+                .addPortMappings(runtime.v1.PortMapping.newBuilder().setProtocol(runtime.v1.Protocol.UDP)
+                        .setContainerPort(5353).setHostPort(udpPort))
+                .build();
+        String id = manager.run(c, "");
+        Path ns = netns(id);
+
+        // UDP from the host's loopback into the pod: the receiving socket is opened by a thread that
+        // joined the pod's netns (busybox nc has no UDP)
+        try (java.net.DatagramSocket server = dev.berth.linux.ns.NamespaceThread.call("udp-test", () -> {
+                    dev.berth.linux.ns.Namespaces.join(ns, dev.berth.linux.ns.Namespaces.CLONE_NEWNET);
+                    return new java.net.DatagramSocket(5353);
+                });
+                java.net.DatagramSocket sock = new java.net.DatagramSocket()) {
+            server.setSoTimeout(100);
+            byte[] msg = "udp hello".getBytes();
+            String got = "";
+            for (int i = 0; i < 50 && got.isEmpty(); i++) {
+                sock.send(new java.net.DatagramPacket(msg, msg.length, new InetSocketAddress("127.0.0.1", udpPort)));
+                java.net.DatagramPacket in = new java.net.DatagramPacket(new byte[64], 64);
+                try {
+                    server.receive(in);
+                    got = new String(in.getData(), 0, in.getLength());
+                } catch (java.net.SocketTimeoutException notYet) {
+                    // retry
+                }
+            }
+            assertEquals("udp hello", got, "UDP hostPort did not reach the pod");
+        }
+
+        String hostIp = hostAddress();
+        assumeTrue(hostIp != null, "the host has no global IPv4 address for the host-address and hairpin checks");
+        // TCP from the host to its own address
+        assertEquals("host address", tcpExchange(ns, () -> {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(hostIp, tcpPort), 1000);
+                s.getOutputStream().write("host address\n".getBytes());
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }));
+        // hairpin: the pod reaches itself through the node's hostPort
+        assertEquals("hairpin", tcpExchange(ns, () -> {
+            try {
+                Process client = new ProcessBuilder("nsenter", "--net=" + ns, BUSYBOX, "nc", "-w", "2", hostIp,
+                        Integer.toString(tcpPort)).redirectErrorStream(true).start();
+                try (OutputStream in = client.getOutputStream()) {
+                    in.write("hairpin\n".getBytes());
+                } catch (IOException refused) {
+                    // retried
+                }
+                return client.waitFor(5, TimeUnit.SECONDS) && client.exitValue() == 0;
+            } catch (IOException | InterruptedException e) {
+                return false;
+            }
+        }));
+        String nat = HostCensus.run("iptables-save", "-t", "nat");
+        assertTrue(nat.contains("-A BERTH-SNAT-" + bridge + " -s " + subnetPrefix + ".0/24 ! -d " + subnetPrefix
+                + ".0/24 -j MASQUERADE"), nat);
+        assertTrue(HostCensus.run("iptables-save", "-t", "filter").contains("-A BERTH-FWD-" + bridge + " -i " + bridge
+                + " ! -o " + bridge + " -j DROP"));
+    }
+
+    private String tcpExchange(Path ns, java.util.function.BooleanSupplier send) throws Exception {
+        Process server = new ProcessBuilder("nsenter", "--net=" + ns, BUSYBOX, "nc", "-l", "-p", "8080")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            boolean sent = false;
+            for (int i = 0; i < 50 && !sent; i++) {
+                sent = send.getAsBoolean();
+                if (!sent) {
+                    Thread.sleep(50);
+                }
+            }
+            assertTrue(sent, "could not connect");
+            assertTrue(server.waitFor(5, TimeUnit.SECONDS));
+            return new String(server.getInputStream().readAllBytes()).strip();
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    @Test
+    void dualStackWhenTheNetworkHasAnIpv6Range() throws Exception {
+        Path conf = tmp.resolve("net.d").resolve("10-berth.conflist");
+        String json = Files.readString(conf).replace("\"ranges\" : [ [ {", "\"ranges\" : [ [ {")
+                .replaceFirst("\\[ \\[ \\{\\s*\"subnet\" : \"([^\"]+)\"\\s*\\} \\] \\]",
+                        "[ [ { \"subnet\" : \"$1\" } ], [ { \"subnet\" : \"fd66:" + Integer.toHexString(
+                                (int) (ProcessHandle.current().pid() % 65000)) + "::/64\" } ] ]");
+        assertTrue(json.contains("fd66:"), json);
+        Files.writeString(conf, json);
+        String id = manager.run(config("dual", 0).build(), "");
+        var st = manager.status(id, false).getStatus().getNetwork();
+        assertTrue(st.getIp().startsWith(subnetPrefix + "."), st.toString());
+        assertEquals(1, st.getAdditionalIpsCount());
+        String v6 = st.getAdditionalIps(0).getIp();
+        assertTrue(v6.startsWith("fd66:"), v6);
+        String addrs = inNetns(netns(id), "ip", "-6", "addr", "show", "dev", "eth0");
+        assertTrue(addrs.contains("inet6 " + java.net.InetAddress.getByName(v6).getHostAddress().replaceAll(
+                "(^|:)0(:0)+(:|$)", "::").replaceFirst(":::", "::")) || addrs.contains("scope global"), addrs);
+        assertTrue(inNetns(netns(id), "ip", "-6", "route").contains("default via fd66:"));
+        manager.remove(id);
     }
 }
