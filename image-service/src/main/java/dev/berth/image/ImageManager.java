@@ -48,19 +48,26 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
      * @param root the image store directory (e.g. /var/lib/berth/images)
      * @param registriesConf registries.conf v2 file; read at every pull, missing means no rules
      * @param maxConcurrentDownloads layer downloads in flight across all pulls
+     * @param requestTimeout how long a registry may take to start answering a request
+     * @param stallTimeout how long a layer download may go without receiving a byte
      */
     public record Options(Path root, Path registriesConf, int maxConcurrentDownloads, PlatformSelector platform,
-            Duration connectTimeout, Duration requestTimeout) {
+            Duration connectTimeout, Duration requestTimeout, Duration stallTimeout) {
         public static Options defaults(Path root) {
-            return new Options(root, null, 3, PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10), Duration.ofMinutes(5));
+            return new Options(root, null, 3, PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10), Duration.ofMinutes(2),
+                    Duration.ofSeconds(60));
         }
 
         public Options withRegistriesConf(Path p) {
-            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout);
+            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, stallTimeout);
         }
 
         public Options withMaxConcurrentDownloads(int n) {
-            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout);
+            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout, stallTimeout);
+        }
+
+        public Options withStallTimeout(Duration d) {
+            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, d);
         }
     }
 
@@ -84,7 +91,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.layers = new LayerStore(options.root().resolve("layers"), state);
         this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
-                options.platform(), options.maxConcurrentDownloads());
+                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout());
     }
 
     /** Opens the store and cleans up what a crash left behind. */

@@ -127,9 +127,16 @@ public final class TestImages {
      * tagged {@code tag}. Each entry is (image, "os/arch[/variant]").
      */
     public static Pushed pushIndex(LocalRegistry reg, String repository, String tag, Map<Pushed, String> platforms) {
+        return pushIndex(reg, repository, tag, platforms, Format.OCI);
+    }
+
+    /** Same, as an OCI index or a Docker manifest list. */
+    public static Pushed pushIndex(LocalRegistry reg, String repository, String tag, Map<Pushed, String> platforms,
+            Format format) {
+        String indexType = format == Format.OCI ? MediaTypes.OCI_INDEX : MediaTypes.DOCKER_LIST;
         ObjectNode index = JSON.createObjectNode();
         index.put("schemaVersion", 2);
-        index.put("mediaType", MediaTypes.OCI_INDEX);
+        index.put("mediaType", indexType);
         ArrayNode manifests = index.putArray("manifests");
         for (Map.Entry<Pushed, String> e : platforms.entrySet()) {
             ObjectNode m = manifests.addObject();
@@ -145,9 +152,8 @@ public final class TestImages {
             }
         }
         byte[] bytes = bytes(index);
-        String digest = putManifest(reg, repository, tag, MediaTypes.OCI_INDEX, bytes);
-        return new Pushed(reg.host(), repository, tag, digest, MediaTypes.OCI_INDEX, "", List.of(), List.of(),
-                bytes.length, bytes);
+        String digest = putManifest(reg, repository, tag, indexType, bytes);
+        return new Pushed(reg.host(), repository, tag, digest, indexType, "", List.of(), List.of(), bytes.length, bytes);
     }
 
     /** Media types used when building images. */

@@ -215,6 +215,19 @@ class ImageStoreTest {
     }
 
     @Test
+    void dockerManifestListChoosesLinuxAmd64() {
+        TestImages.Pushed amd = TestImages.image().layer(TestImages.busyboxLayer()).format(TestImages.Format.DOCKER)
+                .label("list", "amd64").push(reg, "test/dockerlist", "amd64");
+        TestImages.Pushed arm = TestImages.image().layer(new Layer().file("/arm", "arm", 0644)).format(TestImages.Format.DOCKER)
+                .platform("linux/arm/v7").push(reg, "test/dockerlist", "arm");
+        Map<TestImages.Pushed, String> platforms = new LinkedHashMap<>();
+        platforms.put(arm, "linux/arm/v7");
+        platforms.put(amd, "linux/amd64");
+        TestImages.Pushed list = TestImages.pushIndex(reg, "test/dockerlist", "latest", platforms, TestImages.Format.DOCKER);
+        assertEquals(amd.configDigest(), images.pull(list.reference(), RegistryCredentials.NONE));
+    }
+
+    @Test
     void imageUserIsReported() {
         TestImages.Pushed img = TestImages.image().layer(TestImages.busyboxLayer()).user("1000:1000")
                 .push(reg, "test/user", "v1");
@@ -413,6 +426,56 @@ class ImageStoreTest {
         }
         assertTrue(images.list("").isEmpty());
         assertEquals(List.of(), layerDirNames());
+    }
+
+    @Test
+    void aRegistryThatStopsSendingFailsThePullInsteadOfHangingIt() throws Exception {
+        TestImages.Pushed img = TestImages.image().layer(new Layer().randomFile("/payload", 4 << 20, 3))
+                .push(reg, "test/stall", "v1");
+        String layer = img.layerDigests().getFirst();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        // A front that serves everything from the registry, except that the layer stops after 64 KiB.
+        com.sun.net.httpserver.HttpServer front = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 16);
+        front.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        front.createContext("/", ex -> {
+            try (ex) {
+                var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + reg.host() + ex.getRequestURI()));
+                String accept = ex.getRequestHeaders().getFirst("Accept");
+                if (accept != null) {
+                    req.header("Accept", accept);
+                }
+                var r = http.send(req.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                r.headers().firstValue("Content-Type").ifPresent(v -> ex.getResponseHeaders().add("Content-Type", v));
+                byte[] body = r.body();
+                ex.sendResponseHeaders(r.statusCode(), body.length == 0 ? -1 : body.length);
+                if (ex.getRequestURI().getPath().endsWith(layer)) {
+                    ex.getResponseBody().write(body, 0, 65536);
+                    ex.getResponseBody().flush();
+                    Thread.sleep(20_000);
+                    return;
+                }
+                ex.getResponseBody().write(body);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        front.start();
+        try {
+            images.close();
+            images = ImageManager.open(ImageManager.Options.defaults(tmp.resolve("images"))
+                    .withStallTimeout(java.time.Duration.ofSeconds(2)), state, null);
+            long t0 = System.nanoTime();
+            BerthException e = assertThrows(BerthException.class, () -> images.pull("127.0.0.1:"
+                    + front.getAddress().getPort() + "/test/stall:v1", RegistryCredentials.NONE));
+            assertEquals(ErrorKind.UNAVAILABLE, e.kind(), e.getMessage());
+            assertTrue(e.getMessage().contains("sent no data"), e.getMessage());
+            assertTrue(System.nanoTime() - t0 < 15_000_000_000L, "gave up after the stall timeout, not the server's sleep");
+            assertTrue(images.list("").isEmpty());
+            assertEquals(List.of(), layerDirNames());
+        } finally {
+            front.stop(0);
+        }
     }
 
     // ---- auth ----

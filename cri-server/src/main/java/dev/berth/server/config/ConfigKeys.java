@@ -45,7 +45,7 @@ public final class ConfigKeys {
             new Key("image.registries_conf", "/etc/berth/registries.conf",
                     "mirrors, insecure and blocked registries in containers registries.conf v2 format",
                     "BERTH_REGISTRIES_CONF"),
-            new Key("image.max_concurrent_downloads", "3", "layers downloaded in parallel per pull"),
+            new Key("image.max_concurrent_downloads", "3", "layer downloads running at once, across all pulls on the node"),
             new Key("cni.conf_dir", "/etc/cni/net.d", "directory of CNI network configs; the first conflist is used"),
             new Key("cni.bin_dirs", "/opt/cni/bin,/usr/lib/cni", "directories searched for CNI plugin binaries"),
             new Key("cni.default_subnet", "10.66.0.0/16", "pod subnet of berth's built-in bridge network"),

@@ -3,7 +3,6 @@ package dev.berth.server.wiring;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageManager;
 import dev.berth.image.PullListener;
-import dev.berth.image.manifest.PlatformSelector;
 import dev.berth.image.registry.config.RegistriesConf;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.metrics.Meters;
@@ -31,9 +30,9 @@ public class ImageProducers {
     @Produces
     @Singleton
     ImageManager images(BerthConfig config, StateStore store, MeterRegistry registry) {
-        ImageManager.Options options = new ImageManager.Options(config.root().resolve("images"), config.registriesConf(),
-                config.maxConcurrentDownloads(), PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10),
-                Duration.ofMinutes(5));
+        ImageManager.Options options = ImageManager.Options.defaults(config.root().resolve("images"))
+                .withRegistriesConf(config.registriesConf())
+                .withMaxConcurrentDownloads(config.maxConcurrentDownloads());
         PullListener metrics = (result, bytes, duration) -> {
             Counter.builder(Meters.IMAGE_PULLS).description("image pulls by result")
                     .tag(Meters.TAG_RESULT, result).register(registry).increment();

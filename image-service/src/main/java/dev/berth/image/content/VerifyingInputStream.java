@@ -14,6 +14,7 @@ public final class VerifyingInputStream extends FilterInputStream {
     private final Hasher digest;
     private String actual;
     private long count;
+    private volatile long lastProgress = System.nanoTime();
 
     /** {@code expectedSize} < 0: no size known (only the digest is checked). */
     public VerifyingInputStream(InputStream in, String expectedDigest, long expectedSize) {
@@ -34,6 +35,7 @@ public final class VerifyingInputStream extends FilterInputStream {
     public int read(byte[] b, int off, int len) throws IOException {
         int n = in.read(b, off, len);
         if (n > 0) {
+            lastProgress = System.nanoTime();
             digest.update(b, off, n);
             count += n;
             if (expectedSize >= 0 && count > expectedSize) {
@@ -68,6 +70,11 @@ public final class VerifyingInputStream extends FilterInputStream {
         while (read(buf, 0, buf.length) >= 0) {
             // hashing happens in read
         }
+    }
+
+    /** System.nanoTime() of the last read that returned data (or of creation). */
+    public long lastProgressNanos() {
+        return lastProgress;
     }
 
     public long count() {

@@ -58,9 +58,12 @@ public final class ImagePuller {
     private final Semaphore downloads;
     private final SingleFlight<String, LayerStore.LayerRecord> layerFlight = new SingleFlight<>();
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final java.time.Duration stallTimeout;
 
     public ImagePuller(BlobStore blobs, LayerStore layers, LayerLeases leases, ManifestEndpoint manifests,
-            BlobEndpoint blobEndpoint, PlatformSelector platform, int maxConcurrentDownloads) {
+            BlobEndpoint blobEndpoint, PlatformSelector platform, int maxConcurrentDownloads,
+            java.time.Duration stallTimeout) {
+        this.stallTimeout = stallTimeout;
         this.blobs = blobs;
         this.layers = layers;
         this.leases = leases;
@@ -216,39 +219,56 @@ public final class ImagePuller {
             return layers.create(diffId, dir -> {
                 try (InputStream body = blobEndpoint.open(ep, d.digest(), creds, layerWhat)) {
                     VerifyingInputStream compressed = new VerifyingInputStream(body, d.digest(), d.size());
-                    try {
-                        VerifyingInputStream tar = new VerifyingInputStream(LayerUnpacker.decompress(compressed), diffId, -1);
-                        LayerUnpacker.unpack(tar, dir, layerWhat);
-                        tar.drain();
-                        compressed.drain();
-                        checkBlob(compressed, ep, layerWhat);
-                        String bad = tar.mismatch();
-                        if (bad != null) {
-                            throw BerthException.precondition("%s: uncompressed content does not match the config's "
-                                    + "diff_id: %s", layerWhat, bad);
-                        }
-                    } catch (IOException | BerthException e) {
-                        if (e instanceof BerthException b && b.kind() == ErrorKind.PERMISSION_DENIED) {
-                            throw b;
-                        }
-                        // Corrupt bytes usually surface as a decompression or tar error first: say what really happened.
+                    try (StallWatch watch = StallWatch.watch(body, compressed::lastProgressNanos, stallTimeout)) {
                         try {
-                            compressed.drain();
-                            checkBlob(compressed, ep, layerWhat);
-                        } catch (IOException drainFailure) {
-                            // the original failure below is the better message
+                            unpackVerified(compressed, dir, diffId, ep, layerWhat);
+                        } catch (IOException | BerthException e) {
+                            if (watch.fired()) {
+                                throw new BerthException(ErrorKind.UNAVAILABLE, layerWhat + ": registry " + ep.host()
+                                        + " sent no data for " + stallTimeout.toSeconds() + " s; the download was abandoned",
+                                        e);
+                            }
+                            throw e;
+                        } finally {
+                            downloaded.addAndGet(compressed.count());
                         }
-                        if (e instanceof BerthException b) {
-                            throw b;
-                        }
-                        throw classify((IOException) e, ep, layerWhat);
-                    } finally {
-                        downloaded.addAndGet(compressed.count());
                     }
                 }
             });
         } finally {
             downloads.release();
+        }
+    }
+
+    /** Streams one layer blob through decompression into the unpacker, then checks digest, size and diff_id. */
+    private static void unpackVerified(VerifyingInputStream compressed, java.nio.file.Path dir, String diffId,
+            RegistryEndpoint ep, String layerWhat) throws IOException {
+        try {
+            VerifyingInputStream tar = new VerifyingInputStream(LayerUnpacker.decompress(compressed), diffId, -1);
+            LayerUnpacker.unpack(tar, dir, layerWhat);
+            tar.drain();
+            compressed.drain();
+            checkBlob(compressed, ep, layerWhat);
+            String bad = tar.mismatch();
+            if (bad != null) {
+                throw BerthException.precondition("%s: uncompressed content does not match the config's "
+                        + "diff_id: %s", layerWhat, bad);
+            }
+        } catch (IOException | BerthException e) {
+            if (e instanceof BerthException b && b.kind() == ErrorKind.PERMISSION_DENIED) {
+                throw b;
+            }
+            // Corrupt bytes usually surface as a decompression or tar error first: say what really happened.
+            try {
+                compressed.drain();
+                checkBlob(compressed, ep, layerWhat);
+            } catch (IOException drainFailure) {
+                // the original failure below is the better message
+            }
+            if (e instanceof BerthException b) {
+                throw b;
+            }
+            throw classify((IOException) e, ep, layerWhat);
         }
     }
 
