@@ -26,7 +26,7 @@ public final class PodCgroup {
     public static String pathFor(String cgroupParent, String sandboxId) {
         String p = cgroupParent == null ? "" : cgroupParent.strip();
         if (p.isEmpty()) {
-            return "/berth/pods/pod-" + sandboxId;
+            return DEFAULT_PARENT + "/pod-" + sandboxId;
         }
         if (p.contains("..") || p.contains("\0")) {
             throw BerthException.invalid("cgroup_parent %s must not contain \"..\"", cgroupParent);
@@ -50,12 +50,31 @@ public final class PodCgroup {
         return abs.replaceAll("/+", "/").replaceAll("/$", "");
     }
 
+    /** Where pods without a cgroup_parent go: /berth/pods/pod-<id>; berth owns these parents. */
+    static final String DEFAULT_PARENT = "/berth/pods";
+
     /** Creates the directory and missing parents; returns those it created, outermost first. */
     public List<String> create(String cgroupPath) {
         if (!Files.exists(mount.resolve("cgroup.controllers"))) {
             throw BerthException.precondition("%s is not a cgroup v2 mount (no cgroup.controllers); berth needs "
                     + "cgroup v2: set cgroup.mount to the cgroup2 mount point", mount);
         }
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return createOnce(cgroupPath);
+            } catch (java.nio.file.NoSuchFileException raced) {
+                // a parent was removed by another pod's teardown between our check and mkdir
+                if (attempt >= 3) {
+                    throw BerthException.internal("cannot create cgroup " + cgroupPath + ": " + raced.getMessage(),
+                            raced);
+                }
+            } catch (IOException e) {
+                throw BerthException.internal("cannot create cgroup " + cgroupPath + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private List<String> createOnce(String cgroupPath) throws IOException {
         List<String> created = new ArrayList<>();
         Path dir = mount;
         StringBuilder rel = new StringBuilder();
@@ -71,8 +90,6 @@ public final class PodCgroup {
                     created.add(rel.toString());
                 } catch (java.nio.file.FileAlreadyExistsException raced) {
                     // another pod made the shared parent at the same time
-                } catch (IOException e) {
-                    throw BerthException.internal("cannot create cgroup " + dir + ": " + e.getMessage(), e);
                 }
             }
         }
@@ -112,6 +129,20 @@ public final class PodCgroup {
                 } catch (IOException e) {
                     throw BerthException.internal("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
                 }
+            }
+        }
+    }
+
+    /** Removes berth's default parents once no pod uses them (whoever created them). */
+    public void removeDefaultParentsIfUnused(String cgroupPath) {
+        if (!cgroupPath.startsWith(DEFAULT_PARENT + "/")) {
+            return;
+        }
+        for (String p : List.of(DEFAULT_PARENT, "/berth")) {
+            try {
+                Files.deleteIfExists(mount.resolve(p.substring(1)));
+            } catch (IOException busyOrInUse) {
+                return; // other pods are still there
             }
         }
     }

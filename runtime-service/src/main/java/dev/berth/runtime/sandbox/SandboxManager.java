@@ -439,6 +439,7 @@ public final class SandboxManager implements SandboxLookup {
             step(errors, () -> Mounts.ensureUnmounted(Path.of(rec.shm())));
         }
         step(errors, () -> cgroups.remove(rec.createdCgroups()));
+        step(errors, () -> cgroups.removeDefaultParentsIfUnused(rec.cgroupPath()));
         step(errors, () -> deleteTree(Path.of(rec.podDir())));
         if (!errors.isEmpty()) {
             throw BerthException.internal("cleaning up pod " + rec.id() + ": " + String.join("; ", errors), null);

@@ -532,4 +532,18 @@ class SandboxManagerTest {
         pool.shutdown();
         assertTrue(manager.list(null).isEmpty());
     }
+
+    @Test
+    void podsWithoutCgroupParentUseBerthsDefaultParentWhichGoesWithTheLastPod() {
+        PodSandboxConfig c1 = config("nocg1", 0).setLinux(LinuxPodSandboxConfig.getDefaultInstance()).build();
+        PodSandboxConfig c2 = config("nocg2", 0).setLinux(LinuxPodSandboxConfig.getDefaultInstance()).build();
+        String a = manager.run(c1, "");
+        String b = manager.run(c2, "");
+        assertEquals("/berth/pods/pod-" + a, manager.find(a).orElseThrow().cgroupPath());
+        assertTrue(Files.isDirectory(cgroupDir.resolve("berth/pods/pod-" + b)));
+        manager.remove(a); // created /berth and /berth/pods, but b still uses them
+        assertTrue(Files.isDirectory(cgroupDir.resolve("berth/pods")));
+        manager.remove(b);
+        assertFalse(Files.exists(cgroupDir.resolve("berth")));
+    }
 }
