@@ -83,6 +83,11 @@ public final class SandboxBenchmark {
                     t.remove[i] = ms(t0);
                 }
             }
+            if (System.getProperty("bench.keepLog") != null) {
+                // the daemon's log goes with its directory: keep a copy when asked
+                java.nio.file.Files.copy(berth.log(), java.nio.file.Path.of(System.getProperty("bench.keepLog")),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
         } finally {
             if (ref != null) {
                 ref.close();

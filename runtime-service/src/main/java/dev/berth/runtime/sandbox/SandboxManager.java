@@ -266,6 +266,11 @@ public final class SandboxManager implements SandboxLookup {
         // The infra process starts while the network is set up: neither needs the other.
         CompletableFuture<InfraProcess.Started> infra = podPid
                 ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId), BACKGROUND) : null;
+        // resolv.conf and hostname do not depend on the network: written meanwhile too
+        CompletableFuture<Void> files = CompletableFuture.runAsync(() -> {
+            PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
+            PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
+        }, BACKGROUND);
         List<String> ips = List.of();
         String resultJson = null;
         RuntimeException failure = null;
@@ -297,11 +302,15 @@ public final class SandboxManager implements SandboxLookup {
             }
         }
         if (failure != null) {
+            files.exceptionally(e -> null).join(); // let it finish before the pod dir is deleted
             throw failure;
         }
         PodFiles.write(PodFiles.hosts(podDir), PodFiles.hostsContent(hostname, ips, rec.hostNetwork()));
-        PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
-        PodFiles.write(PodFiles.hostname(podDir), hostname + "\n");
+        try {
+            files.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
         Failpoints.hit("sandbox-before-ready");
         SandboxRecord ready = rec.withState(SandboxRecord.READY);
         // The pending file now says READY (survives kill -9 like the other run-dir state); the
