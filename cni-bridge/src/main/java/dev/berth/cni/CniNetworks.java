@@ -266,16 +266,4 @@ public final class CniNetworks implements NetworkReadiness {
             throw BerthException.internal("cannot delete " + cacheFile(req) + ": " + e.getMessage(), e);
         }
     }
-
-    /** Port mappings ADD was given (kept in the cache so DEL can pass the same runtimeConfig). */
-    public List<PortMapping> cachedPortMappings(String containerId, String ifName) {
-        return readCache(new PodNetworkRequest(containerId, null, ifName, null, null, null, null))
-                .map(c -> {
-                    List<PortMapping> out = new ArrayList<>();
-                    for (JsonNode m : c.path("portMappings")) {
-                        out.add(JSON.convertValue(m, PortMapping.class));
-                    }
-                    return out;
-                }).orElse(List.of());
-    }
 }

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -107,9 +106,5 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw BerthException.internal("cannot write the default CNI config " + target + ": " + e.getMessage(), e);
         }
-    }
-
-    static List<String> extensions() {
-        return List.of(".conflist", ".conf", ".json");
     }
 }

@@ -59,12 +59,6 @@ public record SandboxRecord(
                 networkAttached, podIps, cniResult);
     }
 
-    public SandboxRecord withCgroups(List<String> created) {
-        return new SandboxRecord(id, name, namespace, uid, attempt, state, createdAtNanos, runtimeHandler, config,
-                podDir, netns, ipcns, utsns, shm, hostNetwork, cgroupPath, created, infraPid, infraParentPid,
-                networkAttached, podIps, cniResult);
-    }
-
     public SandboxRecord withNetwork(boolean attached, List<String> ips, String result) {
         return new SandboxRecord(id, name, namespace, uid, attempt, state, createdAtNanos, runtimeHandler, config,
                 podDir, netns, ipcns, utsns, shm, hostNetwork, cgroupPath, createdCgroups, infraPid,
