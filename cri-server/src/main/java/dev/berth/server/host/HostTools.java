@@ -1,15 +1,13 @@
 package dev.berth.server.host;
 
 import dev.berth.server.config.BerthConfig;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.berth.linux.RuntimeCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The programs berth drives (OCI runtimes, conmon): whether they are there and which versions.
@@ -50,19 +48,13 @@ public final class HostTools {
 
     private static String firstLine(Path binary) {
         try {
-            Process p = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
-            byte[] out = p.getInputStream().readNBytes(4096);
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
-            String s = new String(out, StandardCharsets.UTF_8).strip();
+            RuntimeCommand.Result r = RuntimeCommand.run(List.of(binary.toString(), "--version"), Map.of(), 5_000,
+                    4096, null);
+            String s = (r.out().isBlank() ? r.err() : r.out()).strip();
             int nl = s.indexOf('\n');
             return nl < 0 ? s : s.substring(0, nl);
-        } catch (IOException e) {
+        } catch (RuntimeException e) {
             return "unusable: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
         }
     }
 
