@@ -49,7 +49,7 @@ class BerthContainerTest extends ContainerContract {
         try {
             daemon.client().images().pullImage(PullImageRequest.newBuilder()
                     .setImage(ImageSpec.newBuilder().setImage(image)).build());
-            runPod("probe");
+            removePod(runPod("probe"));
         } catch (StatusRuntimeException e) {
             // Until the image and pod sides are merged in, berth answers UNIMPLEMENTED for them.
             assumeTrue(e.getStatus().getCode() != Status.Code.UNIMPLEMENTED, "berth lacks " + e.getMessage());
@@ -64,6 +64,10 @@ class BerthContainerTest extends ContainerContract {
             try {
                 for (String id : ids(ContainerFilter.getDefaultInstance())) {
                     remove(id);
+                }
+                for (var pod : cri().runtime().listPodSandbox(runtime.v1.ListPodSandboxRequest.getDefaultInstance())
+                        .getItemsList()) {
+                    removePod(pod.getId());
                 }
             } catch (RuntimeException unreachable) {
                 // the daemon is gone; the sweep below still ends its processes
