@@ -49,7 +49,7 @@ class BerthContainerTest extends ContainerContract {
         try {
             daemon.client().images().pullImage(PullImageRequest.newBuilder()
                     .setImage(ImageSpec.newBuilder().setImage(image)).build());
-            runPod("probe");
+            removePod(runPod("probe"));
         } catch (StatusRuntimeException e) {
             // Until the image and pod sides are merged in, berth answers UNIMPLEMENTED for them.
             assumeTrue(e.getStatus().getCode() != Status.Code.UNIMPLEMENTED, "berth lacks " + e.getMessage());
@@ -64,6 +64,10 @@ class BerthContainerTest extends ContainerContract {
             try {
                 for (String id : ids(ContainerFilter.getDefaultInstance())) {
                     remove(id);
+                }
+                for (var pod : cri().runtime().listPodSandbox(runtime.v1.ListPodSandboxRequest.getDefaultInstance())
+                        .getItemsList()) {
+                    removePod(pod.getId());
                 }
             } catch (RuntimeException unreachable) {
                 // the daemon is gone; the sweep below still ends its processes
@@ -128,6 +132,16 @@ class BerthContainerTest extends ContainerContract {
             assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> status("")));
             assertEquals(Status.Code.NOT_FOUND, code(() -> status("../../etc")));
             remove("ffff"); // removing an unknown container is fine
+            String controllers = daemon.namespace().run("cat", "/sys/fs/cgroup/cgroup.controllers").output();
+            if (!controllers.contains("memory")) {
+                // This host's cgroup v2 view has no memory controller: a memory limit cannot be kept.
+                StatusRuntimeException noCtl = assertThrows(StatusRuntimeException.class, () -> create(pod,
+                        container("x", "true").setLinux(runtime.v1.LinuxContainerConfig.newBuilder()
+                                .setResources(runtime.v1.LinuxContainerResources.newBuilder()
+                                        .setMemoryLimitInBytes(64 << 20))).build()));
+                assertEquals(Status.Code.FAILED_PRECONDITION, noCtl.getStatus().getCode());
+                assertTrue(noCtl.getStatus().getDescription().contains("memory"), noCtl.getStatus().getDescription());
+            }
             String id = create(pod, container("sleeper", "sleep", "100").build());
             start(id);
             StatusRuntimeException timeout = assertThrows(StatusRuntimeException.class,
@@ -139,6 +153,34 @@ class BerthContainerTest extends ContainerContract {
                     "failed creates leave nothing listed");
         } finally {
             removePod(pod);
+        }
+    }
+
+    @Test
+    void skipMissingControllersRunsWithoutTheLimit() throws Exception {
+        String controllers = daemon.namespace().run("cat", "/sys/fs/cgroup/cgroup.controllers").output();
+        assumeTrue(!controllers.contains("memory"), "the host has a memory controller: nothing to skip");
+        BerthDaemon skipping = BerthDaemon.start(java.util.Map.of("BERTH_CGROUP_SKIP_MISSING_CONTROLLERS", "true"));
+        BerthDaemon main = daemon;
+        daemon = skipping;
+        try {
+            cri().images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image))
+                    .build());
+            String pod = runPod("skip");
+            String id = create(pod, container("limited", "sh", "-c", "echo ran").setLinux(
+                    runtime.v1.LinuxContainerConfig.newBuilder().setSecurityContext(
+                            runtime.v1.LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NAMESPACES))
+                            .setResources(runtime.v1.LinuxContainerResources.newBuilder()
+                                    .setMemoryLimitInBytes(64 << 20))).build());
+            start(id);
+            ContainerStatus s = awaitExit(id);
+            assertEquals(0, s.getExitCode());
+            assertEquals(64 << 20, s.getResources().getLinux().getMemoryLimitInBytes(), "the request is reported");
+            assertTrue(skipping.logText().contains("memory"), "the skip is logged");
+            removePod(pod);
+        } finally {
+            daemon = main;
+            skipping.close();
         }
     }
 

@@ -102,12 +102,12 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         String stopSignal = stopSignal(config, image);
         ContainerRecord rec;
         synchronized (nameLock) {
-            for (ContainerRecord other : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-                if (other.podId().equals(podId) && other.name().equals(config.getMetadata().getName())
-                        && other.attempt() == config.getMetadata().getAttempt()) {
-                    throw BerthException.alreadyExists("container %s (attempt %d) already exists in pod %s as %s; "
-                            + "remove it first", other.name(), other.attempt(), podId, other.id());
-                }
+            String taken = names().get(
+                    nameKey(podId, config.getMetadata().getName(), config.getMetadata().getAttempt()));
+            if (taken != null) {
+                throw BerthException.alreadyExists("container %s (attempt %d) already exists in pod %s as %s; "
+                        + "remove it first", config.getMetadata().getName(), config.getMetadata().getAttempt(), podId,
+                        taken);
             }
             rec = new ContainerRecord(id, podId, config.getMetadata().getName(), config.getMetadata().getAttempt(),
                     imageRefText, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
@@ -116,6 +116,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
             // Written before anything exists on disk: after a crash this record leads to the leftovers.
             store.put(ContainerRecord.KIND, id, rec);
+            names.put(nameKey(podId, rec.name(), rec.attempt()), id);
         }
         ReentrantLock lock = lock(id);
         lock.lock();
@@ -268,6 +269,29 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         cgroups.remove(rec.cgroup());
         conmon.forget(rec.id());
         store.delete(ContainerRecord.KIND, rec.id());
+        synchronized (nameLock) {
+            if (names != null) {
+                names.remove(nameKey(rec.podId(), rec.name(), rec.attempt()), rec.id());
+            }
+        }
+    }
+
+    /** (pod, name, attempt) -> id of every container record; loaded once, then kept with the records. */
+    private Map<String, String> names;
+
+    private Map<String, String> names() {
+        if (names == null) {
+            Map<String, String> m = new java.util.HashMap<>();
+            for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+                m.put(nameKey(r.podId(), r.name(), r.attempt()), r.id());
+            }
+            names = m;
+        }
+        return names;
+    }
+
+    private static String nameKey(String pod, String name, int attempt) {
+        return pod + "\0" + name + "\0" + attempt;
     }
 
     // ---- status ----
