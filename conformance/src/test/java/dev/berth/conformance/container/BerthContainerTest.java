@@ -177,6 +177,10 @@ class BerthContainerTest extends ContainerContract {
             assertEquals(0, s.getExitCode());
             assertEquals(64 << 20, s.getResources().getLinux().getMemoryLimitInBytes(), "the request is reported");
             assertTrue(skipping.logText().contains("memory"), "the skip is logged");
+            String runtimeInfo = cri().runtime().status(runtime.v1.StatusRequest.newBuilder().setVerbose(true).build())
+                    .getInfoOrThrow("runtime");
+            assertTrue(runtimeInfo.contains("limits skipped") && runtimeInfo.contains("memory"),
+                    "Status says which limits are skipped: " + runtimeInfo);
             removePod(pod);
         } finally {
             daemon = main;

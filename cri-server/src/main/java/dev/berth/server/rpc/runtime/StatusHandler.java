@@ -2,6 +2,7 @@ package dev.berth.server.rpc.runtime;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.host.HostChecks;
 import dev.berth.server.host.HostTools;
@@ -38,6 +39,9 @@ public class StatusHandler {
     @Inject
     UpdateRuntimeConfigHandler runtimeConfig;
 
+    @Inject
+    CgroupManager cgroups;
+
     public StatusResponse handle(StatusRequest request) {
         Optional<String> runtimeProblem = HostChecks.runtimeNotReady(config);
         Optional<String> networkProblem = network.notReadyReason();
@@ -56,6 +60,10 @@ public class StatusHandler {
             Map<String, Object> notes = new LinkedHashMap<>();
             notes.put("podCidr", runtimeConfig.podCidr());
             notes.put("oomScoreAdjustment", OomScore.describe());
+            notes.put("cgroupControllers", cgroups.skippedControllers().isEmpty()
+                    ? "all requested limits enforced"
+                    : "limits skipped (controller missing, cgroup.skip_missing_controllers=true): "
+                            + String.join(", ", cgroups.skippedControllers()));
             out.putInfo("runtime", json(notes));
         }
         return out.build();
