@@ -81,7 +81,7 @@ class DaemonStartupTest {
                 Files.setPosixFilePermissions(conmon, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
                 var r = DaemonFoundationTest.fetch(d, "/q/health/ready");
                 assertEquals(503, r.statusCode());
-                assertTrue(r.body().contains("conmon not executable at " + conmon), r.body());
+                assertTrue(r.body().contains("conmon is not executable at " + conmon), r.body());
                 assertEquals(200, DaemonFoundationTest.status(d, "/q/health/live"), "still live: only not ready");
             }
         } finally {

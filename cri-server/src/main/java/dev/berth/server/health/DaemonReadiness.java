@@ -3,10 +3,9 @@ package dev.berth.server.health;
 import dev.berth.core.state.StateStore;
 import dev.berth.server.CriSocketServer;
 import dev.berth.server.config.BerthConfig;
+import dev.berth.server.host.HostChecks;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -36,16 +35,7 @@ public class DaemonReadiness implements HealthCheck {
         if (!server.serving()) {
             problems.add("CRI socket " + config.socket() + " is not serving");
         }
-        Path runtime = config.runtimes().get(config.defaultHandler());
-        if (runtime == null || !Files.isExecutable(runtime)) {
-            problems.add("OCI runtime " + config.defaultHandler() + " not executable at " + runtime);
-        }
-        if (!Files.isExecutable(config.conmon())) {
-            problems.add("conmon not executable at " + config.conmon());
-        }
-        if (!Files.isWritable(config.root())) {
-            problems.add("state root " + config.root() + " is not writable");
-        }
+        problems.addAll(HostChecks.toolsAndStateProblems(config));
         if (!store.usable()) {
             problems.add("state store " + store.file() + " does not answer");
         }

@@ -15,10 +15,20 @@ import java.util.Optional;
 public final class HostChecks {
     private HostChecks() {}
 
-    /** Null when runtime prerequisites hold, else why not (one sentence per problem). */
+    /** Empty when runtime prerequisites hold (RuntimeReady), else why not (one sentence per problem). */
     public static Optional<String> runtimeNotReady(BerthConfig config) {
         List<String> problems = new ArrayList<>();
         cgroupV2Problem(config.cgroupMount()).ifPresent(problems::add);
+        problems.addAll(toolsAndStateProblems(config));
+        return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
+    }
+
+    /**
+     * What readiness and RuntimeReady both need: the default OCI runtime and conmon executable, the
+     * state and run roots writable directories.
+     */
+    public static List<String> toolsAndStateProblems(BerthConfig config) {
+        List<String> problems = new ArrayList<>();
         Path runtime = config.runtimes().get(config.defaultHandler());
         if (runtime == null || !Files.isExecutable(runtime)) {
             problems.add("default OCI runtime " + config.defaultHandler() + " is not executable at " + runtime);
@@ -31,7 +41,7 @@ public final class HostChecks {
                 problems.add("state directory " + dir + " is not a writable directory");
             }
         }
-        return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
+        return problems;
     }
 
     /** berth is cgroup v2 only: the configured mount must be a cgroup2 filesystem. */
