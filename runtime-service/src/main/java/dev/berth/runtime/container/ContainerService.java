@@ -26,6 +26,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
@@ -114,12 +115,17 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
                     runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
                     List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
-            // Written before anything exists on disk: after a crash this record leads to the leftovers.
-            store.put(ContainerRecord.KIND, id, rec);
             names.put(nameKey(podId, rec.name(), rec.attempt()), id);
         }
         ReentrantLock lock = lock(id);
         lock.lock();
+        // The CREATING record's commit (an fsync) overlaps preparing the container's own directory
+        // (overlay mount, config.json): a crash before the commit leaves only that directory, which
+        // recover() removes as it has no record. Everything outside it (cgroup, runtime state,
+        // monitor) is made only once the record is durable, so the record leads to those leftovers.
+        ContainerRecord creating = rec;
+        CompletableFuture<Void> committed = CompletableFuture.runAsync(
+                () -> store.put(ContainerRecord.KIND, id, creating), COMMITS);
         try {
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
             RootFs.mount(paths, image.lowerDirs());
@@ -129,6 +135,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
+            awaitCommit(committed);
             cgroups.create(cgroup);
             cgroups.apply(cgroup, limits);
             Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
@@ -145,6 +152,15 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             store.put(ContainerRecord.KIND, id, rec);
             return id;
         } catch (RuntimeException | IOException e) {
+            // Cleanup deletes the record: only after its write has finished, or the write could
+            // bring it back.
+            try {
+                awaitCommit(committed);
+            } catch (RuntimeException ce) {
+                if (ce != e) {
+                    e.addSuppressed(ce);
+                }
+            }
             try {
                 cleanup(rec);
             } catch (RuntimeException ce) {
@@ -156,6 +172,22 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             throw BerthException.internal("create container " + config.getMetadata().getName() + ": " + e, e);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Runs the CREATING record's commit beside the rest of CreateContainer (virtual threads). */
+    private static final java.util.concurrent.Executor COMMITS = runnable -> Thread.ofVirtual()
+            .name("container-commit").start(runnable);
+
+    /** Waits for an overlapped store write; its failure is rethrown as it was raised. */
+    private static void awaitCommit(CompletableFuture<Void> committed) {
+        try {
+            committed.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw BerthException.internal("state store write failed: " + e.getCause(), e.getCause());
         }
     }
 
