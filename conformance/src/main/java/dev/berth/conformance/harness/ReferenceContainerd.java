@@ -37,6 +37,12 @@ public final class ReferenceContainerd implements AutoCloseable {
         Map<String, String> env = new LinkedHashMap<>(refEnv);
         Commands.Result r = runScript(env, "start");
         if (r.exitCode() != 0) {
+            // The reference script's first start on a fresh root occasionally loses its freshly
+            // imported pause image; a clean stop and a second start has always recovered it.
+            runScript(env, "stop");
+            r = runScript(env, "start");
+        }
+        if (r.exitCode() != 0) {
             throw new IllegalStateException("containerd-ref start failed: " + r.output());
         }
         String[] lines = r.output().strip().split("\n");
