@@ -43,6 +43,7 @@ public final class ReferenceContainerd implements AutoCloseable {
             r = runScript(env, "start");
         }
         if (r.exitCode() != 0) {
+            runScript(env, "stop"); // a failed start may have left containerd running: undo it
             throw new IllegalStateException("containerd-ref start failed: " + r.output());
         }
         String[] lines = r.output().strip().split("\n");
