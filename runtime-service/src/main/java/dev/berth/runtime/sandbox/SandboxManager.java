@@ -27,7 +27,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import runtime.v1.NamespaceMode;
@@ -52,6 +54,7 @@ import runtime.v1.PodSandboxStatusResponse;
  * Stop and remove are idempotent and succeed for a pod whose set-up failed halfway.
  */
 public final class SandboxManager implements SandboxLookup {
+    private static final Logger LOG = Logger.getLogger(SandboxManager.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -111,11 +114,11 @@ public final class SandboxManager implements SandboxLookup {
                             save(r); // finished, but the daemon died before committing it
                         }
                     } catch (IOException e) {
-                        System.err.println("berth: unreadable " + pending + ": " + e.getMessage());
+                        LOG.warning("unreadable " + pending + ": " + e.getMessage());
                     }
                 }
             } catch (IOException e) {
-                System.err.println("berth: cannot list " + pods + ": " + e.getMessage());
+                LOG.warning("cannot list " + pods + ": " + e.getMessage());
             }
         }
         for (SandboxRecord r : List.copyOf(records.values())) {
@@ -123,7 +126,7 @@ public final class SandboxManager implements SandboxLookup {
                 try {
                     releaseResources(r);
                 } catch (RuntimeException e) {
-                    System.err.println("berth: recovering pod " + r.id() + ": " + e.getMessage());
+                    LOG.warning("recovering pod " + r.id() + ": " + e.getMessage());
                 }
                 save(r.withState(SandboxRecord.NOTREADY).withNetwork(false, r.podIps(), r.cniResult()));
             } else if (r.state().equals(SandboxRecord.READY)) {
@@ -339,7 +342,7 @@ public final class SandboxManager implements SandboxLookup {
                 store.put(SandboxRecord.KIND, id, current);
             }
         } catch (RuntimeException e) {
-            System.err.println("berth: persisting pod " + id + ": " + e.getMessage());
+            LOG.warning("persisting pod " + id + ": " + e.getMessage());
         } finally {
             lock.unlock();
         }
@@ -360,18 +363,24 @@ public final class SandboxManager implements SandboxLookup {
 
     /** Stops containers, detaches the network, ends the infra; unknown ids are fine (CRI: idempotent). */
     public void stop(String id) {
-        SandboxRecord rec = records.get(id);
-        if (rec == null) {
+        withRecordLocked(id, this::stopLocked);
+    }
+
+    /**
+     * Runs {@code action} on the pod's current record under the pod's lock; an unknown id, or one
+     * removed while waiting for the lock, is nothing to do (CRI: stop and remove are repeatable).
+     */
+    private void withRecordLocked(String id, Consumer<SandboxRecord> action) {
+        if (!records.containsKey(id)) {
             return;
         }
         ReentrantLock lock = lockOf(id);
         lock.lock();
         try {
-            rec = records.get(id);
-            if (rec == null) {
-                return;
+            SandboxRecord rec = records.get(id);
+            if (rec != null) {
+                action.accept(rec);
             }
-            stopLocked(rec);
         } finally {
             lock.unlock();
         }
@@ -401,28 +410,19 @@ public final class SandboxManager implements SandboxLookup {
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
     public void remove(String id) {
-        SandboxRecord rec = records.get(id);
-        if (rec == null) {
+        if (!records.containsKey(id)) {
             return;
         }
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            rec = records.get(id);
-            if (rec == null) {
-                return;
-            }
-            rec = stopLocked(rec);
+        withRecordLocked(id, current -> {
+            SandboxRecord rec = stopLocked(current);
             PodContainers pc = containers == null ? null : containers.get();
             if (pc != null) {
                 pc.removeAll(id);
             }
             releaseResources(rec);
             forget(rec);
-        } finally {
-            lock.unlock();
-            locks.remove(id);
-        }
+        });
+        locks.remove(id);
     }
 
     /** Undoes whatever of the pod exists on the host; every step accepts "already gone". */
