@@ -8,8 +8,6 @@ import dev.berth.core.state.StateStore;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.cgroup.CgroupfsDriver;
 import dev.berth.runtime.container.ContainerRecord.Phase;
-import dev.berth.runtime.monitor.Conmon;
-import dev.berth.runtime.oci.OciRuntimes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,24 +52,12 @@ class CgroupV2LimitsTest {
         pods.byId.put("pod1", TestFixtures.pod("pod1", tmp.resolve("pods/pod1"), podCgroup, ""));
         store = StateStore.open(tmp.resolve("state"));
         cgroups = new CgroupManager(Path.of("/sys/fs/cgroup"), new CgroupfsDriver(), false);
-        service = new ContainerService(store, images, pods,
-                new OciRuntimes(Map.of("runc", TestFixtures.RUNC), "runc", tmp.resolve("run/runtimes")),
-                new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach")), cgroups,
-                new ContainerService.Settings(tmp.resolve("containers"), Path.of("/usr/share/containers/seccomp.json"),
-                        false, 1 << 20));
+        service = TestFixtures.service(tmp, store, cgroups, images, pods, Map.of("runc", TestFixtures.RUNC));
     }
 
     @AfterAll
     void tearDown() throws Exception {
-        if (service == null) {
-            return;
-        }
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-            service.remove(r.id());
-        }
-        cgroups.remove(podCgroup);
-        store.close();
-        RootFs.deleteTree(tmp);
+        TestFixtures.cleanUp(service, store, cgroups, podCgroup, tmp);
     }
 
     private static ContainerConfig cfg(String name, LinuxContainerResources r, String script) {

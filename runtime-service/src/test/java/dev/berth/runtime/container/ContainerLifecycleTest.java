@@ -17,7 +17,6 @@ import dev.berth.runtime.cgroup.CgroupfsDriver;
 import dev.berth.runtime.container.ContainerRecord.Phase;
 import dev.berth.runtime.exec.ExecRunner;
 import dev.berth.runtime.monitor.Conmon;
-import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxView;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,24 +76,13 @@ class ContainerLifecycleTest {
     }
 
     private ContainerService newService() {
-        OciRuntimes runtimes = new OciRuntimes(Map.of("runc", TestFixtures.RUNC, "crun", TestFixtures.CRUN), "runc",
-                tmp.resolve("run/runtimes"));
-        Conmon conmon = new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach"));
-        return new ContainerService(store, images, pods, runtimes, conmon, cgroups, new ContainerService.Settings(
-                tmp.resolve("containers"), Path.of("/usr/share/containers/seccomp.json"), false, 1 << 20));
+        return TestFixtures.service(tmp, store, cgroups, images, pods,
+                Map.of("runc", TestFixtures.RUNC, "crun", TestFixtures.CRUN));
     }
 
     @AfterAll
     void tearDown() throws Exception {
-        if (service == null) {
-            return;
-        }
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-            service.remove(r.id());
-        }
-        cgroups.remove(podCgroup);
-        store.close();
-        RootFs.deleteTree(tmp);
+        TestFixtures.cleanUp(service, store, cgroups, podCgroup, tmp);
     }
 
     private static ContainerConfig.Builder cfg(String name, String... cmd) {

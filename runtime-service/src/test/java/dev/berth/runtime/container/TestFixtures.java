@@ -2,9 +2,13 @@ package dev.berth.runtime.container;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageLookup;
 import dev.berth.image.LocalImage;
 import dev.berth.runtime.cgroup.CgroupHost;
+import dev.berth.runtime.cgroup.CgroupManager;
+import dev.berth.runtime.monitor.Conmon;
+import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxLookup;
 import dev.berth.runtime.sandbox.SandboxView;
 import java.io.IOException;
@@ -76,6 +80,30 @@ final class TestFixtures {
 
     static LocalImage.Config config(List<String> entrypoint, List<String> cmd, String user) {
         return new LocalImage.Config(user, entrypoint, cmd, List.of("PATH=/bin", "IMAGE_ENV=1"), "", "", Map.of());
+    }
+
+    /** A ContainerService over {@code tmp} with real runc/crun and conmon, as the daemon wires it. */
+    static ContainerService service(Path tmp, StateStore store, CgroupManager cgroups, ImageLookup images,
+            SandboxLookup pods, Map<String, Path> runtimes) {
+        return new ContainerService(store, images, pods,
+                new OciRuntimes(runtimes, "runc", tmp.resolve("run/runtimes")),
+                new Conmon(CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach")), cgroups,
+                new ContainerService.Settings(tmp.resolve("containers"), Path.of("/usr/share/containers/seccomp.json"),
+                        false, 1 << 20));
+    }
+
+    /** Removes every container the test made, the pod cgroup, the store and the temp root. */
+    static void cleanUp(ContainerService service, StateStore store, CgroupManager cgroups, String podCgroup, Path tmp)
+            throws IOException {
+        if (service == null) {
+            return;
+        }
+        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            service.remove(r.id());
+        }
+        cgroups.remove(podCgroup);
+        store.close();
+        RootFs.deleteTree(tmp);
     }
 
     static final class Images implements ImageLookup {
