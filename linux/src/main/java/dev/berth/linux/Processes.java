@@ -199,13 +199,35 @@ public final class Processes {
     }
 
     /**
-     * Starts {@code argv} with posix_spawn. stdin/stdout/stderr are /dev/null; each entry
-     * {@code childFd -> parentFd} of {@code extraFds} is dup'ed into the child. With
+     * Starts {@code argv} with posix_spawn. stdin/stdout/stderr are /dev/null unless {@code extraFds}
+     * names them; each entry {@code childFd -> parentFd} of {@code extraFds} is dup'ed into the child. With
      * {@code newSession} the child calls setsid() so it is not tied to the daemon's session. The
      * child starts with no blocked signals and default dispositions. Returns the child's pid; the
      * caller must reap it ({@link #waitFor}).
      */
     public static int spawn(List<String> argv, Map<String, String> env, Map<Integer, Integer> extraFds,
+            boolean newSession) {
+        // A parent descriptor numbered like a target (0..highest child fd) could be overwritten by
+        // an earlier dup2 in the child: such ones are passed through a high-numbered duplicate.
+        int targets = Math.max(3, extraFds.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1);
+        Map<Integer, Integer> fds = new java.util.LinkedHashMap<>();
+        List<Integer> temporaries = new java.util.ArrayList<>();
+        try {
+            for (Map.Entry<Integer, Integer> e : extraFds.entrySet()) {
+                int parentFd = e.getValue();
+                if (parentFd < targets) {
+                    parentFd = Fds.dupAtLeast(parentFd, Math.max(64, targets));
+                    temporaries.add(parentFd);
+                }
+                fds.put(e.getKey(), parentFd);
+            }
+            return spawnChecked(argv, env, fds, newSession);
+        } finally {
+            temporaries.forEach(Processes::close);
+        }
+    }
+
+    private static int spawnChecked(List<String> argv, Map<String, String> env, Map<Integer, Integer> extraFds,
             boolean newSession) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fa = arena.allocate(L.fileActions, 16);

@@ -38,6 +38,17 @@ public final class Native {
         return LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"));
     }
 
+    /**
+     * A variadic libc function (fcntl, ioctl) whose errno is captured: arguments from index
+     * {@code firstVariadic} on (not counting the capture segment) are passed as variadic ones.
+     */
+    public static MethodHandle variadicFunction(String name, FunctionDescriptor descriptor, int firstVariadic) {
+        MemorySegment symbol = LIBC.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol " + name));
+        return LINKER.downcallHandle(symbol, descriptor, Linker.Option.firstVariadicArg(firstVariadic),
+                Linker.Option.captureCallState("errno"));
+    }
+
     /** A libc function that does not report through errno. */
     public static MethodHandle plainFunction(String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = LIBC.find(name)
