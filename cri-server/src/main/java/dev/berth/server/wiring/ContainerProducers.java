@@ -45,19 +45,35 @@ public class ContainerProducers {
         return new CgroupManager(config.cgroupMount(), driver, config.skipMissingControllers());
     }
 
+    /** The configured OCI runtimes by handler (containers and streaming share them). */
     @Produces
     @Singleton
-    ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups,
-            Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
-        Path run = config.run();
-        OciRuntimes runtimes = new OciRuntimes(config.runtimes(), config.defaultHandler(), run.resolve("oci"));
-        Conmon conmon = new Conmon(config.conmon(), run.resolve("exits"), run.resolve("attach"));
+    OciRuntimes runtimes(BerthConfig config) {
+        return new OciRuntimes(config.runtimes(), config.defaultHandler(), config.run().resolve("oci"));
+    }
+
+    /** conmon: exit files under {@code <run>/exits}, attach links and exec sockets under {@code <run>/attach}. */
+    @Produces
+    @Singleton
+    Conmon conmon(BerthConfig config) {
+        return new Conmon(config.conmon(), config.run().resolve("exits"), config.run().resolve("attach"));
+    }
+
+    /** Where container directories live. */
+    static Path containersRoot(BerthConfig config) {
+        return config.root().resolve("containers");
+    }
+
+    @Produces
+    @Singleton
+    ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups, OciRuntimes runtimes,
+            Conmon conmon, Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
         // Resolved per call: the pod side needs this service too (PodContainers), so neither
         // may need the other while being built.
         ImageLookup imageLookup = ref -> images.isResolvable() ? images.get().find(ref) : Optional.empty();
         SandboxLookup sandboxLookup = id -> sandboxes.isResolvable() ? sandboxes.get().find(id) : Optional.empty();
         return new ContainerService(store, imageLookup, sandboxLookup, runtimes, conmon, cgroups,
-                new ContainerService.Settings(config.root().resolve("containers"), config.seccompDefaultProfile(),
+                new ContainerService.Settings(containersRoot(config), config.seccompDefaultProfile(),
                         apparmorEnabled(), config.execMaxOutputBytes()));
     }
 

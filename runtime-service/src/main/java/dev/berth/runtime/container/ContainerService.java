@@ -68,7 +68,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         this.conmon = conmon;
         this.cgroups = cgroups;
         this.settings = settings;
-        this.exec = new ExecRunner(settings.maxExecOutputBytes());
+        this.exec = new ExecRunner(conmon, settings.maxExecOutputBytes());
     }
 
     // ---- create ----
@@ -141,7 +141,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
             Files.createDirectories(monitorLog.getParent());
             int pid = conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
-                    paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin()));
+                    paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
+                    config.getStdinOnce()));
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
             List<Long> gids = new ArrayList<>();
             user.path("additionalGids").forEach(g -> gids.add(g.asLong()));

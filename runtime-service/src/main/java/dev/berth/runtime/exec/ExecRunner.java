@@ -1,32 +1,30 @@
 package dev.berth.runtime.exec;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
-import dev.berth.linux.Processes;
-import dev.berth.linux.RuntimeCommand;
+import dev.berth.runtime.monitor.Conmon;
 import dev.berth.runtime.oci.OciRuntime;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 
 /**
- * ExecSync: runs a command in a running container through {@code <runtime> exec} with the
- * container's own process settings (user, env, cwd, capabilities), no terminal. Output is kept up
- * to a bound per stream (the rest is read and dropped); at the timeout the process inside the
- * container is SIGKILLed (its pid comes from the runtime's pid file), which ends the runtime too.
+ * ExecSync: runs a command in a running container ({@link ExecProcess}: the container's own
+ * process settings, no terminal) and collects its output, up to a bound per stream (the rest is
+ * read and dropped). At the timeout the command and everything it started inside the container
+ * are SIGKILLed and the call fails with DEADLINE_EXCEEDED. Output is read until the command
+ * itself ends, not until background children it left close the pipes.
  */
 public final class ExecRunner {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int QUEUE_BYTES = 64 * 1024;
+    private static final long NO_TIMEOUT_MS = 24L * 3600 * 1000;
+    private final Conmon conmon;
     private final int maxOutputBytes;
 
-    public ExecRunner(int maxOutputBytes) {
+    public ExecRunner(Conmon conmon, int maxOutputBytes) {
+        this.conmon = conmon;
         this.maxOutputBytes = maxOutputBytes;
     }
 
@@ -34,42 +32,65 @@ public final class ExecRunner {
 
     public Result run(OciRuntime runtime, String id, Path configJson, Path workDir, List<String> cmd,
             long timeoutSeconds) {
-        String tag = "exec-" + UUID.randomUUID();
-        Path processFile = workDir.resolve(tag + ".json");
-        Path pidFile = workDir.resolve(tag + ".pid");
+        ExecProcess p = ExecProcess.start(conmon, new ExecProcess.Request(id, runtime, configJson, workDir, cmd,
+                false, false, true, true), QUEUE_BYTES);
         try {
-            JsonNode spec = JSON.readTree(configJson.toFile());
-            ObjectNode process = ((ObjectNode) spec.get("process")).deepCopy();
-            process.put("terminal", false);
-            ArrayNode args = process.putArray("args");
-            cmd.forEach(args::add);
-            Files.writeString(processFile, JSON.writeValueAsString(process));
-            long timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 24L * 3600 * 1000;
-            RuntimeCommand.Result r = RuntimeCommand.run(runtime.execCommand(id, processFile, pidFile),
-                    Map.of(), timeoutMs, maxOutputBytes, () -> killFromPidFile(pidFile));
-            if (r.timedOut()) {
+            Collector out = new Collector(p.stdout(), maxOutputBytes);
+            Collector err = new Collector(p.stderr(), maxOutputBytes);
+            long timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : NO_TIMEOUT_MS;
+            Integer code = p.awaitExit(timeoutMs);
+            if (code == null) {
+                p.kill();
                 throw new BerthException(ErrorKind.DEADLINE_EXCEEDED, "command " + cmd + " in container " + id
                         + " timed out after " + timeoutSeconds + "s and was killed");
             }
-            return new Result(r.exitCode(), r.stdout(), r.stderr(), r.truncated());
-        } catch (IOException e) {
-            throw BerthException.internal("exec in container " + id + ": " + e.getMessage(), e);
+            out.join();
+            err.join();
+            return new Result(code, out.bytes(), err.bytes(), out.truncated || err.truncated);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw BerthException.internal("interrupted while running " + cmd + " in container " + id, e);
         } finally {
-            try {
-                Files.deleteIfExists(processFile);
-                Files.deleteIfExists(pidFile);
-            } catch (IOException ignored) {
-                // a stray exec file in the container directory goes away with the container
-            }
+            p.close();
         }
     }
 
-    private static void killFromPidFile(Path pidFile) {
-        try {
-            int pid = Integer.parseInt(Files.readString(pidFile).strip());
-            Processes.kill(pid, Processes.SIGKILL);
-        } catch (IOException | NumberFormatException e) {
-            // not started yet: killing the runtime below is enough
+    /** Reads one stream on a virtual thread, keeping the first {@code max} bytes. */
+    private static final class Collector {
+        private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        private final Thread thread;
+        private final int max;
+        volatile boolean truncated;
+
+        Collector(InputStream in, int max) {
+            this.max = max;
+            this.thread = Thread.ofVirtual().name("exec-output").start(() -> drain(in));
+        }
+
+        private void drain(InputStream in) {
+            byte[] b = new byte[8192];
+            try (in) {
+                int n;
+                while ((n = in.read(b)) >= 0) {
+                    int room = max - buf.size();
+                    if (room < n) {
+                        truncated = true;
+                    }
+                    if (room > 0) {
+                        buf.write(b, 0, Math.min(room, n));
+                    }
+                }
+            } catch (IOException ignored) {
+                // the session ended; what was read is kept
+            }
+        }
+
+        void join() throws InterruptedException {
+            thread.join();
+        }
+
+        byte[] bytes() {
+            return buf.toByteArray();
         }
     }
 }

@@ -50,7 +50,7 @@ public final class Conmon {
      * @param logPath the CRI log file (conmon's k8s-file driver)
      */
     public record Launch(String id, String name, Path bundle, Path persistDir, Path logPath, OciRuntime runtime,
-            boolean terminal, boolean stdin) {}
+            boolean terminal, boolean stdin, boolean stdinOnce) {}
 
     /** Creates the container through conmon; returns the container's init pid (host view). */
     public int create(Launch l) {
@@ -68,18 +68,21 @@ public final class Conmon {
                 "--socket-dir-path", socketDir.toString(),
                 "-l", "k8s-file:" + l.logPath(),
                 "--log-level", "error"));
+        // Attach needs these: -t gives the container a terminal conmon holds the master of, -i
+        // keeps its stdin open for attach clients; without stdin_once stdin stays open when an
+        // attached client leaves (CRI stdin_once closes it after the first client).
         if (l.terminal()) {
             argv.add("-t");
         } else if (l.stdin()) {
+            if (!l.stdinOnce()) {
+                argv.add("--leave-stdin-open");
+            }
             argv.add("-i");
         }
         Processes.Pipe sync = Processes.pipe();
         int pid;
         try {
-            pid = Processes.spawn(argv, Map.of(
-                    "_OCI_SYNCPIPE", "3",
-                    "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-                    Map.of(3, sync.write()), true);
+            pid = Processes.spawn(argv, environment(), Map.of(3, sync.write()), true);
         } finally {
             Processes.close(sync.write());
         }
@@ -108,6 +111,66 @@ public final class Conmon {
         } finally {
             Processes.close(sync.read());
         }
+    }
+
+    /**
+     * One command to exec in a running container, under a conmon of its own that stays the
+     * daemon's child ({@code --sync}): it runs {@code <runtime> exec --detach}, adopts the process
+     * as subreaper, reaps it and reports its pid and exit code on the sync pipe (fd 3). With
+     * {@code -l passthrough} the process gets conmon's stdin/stdout/stderr directly.
+     *
+     * @param consoleSocket where the runtime sends the terminal master (process.json has terminal
+     *     true), or null without a terminal
+     */
+    public record ExecLaunch(String containerId, String execId, OciRuntime runtime, Path processJson, Path pidFile,
+            Path consoleSocket) {}
+
+    /** The command line of an exec monitor; the caller passes the sync pipe as fd 3. */
+    public List<String> execArgv(ExecLaunch l) {
+        List<String> argv = new ArrayList<>(List.of(
+                binary.toString(),
+                "--api-version", "1",
+                "--sync",
+                "-e", "--exec-process-spec", l.processJson().toString(),
+                "-c", l.containerId(), "-u", l.execId(), "-n", l.containerId(),
+                "-r", l.runtime().binary().toString(),
+                "--runtime-arg", "--root=" + l.runtime().root(),
+                "-p", l.pidFile().toString(),
+                "-l", "passthrough",
+                "--log-level", "error"));
+        if (l.consoleSocket() != null) {
+            argv.add("--runtime-opt=--console-socket=" + l.consoleSocket());
+        }
+        return argv;
+    }
+
+    /** Environment of a conmon process: the sync pipe and a PATH for the runtime's helpers. */
+    public static Map<String, String> environment() {
+        return Map.of("_OCI_SYNCPIPE", "3", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    }
+
+    /** Short-path directory for sockets (conmon's attach links, exec console sockets). */
+    public Path socketDir() {
+        return socketDir;
+    }
+
+    /**
+     * The directory holding the container's attach socket ({@code attach}, SOCK_SEQPACKET): conmon
+     * links {@code <socketDir>/<id>} to the bundle, one byte shorter when that path would be exactly
+     * 107 bytes long (conmon's own rule).
+     */
+    public Path attachDir(String id) {
+        String link = socketDir.resolve(id).toString();
+        if (link.length() == 107) {
+            link = link.substring(0, 106);
+        }
+        return Path.of(link);
+    }
+
+    /** Resizes the container's terminal through conmon's control FIFO; false when conmon is gone. */
+    public static boolean resize(Path bundle, int columns, int rows) {
+        return Fifos.writeIfRead(bundle.resolve("ctl"),
+                ("1 " + rows + " " + columns + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
     /** The exit code conmon recorded, if the container has ended. */
