@@ -2,6 +2,7 @@ package dev.berth.server.streaming.transport;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -62,7 +63,7 @@ public final class StreamConnection {
 
     /** A consumer cannot keep up: stop reading from the client (TCP pushes back). */
     public void pauseReading() {
-        channel.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (pausedBy++ == 0) {
                 channel.config().setAutoRead(false);
             }
@@ -70,7 +71,7 @@ public final class StreamConnection {
     }
 
     public void resumeReading() {
-        channel.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (--pausedBy == 0) {
                 channel.config().setAutoRead(true);
                 channel.read();
@@ -93,7 +94,16 @@ public final class StreamConnection {
         if (channel.eventLoop().inEventLoop()) {
             closer.run();
         } else {
-            channel.eventLoop().execute(closer);
+            onLoop(closer);
+        }
+    }
+
+    /** Runs on the connection's event loop; nothing to do once the server has shut that down. */
+    private void onLoop(Runnable action) {
+        try {
+            channel.eventLoop().execute(action);
+        } catch (RejectedExecutionException stopped) {
+            channel.close();
         }
     }
 
