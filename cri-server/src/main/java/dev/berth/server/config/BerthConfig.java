@@ -31,9 +31,17 @@ public final class BerthConfig {
         for (String key : List.of("socket", "root", "run", "conmon", "cgroup.mount", "cni.conf_dir")) {
             absolutePath(key);
         }
-        int port = integer("http.port");
-        if (port < 0 || port > 65535) {
-            throw bad("http.port", "must be a port number 0-65535");
+        for (String key : List.of("http.port", "stream.port")) {
+            int port = integer(key);
+            if (port < 0 || port > 65535) {
+                throw bad(key, "must be a port number 0-65535");
+            }
+        }
+        if (integer("stream.idle_timeout_seconds") < 1) {
+            throw bad("stream.idle_timeout_seconds", "must be at least 1");
+        }
+        if (integer("stream.max_sessions") < 1) {
+            throw bad("stream.max_sessions", "must be at least 1");
         }
         if (integer("image.max_concurrent_downloads") < 1) {
             throw bad("image.max_concurrent_downloads", "must be at least 1");
@@ -88,6 +96,22 @@ public final class BerthConfig {
 
     public int httpPort() {
         return integer("http.port");
+    }
+
+    public String streamHost() {
+        return get("stream.host");
+    }
+
+    public int streamPort() {
+        return integer("stream.port");
+    }
+
+    public java.time.Duration streamIdleTimeout() {
+        return java.time.Duration.ofSeconds(integer("stream.idle_timeout_seconds"));
+    }
+
+    public int streamMaxSessions() {
+        return integer("stream.max_sessions");
     }
 
     public String logLevel() {

@@ -1,8 +1,10 @@
 package dev.berth.server.rpc;
 
+import dev.berth.server.rpc.container.AttachHandler;
 import dev.berth.server.rpc.container.ContainerStatsHandler;
 import dev.berth.server.rpc.container.ContainerStatusHandler;
 import dev.berth.server.rpc.container.CreateContainerHandler;
+import dev.berth.server.rpc.container.ExecHandler;
 import dev.berth.server.rpc.container.ExecSyncHandler;
 import dev.berth.server.rpc.container.ListContainerStatsHandler;
 import dev.berth.server.rpc.container.ListContainersHandler;
@@ -17,18 +19,23 @@ import dev.berth.server.rpc.runtime.UpdateRuntimeConfigHandler;
 import dev.berth.server.rpc.runtime.VersionHandler;
 import dev.berth.server.rpc.sandbox.ListPodSandboxHandler;
 import dev.berth.server.rpc.sandbox.PodSandboxStatusHandler;
+import dev.berth.server.rpc.sandbox.PortForwardHandler;
 import dev.berth.server.rpc.sandbox.RemovePodSandboxHandler;
 import dev.berth.server.rpc.sandbox.RunPodSandboxHandler;
 import dev.berth.server.rpc.sandbox.StopPodSandboxHandler;
 import io.grpc.stub.StreamObserver;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import runtime.v1.AttachRequest;
+import runtime.v1.AttachResponse;
 import runtime.v1.ContainerStatsRequest;
 import runtime.v1.ContainerStatsResponse;
 import runtime.v1.ContainerStatusRequest;
 import runtime.v1.ContainerStatusResponse;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.CreateContainerResponse;
+import runtime.v1.ExecRequest;
+import runtime.v1.ExecResponse;
 import runtime.v1.ExecSyncRequest;
 import runtime.v1.ExecSyncResponse;
 import runtime.v1.ListContainerStatsRequest;
@@ -39,6 +46,8 @@ import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.ListPodSandboxResponse;
 import runtime.v1.PodSandboxStatusRequest;
 import runtime.v1.PodSandboxStatusResponse;
+import runtime.v1.PortForwardRequest;
+import runtime.v1.PortForwardResponse;
 import runtime.v1.RemoveContainerRequest;
 import runtime.v1.RemoveContainerResponse;
 import runtime.v1.RemovePodSandboxRequest;
@@ -124,6 +133,15 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Inject
     ExecSyncHandler execSyncHandler;
+
+    @Inject
+    ExecHandler execHandler;
+
+    @Inject
+    AttachHandler attachHandler;
+
+    @Inject
+    PortForwardHandler portForwardHandler;
 
     @Inject
     ContainerStatsHandler containerStatsHandler;
@@ -220,6 +238,21 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void execSync(ExecSyncRequest request, StreamObserver<ExecSyncResponse> observer) {
         Rpc.unary(observer, () -> execSyncHandler.handle(request));
+    }
+
+    @Override
+    public void exec(ExecRequest request, StreamObserver<ExecResponse> observer) {
+        Rpc.unary(observer, () -> execHandler.handle(request));
+    }
+
+    @Override
+    public void attach(AttachRequest request, StreamObserver<AttachResponse> observer) {
+        Rpc.unary(observer, () -> attachHandler.handle(request));
+    }
+
+    @Override
+    public void portForward(PortForwardRequest request, StreamObserver<PortForwardResponse> observer) {
+        Rpc.unary(observer, () -> portForwardHandler.handle(request));
     }
 
     @Override

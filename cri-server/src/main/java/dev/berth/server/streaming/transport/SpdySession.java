@@ -1,0 +1,160 @@
+package dev.berth.server.streaming.transport;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.spdy.DefaultSpdyGoAwayFrame;
+import io.netty.handler.codec.spdy.DefaultSpdyPingFrame;
+import io.netty.handler.codec.spdy.DefaultSpdyRstStreamFrame;
+import io.netty.handler.codec.spdy.DefaultSpdySynReplyFrame;
+import io.netty.handler.codec.spdy.SpdyDataFrame;
+import io.netty.handler.codec.spdy.SpdyFrameCodec;
+import io.netty.handler.codec.spdy.SpdyGoAwayFrame;
+import io.netty.handler.codec.spdy.SpdyPingFrame;
+import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
+import io.netty.handler.codec.spdy.SpdySessionStatus;
+import io.netty.handler.codec.spdy.SpdyStreamStatus;
+import io.netty.handler.codec.spdy.SpdySynStreamFrame;
+import io.netty.handler.codec.spdy.SpdyVersion;
+import io.netty.util.ReferenceCountUtil;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * The server side of a SPDY/3.1 connection as k8s.io/apimachinery's spdystream client uses it:
+ * the client opens every stream; the server replies (SYN_REPLY), exchanges data frames, honours
+ * FIN and RST_STREAM, answers pings and ends with GOAWAY. Framing and header compression are
+ * Netty's {@link SpdyFrameCodec}.
+ *
+ * <p>No SPDY flow control: spdystream neither sends nor honours WINDOW_UPDATE, so the server
+ * bounds its buffers by the TCP connection's writability instead (see {@link StreamConnection}).
+ */
+public final class SpdySession extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = Logger.getLogger(SpdySession.class);
+
+    /** What a protocol (remotecommand, portforward) does with the streams the client opens. */
+    public interface Listener {
+        /**
+         * A new stream; set its sink here. Throw {@link IllegalArgumentException} to refuse it
+         * (RST_STREAM), as kubelet's stream handler does for a bad port or stream type.
+         */
+        void streamOpened(SpdyStream stream);
+
+        /** The connection is gone (client closed it, idle timeout, server shutdown). */
+        void connectionClosed();
+    }
+
+    /** The codec both sides of berth's SPDY use: SPDY/3.1 framing, headers not case-checked. */
+    public static SpdyFrameCodec newCodec() {
+        return new SpdyFrameCodec(SpdyVersion.SPDY_3_1, 8192, 16384, 6, 15, 8, false);
+    }
+
+    private final StreamConnection connection;
+    private final Listener listener;
+    private final Map<Integer, SpdyStream> streams = new HashMap<>();
+    private int lastStreamId;
+
+    public SpdySession(StreamConnection connection, Listener listener) {
+        this.connection = connection;
+        this.listener = listener;
+        connection.setCloser(this::goAway);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            switch (msg) {
+                case SpdySynStreamFrame syn -> synStream(ctx, syn);
+                case SpdyDataFrame data -> data(ctx, data);
+                case SpdyRstStreamFrame rst -> {
+                    SpdyStream s = streams.remove(rst.streamId());
+                    if (s != null) {
+                        s.sink().end();
+                        s.resetByPeer();
+                    }
+                }
+                case SpdyPingFrame ping -> {
+                    if ((ping.id() & 1) == 1) { // client-initiated pings have odd ids
+                        ctx.writeAndFlush(new DefaultSpdyPingFrame(ping.id()));
+                    }
+                }
+                case SpdyGoAwayFrame goAway -> ctx.close();
+                default -> { } // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void synStream(ChannelHandlerContext ctx, SpdySynStreamFrame syn) {
+        int id = syn.streamId();
+        if (syn.isInvalid() || id <= lastStreamId || (id & 1) == 0) {
+            ctx.writeAndFlush(new DefaultSpdyRstStreamFrame(id, SpdyStreamStatus.PROTOCOL_ERROR));
+            return;
+        }
+        lastStreamId = id;
+        Map<String, String> headers = new HashMap<>();
+        for (Map.Entry<CharSequence, CharSequence> h : syn.headers()) {
+            headers.putIfAbsent(h.getKey().toString().toLowerCase(Locale.ROOT), h.getValue().toString());
+        }
+        SpdyStream stream = new SpdyStream(id, headers, connection);
+        try {
+            listener.streamOpened(stream);
+        } catch (IllegalArgumentException refused) {
+            LOG.debugf("refused SPDY stream %d %s: %s", id, headers, refused.getMessage());
+            ctx.writeAndFlush(new DefaultSpdyRstStreamFrame(id, SpdyStreamStatus.REFUSED_STREAM));
+            return;
+        }
+        streams.put(id, stream);
+        ctx.writeAndFlush(new DefaultSpdySynReplyFrame(id));
+        if (syn.isLast()) {
+            stream.remoteClosed = true;
+            stream.sink().end();
+        }
+    }
+
+    private void data(ChannelHandlerContext ctx, SpdyDataFrame frame) {
+        SpdyStream s = streams.get(frame.streamId());
+        if (s == null || s.remoteClosed) {
+            ctx.writeAndFlush(new DefaultSpdyRstStreamFrame(frame.streamId(), SpdyStreamStatus.INVALID_STREAM));
+            return;
+        }
+        s.sink().data(frame.content().retain());
+        if (frame.isLast()) {
+            s.remoteClosed = true;
+            s.sink().end();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        connection.writabilityChanged();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        for (SpdyStream s : streams.values()) {
+            s.sink().end();
+            s.resetByPeer();
+        }
+        streams.clear();
+        listener.connectionClosed();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debugf("SPDY connection from %s failed: %s", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    private void goAway() {
+        if (connection.channel().isActive()) {
+            connection.channel().writeAndFlush(new DefaultSpdyGoAwayFrame(lastStreamId, SpdySessionStatus.OK))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}
