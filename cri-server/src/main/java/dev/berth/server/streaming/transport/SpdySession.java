@@ -108,7 +108,11 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
             return;
         }
         streams.put(id, stream);
-        ctx.writeAndFlush(new DefaultSpdySynReplyFrame(id));
+        // Netty encodes an empty header block as zero bytes, but Go's SPDY framer (kubectl, crictl)
+        // always inflates a header block and stalls on an empty one: echo the stream type.
+        DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(id);
+        reply.headers().set("streamtype", headers.getOrDefault("streamtype", ""));
+        ctx.writeAndFlush(reply);
         if (syn.isLast()) {
             stream.remoteClosed = true;
             stream.sink().end();
