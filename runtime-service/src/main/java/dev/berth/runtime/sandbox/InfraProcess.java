@@ -18,7 +18,10 @@ import java.util.List;
  */
 public final class InfraProcess {
     private static final List<Path> BUSYBOX = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
-    private static final String SCRIPT = "trap 'exit 0' TERM INT; while :; do sleep 2147483647 & wait; done";
+    // The waiting child runs as "busybox sleep" so its comm is "busybox": containers of the pod
+    // share this PID namespace, and a process of theirs named "sleep" must be theirs alone
+    // (critest's execSync-with-timeout spec checks with `pgrep sleep` that its exec is gone).
+    private static final String SCRIPT = "trap 'exit 0' TERM INT; while :; do busybox sleep 2147483647 & wait; done";
 
     private InfraProcess() {}
 
