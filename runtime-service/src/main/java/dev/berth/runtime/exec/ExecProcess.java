@@ -137,6 +137,8 @@ public final class ExecProcess implements AutoCloseable {
                 Processes.close(fd);
             }
             childEnds.forEach(Processes::close);
+            relay.stop();
+            relay.run(); // closes its wake-up pipe
             deleteQuietly(files);
             throw e;
         }

@@ -15,8 +15,8 @@ import java.util.concurrent.ExecutionException;
 /**
  * One client attached to a container's stdio through conmon's attach socket (SOCK_SEQPACKET in
  * the directory {@link Conmon#attachDir}). conmon sends every chunk the container writes to all
- * attached clients as one packet whose first byte names the stream (1 stdout, 2 stderr, see
- * conmon's conn_sock.c / ctr_stdio.c); what a client writes goes to the container's stdin (when
+ * attached clients as one packet whose first byte names the stream (2 stdout, 3 stderr: the
+ * stdpipe_t values of conmon's utils.h, see ctr_stdio.c); what a client writes goes to the container's stdin (when
  * it was created with stdin); a client shutting its side down is end of input for stdin_once
  * containers. The terminal is resized through the bundle's control FIFO. conmon closes the
  * socket once the container has ended and its output is drained.

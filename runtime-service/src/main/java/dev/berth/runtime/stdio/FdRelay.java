@@ -24,9 +24,9 @@ import java.util.function.IntConsumer;
  * closed when {@link #run} returns.
  */
 public final class FdRelay {
-    /** conmon's attach socket: each packet starts with its stream (1 stdout, 2 stderr). */
-    public static final int STDOUT_PACKET = 1;
-    public static final int STDERR_PACKET = 2;
+    /** conmon's attach socket: each packet starts with its stream (conmon's stdpipe_t: 2 stdout, 3 stderr). */
+    public static final int STDOUT_PACKET = 2;
+    public static final int STDERR_PACKET = 3;
     private static final int CHUNK = 32 * 1024;
     private static final int DRAIN_POLL_MS = 50;
 
@@ -60,7 +60,7 @@ public final class FdRelay {
         return this;
     }
 
-    /** Reads packets from {@code fd}, each into the queue its first byte names (1 stdout, 2 stderr). */
+    /** Reads packets from {@code fd}, each into the queue its first byte names (2 stdout, 3 stderr). */
     public FdRelay packets(int fd, ByteQueue stdout, ByteQueue stderr) {
         outputs.add(new Output(fd, null, stdout, stderr));
         own(fd);
