@@ -131,6 +131,12 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Inject
     ListContainerStatsHandler listContainerStatsHandler;
 
+    @Inject
+    dev.berth.server.rpc.sandbox.PodSandboxStatsHandler podSandboxStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.ListPodSandboxStatsHandler listPodSandboxStatsHandler;
+
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
         Rpc.unary(observer, () -> version.handle(request));
@@ -230,5 +236,17 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void listContainerStats(ListContainerStatsRequest request, StreamObserver<ListContainerStatsResponse> observer) {
         Rpc.unary(observer, () -> listContainerStatsHandler.handle(request));
+    }
+
+    @Override
+    public void podSandboxStats(runtime.v1.PodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.PodSandboxStatsResponse> observer) {
+        Rpc.unary(observer, () -> podSandboxStatsHandler.handle(request));
+    }
+
+    @Override
+    public void listPodSandboxStats(runtime.v1.ListPodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.ListPodSandboxStatsResponse> observer) {
+        Rpc.unary(observer, () -> listPodSandboxStatsHandler.handle(request));
     }
 }

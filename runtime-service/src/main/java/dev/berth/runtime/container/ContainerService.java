@@ -299,6 +299,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         rt.delete(rec.id(), true);
         RootFs.remove(paths);
         cgroups.remove(rec.cgroup());
+        cpuRates.forget(rec.cgroup());
         conmon.forget(rec.id());
         store.delete(ContainerRecord.KIND, rec.id());
         synchronized (nameLock) {
@@ -466,7 +467,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     public record Usage(ContainerRecord container, long timestampNanos, dev.berth.runtime.cgroup.CgroupStats cgroup,
             java.util.OptionalLong nanoCores, Path layer, long layerBytes, long layerInodes) {}
 
-    private final Map<String, long[]> lastCpu = new ConcurrentHashMap<>();
+    private final dev.berth.runtime.cgroup.CpuRates cpuRates = new dev.berth.runtime.cgroup.CpuRates();
 
     /** ContainerStats / ListContainerStats for running and created containers matching the filter. */
     public List<Usage> usage(String id, String podId, Map<String, String> labels) {
@@ -482,15 +483,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             long now = now();
             var cg = dev.berth.runtime.cgroup.CgroupStats.read(cgroups, r.cgroup());
-            long[] prev = lastCpu.put(r.id(), new long[] {now, cg.cpuUsageNanos()});
-            java.util.OptionalLong rate = prev == null || now <= prev[0] ? java.util.OptionalLong.empty()
-                    : java.util.OptionalLong.of(Math.max(0, (cg.cpuUsageNanos() - prev[1]) * 1_000_000_000L
-                            / (now - prev[0])));
+            java.util.OptionalLong rate = cpuRates.next(r.cgroup(), now, cg.cpuUsageNanos());
             Path upper = ContainerPaths.of(settings.containersRoot(), r.id()).upper();
             long[] du = diskUsage(upper);
             out.add(new Usage(r, now, cg, rate, upper, du[0], du[1]));
         }
-        lastCpu.keySet().retainAll(out.stream().map(u -> u.container().id()).toList());
         return out;
     }
 
