@@ -137,6 +137,18 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Inject
     dev.berth.server.rpc.sandbox.ListPodSandboxStatsHandler listPodSandboxStatsHandler;
 
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxesHandler streamPodSandboxesHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxStatsHandler streamPodSandboxStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.container.StreamContainersHandler streamContainersHandler;
+
+    @Inject
+    dev.berth.server.rpc.container.StreamContainerStatsHandler streamContainerStatsHandler;
+
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
         Rpc.unary(observer, () -> version.handle(request));
@@ -248,5 +260,33 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     public void listPodSandboxStats(runtime.v1.ListPodSandboxStatsRequest request,
             StreamObserver<runtime.v1.ListPodSandboxStatsResponse> observer) {
         Rpc.unary(observer, () -> listPodSandboxStatsHandler.handle(request));
+    }
+
+    @Override
+    public void streamPodSandboxes(runtime.v1.StreamPodSandboxesRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxesResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxesHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxesResponse.newBuilder().addAllPodSandboxes(c).build());
+    }
+
+    @Override
+    public void streamContainers(runtime.v1.StreamContainersRequest request,
+            StreamObserver<runtime.v1.StreamContainersResponse> observer) {
+        RpcStream.chunked(observer, () -> streamContainersHandler.items(request),
+                c -> runtime.v1.StreamContainersResponse.newBuilder().addAllContainers(c).build());
+    }
+
+    @Override
+    public void streamContainerStats(runtime.v1.StreamContainerStatsRequest request,
+            StreamObserver<runtime.v1.StreamContainerStatsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamContainerStatsHandler.items(request),
+                c -> runtime.v1.StreamContainerStatsResponse.newBuilder().addAllContainerStats(c).build());
+    }
+
+    @Override
+    public void streamPodSandboxStats(runtime.v1.StreamPodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxStatsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxStatsHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxStatsResponse.newBuilder().addAllPodSandboxStats(c).build());
     }
 }
