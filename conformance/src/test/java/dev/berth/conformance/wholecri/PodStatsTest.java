@@ -151,6 +151,56 @@ class PodStatsTest {
         }
     }
 
+    @Test
+    void cadvisorMetricsFromTheSameReaders() throws Exception {
+        var pod = f.pod("metered", false, Map.of());
+        try {
+            String burn = f.run(pod, "spin", "while :; do :; done");
+            var descriptors = f.rt().listMetricDescriptors(runtime.v1.ListMetricDescriptorsRequest
+                    .getDefaultInstance()).getDescriptorsList();
+            Map<String, runtime.v1.MetricDescriptor> byName = new java.util.HashMap<>();
+            descriptors.forEach(d -> byName.put(d.getName(), d));
+            for (String name : List.of("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+                    "container_memory_usage_bytes", "container_network_receive_bytes_total",
+                    "container_network_transmit_bytes_total", "container_fs_usage_bytes")) {
+                assertTrue(byName.containsKey(name), name + " in " + byName.keySet());
+            }
+            assertEquals(List.of("container", "id", "image", "name", "namespace", "pod", "interface"),
+                    byName.get("container_network_receive_bytes_total").getLabelKeysList());
+            Thread.sleep(2500);
+            var all = f.rt().listPodSandboxMetrics(runtime.v1.ListPodSandboxMetricsRequest.getDefaultInstance())
+                    .getPodMetricsList();
+            var mine = all.stream().filter(m -> m.getPodSandboxId().equals(pod.id())).findFirst().orElseThrow();
+            for (var m : mine.getMetricsList()) {
+                assertEquals(byName.get(m.getName()).getLabelKeysCount(), m.getLabelValuesCount(),
+                        "label values match the descriptor's keys: " + m);
+            }
+            var rx = mine.getMetricsList().stream().filter(m -> m.getName().equals(
+                    "container_network_receive_bytes_total")).findFirst().orElseThrow();
+            assertEquals("eth0", rx.getLabelValues(6));
+            assertEquals("metered", rx.getLabelValues(5));
+            assertEquals("wholecri", rx.getLabelValues(4));
+            assertEquals(runtime.v1.MetricType.COUNTER, rx.getMetricType());
+            var ctr = mine.getContainerMetricsList().stream().filter(c -> c.getContainerId().equals(burn))
+                    .findFirst().orElseThrow();
+            var cpu = ctr.getMetricsList().stream().filter(m -> m.getName().equals(
+                    "container_cpu_usage_seconds_total")).findFirst().orElseThrow();
+            assertEquals("spin", cpu.getLabelValues(0));
+            assertTrue(cpu.getValue().getValue() >= 1, "a busy loop for 2.5 s used at least a CPU second: " + cpu);
+            assertTrue(ctr.getMetricsList().stream().anyMatch(m -> m.getName().equals("container_fs_usage_bytes")));
+            assertEquals(f.hasController("memory"), ctr.getMetricsList().stream().anyMatch(m -> m.getName()
+                    .equals("container_memory_working_set_bytes")), "memory figures only where the host has them");
+            // the stream sends the same pods
+            List<String> streamed = new java.util.ArrayList<>();
+            f.rt().streamPodSandboxMetrics(runtime.v1.StreamPodSandboxMetricsRequest.getDefaultInstance())
+                    .forEachRemaining(r -> r.getPodSandboxMetricsList().forEach(m -> streamed.add(m.getPodSandboxId())));
+            assertEquals(all.stream().map(m -> m.getPodSandboxId()).sorted().toList(), streamed.stream().sorted()
+                    .toList());
+        } finally {
+            f.removePod(pod.id());
+        }
+    }
+
     /** Connects (retrying until the listener is up) and writes {@code bytes} zero bytes. */
     static void send(String ip, int port, int bytes) throws Exception {
         for (int attempt = 0; ; attempt++) {

@@ -53,6 +53,11 @@ final class WholeCriFixture implements AutoCloseable {
 
     /** Skips the calling test class where root, a registry or busybox are missing. */
     static WholeCriFixture start(String name) throws Exception {
+        return start(name, Map.of());
+    }
+
+    /** With extra daemon environment (BERTH_* keys). */
+    static WholeCriFixture start(String name, Map<String, String> env) throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
         assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
         assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
@@ -60,7 +65,7 @@ final class WholeCriFixture implements AutoCloseable {
         BerthDaemon daemon = null;
         try {
             String image = TestImages.pushBusybox(registry, "library/busybox", name).reference();
-            daemon = BerthDaemon.start();
+            daemon = BerthDaemon.start(env);
             daemon.client().images().pullImage(PullImageRequest.newBuilder()
                     .setImage(ImageSpec.newBuilder().setImage(image)).build());
             return new WholeCriFixture(registry, daemon, image, "berth-" + name + "-" + daemon.httpPort());
@@ -142,13 +147,29 @@ final class WholeCriFixture implements AutoCloseable {
         rt().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(id).build());
     }
 
-    /** Removes every pod and container the daemon knows. */
+    /** Removes every container (four at a time: a test may leave hundreds) and every pod. */
     void removeAll() {
+        var ids = new java.util.concurrent.ConcurrentLinkedQueue<String>();
+        rt().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList()
+                .forEach(c -> ids.add(c.getId()));
+        List<Thread> removers = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            removers.add(Thread.ofVirtual().start(() -> {
+                for (String id = ids.poll(); id != null; id = ids.poll()) {
+                    removeContainer(id);
+                }
+            }));
+        }
+        for (Thread t : removers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         for (var p : rt().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
             removePod(p.getId());
-        }
-        for (var c : rt().listContainers(ListContainersRequest.getDefaultInstance()).getContainersList()) {
-            removeContainer(c.getId());
         }
     }
 

@@ -149,6 +149,21 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Inject
     dev.berth.server.rpc.container.StreamContainerStatsHandler streamContainerStatsHandler;
 
+    @Inject
+    dev.berth.server.rpc.runtime.GetContainerEventsHandler getContainerEventsHandler;
+
+    @Inject
+    dev.berth.server.rpc.runtime.ListMetricDescriptorsHandler listMetricDescriptorsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.ListPodSandboxMetricsHandler listPodSandboxMetricsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxMetricsHandler streamPodSandboxMetricsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.UpdatePodSandboxResourcesHandler updatePodSandboxResourcesHandler;
+
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
         Rpc.unary(observer, () -> version.handle(request));
@@ -288,5 +303,36 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
             StreamObserver<runtime.v1.StreamPodSandboxStatsResponse> observer) {
         RpcStream.chunked(observer, () -> streamPodSandboxStatsHandler.items(request),
                 c -> runtime.v1.StreamPodSandboxStatsResponse.newBuilder().addAllPodSandboxStats(c).build());
+    }
+
+    @Override
+    public void getContainerEvents(runtime.v1.GetEventsRequest request,
+            StreamObserver<runtime.v1.ContainerEventResponse> observer) {
+        getContainerEventsHandler.handle(request, observer);
+    }
+
+    @Override
+    public void listMetricDescriptors(runtime.v1.ListMetricDescriptorsRequest request,
+            StreamObserver<runtime.v1.ListMetricDescriptorsResponse> observer) {
+        Rpc.unary(observer, () -> listMetricDescriptorsHandler.handle(request));
+    }
+
+    @Override
+    public void listPodSandboxMetrics(runtime.v1.ListPodSandboxMetricsRequest request,
+            StreamObserver<runtime.v1.ListPodSandboxMetricsResponse> observer) {
+        Rpc.unary(observer, () -> listPodSandboxMetricsHandler.handle(request));
+    }
+
+    @Override
+    public void streamPodSandboxMetrics(runtime.v1.StreamPodSandboxMetricsRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxMetricsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxMetricsHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxMetricsResponse.newBuilder().addAllPodSandboxMetrics(c).build());
+    }
+
+    @Override
+    public void updatePodSandboxResources(runtime.v1.UpdatePodSandboxResourcesRequest request,
+            StreamObserver<runtime.v1.UpdatePodSandboxResourcesResponse> observer) {
+        Rpc.unary(observer, () -> updatePodSandboxResourcesHandler.handle(request));
     }
 }

@@ -17,10 +17,22 @@ import java.util.stream.Stream;
  */
 public record CgroupStats(long cpuUsageNanos, OptionalLong memoryUsage, OptionalLong workingSet,
         OptionalLong rss, OptionalLong available, OptionalLong pageFaults, OptionalLong majorPageFaults,
-        OptionalLong swapUsage, OptionalLong swapAvailable, OptionalLong processes) {
+        OptionalLong swapUsage, OptionalLong swapAvailable, OptionalLong processes, Cpu cpu, Memory memory) {
+
+    /** cpu.stat beyond the total: user/system split; throttling only with the cpu controller enabled. */
+    public record Cpu(long userNanos, long systemNanos, OptionalLong periods, OptionalLong throttledPeriods,
+            OptionalLong throttledNanos) {}
+
+    /** memory.stat beyond the working set: page cache, mapped files; the limit (empty = none). */
+    public record Memory(OptionalLong cache, OptionalLong mappedFile, OptionalLong limit) {}
 
     public static CgroupStats read(CgroupManager m, String cgroup) {
-        long cpu = keyed(m.read(cgroup, "cpu.stat").orElse("")).getOrDefault("usage_usec", 0L) * 1000;
+        Map<String, Long> cpuStat = keyed(m.read(cgroup, "cpu.stat").orElse(""));
+        long cpu = cpuStat.getOrDefault("usage_usec", 0L) * 1000;
+        Cpu cpuMore = new Cpu(cpuStat.getOrDefault("user_usec", 0L) * 1000,
+                cpuStat.getOrDefault("system_usec", 0L) * 1000, opt(cpuStat, "nr_periods"),
+                opt(cpuStat, "nr_throttled"), cpuStat.containsKey("throttled_usec")
+                        ? OptionalLong.of(cpuStat.get("throttled_usec") * 1000) : OptionalLong.empty());
         OptionalLong current = number(m.read(cgroup, "memory.current").orElse(null));
         Map<String, Long> stat = keyed(m.read(cgroup, "memory.stat").orElse(""));
         OptionalLong ws = OptionalLong.empty();
@@ -40,7 +52,8 @@ public record CgroupStats(long cpuUsageNanos, OptionalLong memoryUsage, Optional
             procs = countProcesses(m.dir(cgroup));
         }
         return new CgroupStats(cpu, current, ws, opt(stat, "anon"), avail, opt(stat, "pgfault"),
-                opt(stat, "pgmajfault"), swap, swapAvail, procs);
+                opt(stat, "pgmajfault"), swap, swapAvail, procs, cpuMore,
+                new Memory(opt(stat, "file"), opt(stat, "file_mapped"), limit));
     }
 
     /** Processes in the cgroup and every cgroup below it (what pids.current counts, without the controller). */

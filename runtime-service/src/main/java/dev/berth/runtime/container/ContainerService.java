@@ -58,6 +58,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final ExecRunner exec;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Object nameLock = new Object();
+    private volatile LifecycleListener listener = LifecycleListener.NONE;
 
     public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
             Conmon conmon, CgroupManager cgroups, Settings settings) {
@@ -69,6 +70,19 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         this.cgroups = cgroups;
         this.settings = settings;
         this.exec = new ExecRunner(settings.maxExecOutputBytes());
+    }
+
+    /** Where lifecycle events go (GetContainerEvents); the default drops them. */
+    public void listen(LifecycleListener l) {
+        this.listener = l == null ? LifecycleListener.NONE : l;
+    }
+
+    private void emit(LifecycleEvent.Type type, ContainerRecord r) {
+        try {
+            listener.on(LifecycleEvent.ofContainer(type, r));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "lifecycle listener failed", e);
+        }
     }
 
     // ---- create ----
@@ -150,6 +164,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     pid, rec.handler(), cgroup, rec.logPath(), stopSignal, user.path("uid").asLong(),
                     user.path("gid").asLong(), gids, rec.config(), rec.resources());
             store.put(ContainerRecord.KIND, id, rec);
+            emit(LifecycleEvent.Type.CREATED, rec);
             return id;
         } catch (RuntimeException | IOException e) {
             // Cleanup deletes the record: only after its write has finished, or the write could
@@ -205,10 +220,14 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             try {
                 runtimes.forHandler(rec.handler()).start(id);
             } catch (BerthException e) {
-                store.put(ContainerRecord.KIND, id, rec.exited(now(), 128, "StartError", e.getMessage()));
+                ContainerRecord failed = rec.exited(now(), 128, "StartError", e.getMessage());
+                store.put(ContainerRecord.KIND, id, failed);
+                emit(LifecycleEvent.Type.STOPPED, failed);
                 throw e.withContext("start container " + id);
             }
-            store.put(ContainerRecord.KIND, id, rec.started(startedAt));
+            ContainerRecord running = rec.started(startedAt);
+            store.put(ContainerRecord.KIND, id, running);
+            emit(LifecycleEvent.Type.STARTED, running);
             return null;
         });
     }
@@ -277,6 +296,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             store.put(ContainerRecord.KIND, id, rec.withPhase(Phase.REMOVING));
             cleanup(rec);
+            emit(LifecycleEvent.Type.DELETED, rec);
             return null;
         });
     }
@@ -401,6 +421,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         }
         if (updated != null) {
             store.put(ContainerRecord.KIND, rec.id(), updated);
+            emit(LifecycleEvent.Type.STOPPED, updated);
             return updated;
         }
         return rec;
@@ -416,6 +437,43 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         } catch (BerthException e) {
             return true;
         }
+    }
+
+    /**
+     * The records of a pod's containers as stored, without waiting for any container's lock or
+     * looking at conmon (for event payloads: a stop in progress must not hold them up).
+     */
+    public List<ContainerRecord> snapshot(String podId) {
+        return store.list(ContainerRecord.KIND, ContainerRecord.class).stream()
+                .filter(r -> r.podId().equals(podId))
+                .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING).toList();
+    }
+
+    /**
+     * Watches conmon's exit files, so a container that ends by itself is recorded (and its STOPPED
+     * event sent) when it ends, not at the next status call.
+     */
+    public AutoCloseable watchExits() {
+        return dev.berth.runtime.monitor.ExitWatcher.start(conmon.exitDir(), this::noticeExit, () -> {
+            for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+                noticeExit(r.id());
+            }
+        });
+    }
+
+    private void noticeExit(String id) {
+        if (!validId(id)) {
+            return; // conmon's temporary files
+        }
+        // off the watcher's thread: the container's lock may be held by a stop in progress
+        Thread.ofVirtual().name("berth-exit-" + id.substring(0, Math.min(12, id.length()))).start(() -> {
+            try {
+                withLock(id, () -> store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+                        .filter(r -> r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED).map(this::refresh));
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "noticing the exit of " + id, e);
+            }
+        });
     }
 
     // ---- exec, logs, resources ----
