@@ -74,16 +74,24 @@ class ContainerEventsTest {
         public void onCompleted() {
         }
 
-        /** The next event about {@code id}, skipping others; fails after 20 s. */
+        private final Map<String, java.util.ArrayDeque<ContainerEventResponse>> byId = new java.util.HashMap<>();
+
+        /** The next event about {@code id} (others are kept for their own next); fails after 20 s. */
         ContainerEventResponse next(String id) throws InterruptedException {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (System.nanoTime() < deadline) {
+            while (true) {
+                var mine = byId.get(id);
+                if (mine != null && !mine.isEmpty()) {
+                    return mine.poll();
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no event for " + id + " within 20 s");
+                }
                 ContainerEventResponse e = events.poll(200, TimeUnit.MILLISECONDS);
-                if (e != null && e.getContainerId().equals(id)) {
-                    return e;
+                if (e != null) {
+                    byId.computeIfAbsent(e.getContainerId(), k -> new java.util.ArrayDeque<>()).add(e);
                 }
             }
-            throw new AssertionError("no event for " + id + " within 20 s");
         }
     }
 
@@ -193,6 +201,8 @@ class ContainerEventsTest {
             }
             for (String id : ids) {
                 assertEquals(ContainerEventType.CONTAINER_CREATED_EVENT, reader.next(id).getContainerEventType());
+                // removing a created container ends its (runtime) process first: STOPPED, then DELETED
+                assertEquals(ContainerEventType.CONTAINER_STOPPED_EVENT, reader.next(id).getContainerEventType());
                 assertEquals(ContainerEventType.CONTAINER_DELETED_EVENT, reader.next(id).getContainerEventType());
             }
             assertEquals(0, stuckGot.get(), "the stuck client never asked for a message");
