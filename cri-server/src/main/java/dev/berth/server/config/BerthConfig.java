@@ -49,6 +49,9 @@ public final class BerthConfig {
         if (integer("exec.max_output_bytes") < 1024) {
             throw bad("exec.max_output_bytes", "must be at least 1024");
         }
+        if (integer("events.subscriber_queue") < 1) {
+            throw bad("events.subscriber_queue", "must be at least 1");
+        }
         if (!List.of("cgroupfs").contains(get("cgroup.driver"))) {
             throw bad("cgroup.driver", "only 'cgroupfs' is supported");
         }
@@ -175,6 +178,10 @@ public final class BerthConfig {
 
     public Path seccompDefaultProfile() {
         return Path.of(get("seccomp.default_profile"));
+    }
+
+    public int eventsSubscriberQueue() {
+        return integer("events.subscriber_queue");
     }
 
     public int execMaxOutputBytes() {

@@ -60,7 +60,9 @@ public final class ConfigKeys {
             new Key("cni.bridge", "berth0", "bridge device of the built-in network"),
             new Key("seccomp.default_profile", "/usr/share/containers/seccomp.json",
                     "profile applied for seccomp RuntimeDefault"),
-            new Key("exec.max_output_bytes", "16777216", "ExecSync output kept per stream; the rest is dropped"));
+            new Key("exec.max_output_bytes", "16777216", "ExecSync output kept per stream; the rest is dropped"),
+            new Key("events.subscriber_queue", "512",
+                    "GetContainerEvents events queued per subscriber; one that falls this far behind is dropped"));
 
     private ConfigKeys() {}
 

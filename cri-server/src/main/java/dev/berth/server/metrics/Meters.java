@@ -18,6 +18,13 @@ public final class Meters {
     /** Gauge: images in the store. */
     public static final String IMAGE_COUNT = "berth.image.count";
 
+    /** Counter of GetContainerEvents subscribers dropped for not reading their events in time. */
+    public static final String EVENT_SUBSCRIBERS_DROPPED = "berth.cri.events.subscribers.dropped";
+    /** Counter of lifecycle events lost because the event dispatcher was that far behind. */
+    public static final String EVENTS_DROPPED = "berth.cri.events.dropped";
+    /** Gauge: GetContainerEvents streams open. */
+    public static final String EVENT_SUBSCRIBERS = "berth.cri.events.subscribers";
+
     public static final String TAG_METHOD = "method";
     public static final String TAG_RESULT = "result";
     public static final String TAG_CODE = "code";

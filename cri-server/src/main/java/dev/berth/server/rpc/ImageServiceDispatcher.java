@@ -41,6 +41,9 @@ public class ImageServiceDispatcher extends ImageServiceGrpc.ImageServiceImplBas
     @Inject
     ImageFsInfoHandler imageFsInfo;
 
+    @Inject
+    dev.berth.server.rpc.image.StreamImagesHandler streamImages;
+
     @Override
     public void pullImage(PullImageRequest request, StreamObserver<PullImageResponse> observer) {
         Rpc.unary(observer, () -> pullImage.handle(request));
@@ -64,5 +67,12 @@ public class ImageServiceDispatcher extends ImageServiceGrpc.ImageServiceImplBas
     @Override
     public void imageFsInfo(ImageFsInfoRequest request, StreamObserver<ImageFsInfoResponse> observer) {
         Rpc.unary(observer, () -> imageFsInfo.handle(request));
+    }
+
+    @Override
+    public void streamImages(runtime.v1.StreamImagesRequest request,
+            StreamObserver<runtime.v1.StreamImagesResponse> observer) {
+        RpcStream.chunked(observer, () -> streamImages.items(request),
+                c -> runtime.v1.StreamImagesResponse.newBuilder().addAllImages(c).build());
     }
 }

@@ -149,6 +149,39 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Inject
     ListContainerStatsHandler listContainerStatsHandler;
 
+    @Inject
+    dev.berth.server.rpc.sandbox.PodSandboxStatsHandler podSandboxStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.ListPodSandboxStatsHandler listPodSandboxStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxesHandler streamPodSandboxesHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxStatsHandler streamPodSandboxStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.container.StreamContainersHandler streamContainersHandler;
+
+    @Inject
+    dev.berth.server.rpc.container.StreamContainerStatsHandler streamContainerStatsHandler;
+
+    @Inject
+    dev.berth.server.rpc.runtime.GetContainerEventsHandler getContainerEventsHandler;
+
+    @Inject
+    dev.berth.server.rpc.runtime.ListMetricDescriptorsHandler listMetricDescriptorsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.ListPodSandboxMetricsHandler listPodSandboxMetricsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.StreamPodSandboxMetricsHandler streamPodSandboxMetricsHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.UpdatePodSandboxResourcesHandler updatePodSandboxResourcesHandler;
+
     @Override
     public void version(VersionRequest request, StreamObserver<VersionResponse> observer) {
         Rpc.unary(observer, () -> version.handle(request));
@@ -263,5 +296,76 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void listContainerStats(ListContainerStatsRequest request, StreamObserver<ListContainerStatsResponse> observer) {
         Rpc.unary(observer, () -> listContainerStatsHandler.handle(request));
+    }
+
+    @Override
+    public void podSandboxStats(runtime.v1.PodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.PodSandboxStatsResponse> observer) {
+        Rpc.unary(observer, () -> podSandboxStatsHandler.handle(request));
+    }
+
+    @Override
+    public void listPodSandboxStats(runtime.v1.ListPodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.ListPodSandboxStatsResponse> observer) {
+        Rpc.unary(observer, () -> listPodSandboxStatsHandler.handle(request));
+    }
+
+    @Override
+    public void streamPodSandboxes(runtime.v1.StreamPodSandboxesRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxesResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxesHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxesResponse.newBuilder().addAllPodSandboxes(c).build());
+    }
+
+    @Override
+    public void streamContainers(runtime.v1.StreamContainersRequest request,
+            StreamObserver<runtime.v1.StreamContainersResponse> observer) {
+        RpcStream.chunked(observer, () -> streamContainersHandler.items(request),
+                c -> runtime.v1.StreamContainersResponse.newBuilder().addAllContainers(c).build());
+    }
+
+    @Override
+    public void streamContainerStats(runtime.v1.StreamContainerStatsRequest request,
+            StreamObserver<runtime.v1.StreamContainerStatsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamContainerStatsHandler.items(request),
+                c -> runtime.v1.StreamContainerStatsResponse.newBuilder().addAllContainerStats(c).build());
+    }
+
+    @Override
+    public void streamPodSandboxStats(runtime.v1.StreamPodSandboxStatsRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxStatsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxStatsHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxStatsResponse.newBuilder().addAllPodSandboxStats(c).build());
+    }
+
+    @Override
+    public void getContainerEvents(runtime.v1.GetEventsRequest request,
+            StreamObserver<runtime.v1.ContainerEventResponse> observer) {
+        getContainerEventsHandler.handle(request, observer);
+    }
+
+    @Override
+    public void listMetricDescriptors(runtime.v1.ListMetricDescriptorsRequest request,
+            StreamObserver<runtime.v1.ListMetricDescriptorsResponse> observer) {
+        Rpc.unary(observer, () -> listMetricDescriptorsHandler.handle(request));
+    }
+
+    @Override
+    public void listPodSandboxMetrics(runtime.v1.ListPodSandboxMetricsRequest request,
+            StreamObserver<runtime.v1.ListPodSandboxMetricsResponse> observer) {
+        Rpc.unary(observer, () -> listPodSandboxMetricsHandler.handle(request));
+    }
+
+    @Override
+    public void streamPodSandboxMetrics(runtime.v1.StreamPodSandboxMetricsRequest request,
+            StreamObserver<runtime.v1.StreamPodSandboxMetricsResponse> observer) {
+        RpcStream.chunked(observer, () -> streamPodSandboxMetricsHandler.items(request),
+                c -> runtime.v1.StreamPodSandboxMetricsResponse.newBuilder().addAllPodSandboxMetrics(c).build());
+    }
+
+    @Override
+    public void updatePodSandboxResources(runtime.v1.UpdatePodSandboxResourcesRequest request,
+            StreamObserver<runtime.v1.UpdatePodSandboxResourcesResponse> observer) {
+        Rpc.unary(observer, () -> updatePodSandboxResourcesHandler.handle(request));
     }
 }

@@ -58,6 +58,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final ExecRunner exec;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Object nameLock = new Object();
+    private volatile LifecycleListener listener = LifecycleListener.NONE;
 
     public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
             Conmon conmon, CgroupManager cgroups, Settings settings) {
@@ -69,6 +70,19 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         this.cgroups = cgroups;
         this.settings = settings;
         this.exec = new ExecRunner(conmon, settings.maxExecOutputBytes());
+    }
+
+    /** Where lifecycle events go (GetContainerEvents); the default drops them. */
+    public void listen(LifecycleListener l) {
+        this.listener = l == null ? LifecycleListener.NONE : l;
+    }
+
+    private void emit(LifecycleEvent.Type type, ContainerRecord r) {
+        try {
+            listener.on(LifecycleEvent.ofContainer(type, r));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "lifecycle listener failed", e);
+        }
     }
 
     // ---- create ----
@@ -151,6 +165,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     pid, rec.handler(), cgroup, rec.logPath(), stopSignal, user.path("uid").asLong(),
                     user.path("gid").asLong(), gids, rec.config(), rec.resources());
             store.put(ContainerRecord.KIND, id, rec);
+            emit(LifecycleEvent.Type.CREATED, rec);
             return id;
         } catch (RuntimeException | IOException e) {
             // Cleanup deletes the record: only after its write has finished, or the write could
@@ -206,10 +221,14 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             try {
                 runtimes.forHandler(rec.handler()).start(id);
             } catch (BerthException e) {
-                store.put(ContainerRecord.KIND, id, rec.exited(now(), 128, "StartError", e.getMessage()));
+                ContainerRecord failed = rec.exited(now(), 128, "StartError", e.getMessage());
+                store.put(ContainerRecord.KIND, id, failed);
+                emit(LifecycleEvent.Type.STOPPED, failed);
                 throw e.withContext("start container " + id);
             }
-            store.put(ContainerRecord.KIND, id, rec.started(startedAt));
+            ContainerRecord running = rec.started(startedAt);
+            store.put(ContainerRecord.KIND, id, running);
+            emit(LifecycleEvent.Type.STARTED, running);
             return null;
         });
     }
@@ -278,6 +297,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             store.put(ContainerRecord.KIND, id, rec.withPhase(Phase.REMOVING));
             cleanup(rec);
+            emit(LifecycleEvent.Type.DELETED, rec);
             return null;
         });
     }
@@ -300,6 +320,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         rt.delete(rec.id(), true);
         RootFs.remove(paths);
         cgroups.remove(rec.cgroup());
+        cpuRates.forget(rec.cgroup());
         conmon.forget(rec.id());
         store.delete(ContainerRecord.KIND, rec.id());
         synchronized (nameLock) {
@@ -401,6 +422,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         }
         if (updated != null) {
             store.put(ContainerRecord.KIND, rec.id(), updated);
+            emit(LifecycleEvent.Type.STOPPED, updated);
             return updated;
         }
         return rec;
@@ -416,6 +438,43 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         } catch (BerthException e) {
             return true;
         }
+    }
+
+    /**
+     * The records of a pod's containers as stored, without waiting for any container's lock or
+     * looking at conmon (for event payloads: a stop in progress must not hold them up).
+     */
+    public List<ContainerRecord> snapshot(String podId) {
+        return store.list(ContainerRecord.KIND, ContainerRecord.class).stream()
+                .filter(r -> r.podId().equals(podId))
+                .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING).toList();
+    }
+
+    /**
+     * Watches conmon's exit files, so a container that ends by itself is recorded (and its STOPPED
+     * event sent) when it ends, not at the next status call.
+     */
+    public AutoCloseable watchExits() {
+        return dev.berth.runtime.monitor.ExitWatcher.start(conmon.exitDir(), this::noticeExit, () -> {
+            for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+                noticeExit(r.id());
+            }
+        });
+    }
+
+    private void noticeExit(String id) {
+        if (!validId(id)) {
+            return; // conmon's temporary files
+        }
+        // off the watcher's thread: the container's lock may be held by a stop in progress
+        Thread.ofVirtual().name("berth-exit-" + id.substring(0, Math.min(12, id.length()))).start(() -> {
+            try {
+                withLock(id, () -> store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+                        .filter(r -> r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED).map(this::refresh));
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "noticing the exit of " + id, e);
+            }
+        });
     }
 
     // ---- exec, logs, resources ----
@@ -467,7 +526,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     public record Usage(ContainerRecord container, long timestampNanos, dev.berth.runtime.cgroup.CgroupStats cgroup,
             java.util.OptionalLong nanoCores, Path layer, long layerBytes, long layerInodes) {}
 
-    private final Map<String, long[]> lastCpu = new ConcurrentHashMap<>();
+    private final dev.berth.runtime.cgroup.CpuRates cpuRates = new dev.berth.runtime.cgroup.CpuRates();
 
     /** ContainerStats / ListContainerStats for running and created containers matching the filter. */
     public List<Usage> usage(String id, String podId, Map<String, String> labels) {
@@ -483,15 +542,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             long now = now();
             var cg = dev.berth.runtime.cgroup.CgroupStats.read(cgroups, r.cgroup());
-            long[] prev = lastCpu.put(r.id(), new long[] {now, cg.cpuUsageNanos()});
-            java.util.OptionalLong rate = prev == null || now <= prev[0] ? java.util.OptionalLong.empty()
-                    : java.util.OptionalLong.of(Math.max(0, (cg.cpuUsageNanos() - prev[1]) * 1_000_000_000L
-                            / (now - prev[0])));
+            java.util.OptionalLong rate = cpuRates.next(r.cgroup(), now, cg.cpuUsageNanos());
             Path upper = ContainerPaths.of(settings.containersRoot(), r.id()).upper();
             long[] du = diskUsage(upper);
             out.add(new Usage(r, now, cg, rate, upper, du[0], du[1]));
         }
-        lastCpu.keySet().retainAll(out.stream().map(u -> u.container().id()).toList());
         return out;
     }
 

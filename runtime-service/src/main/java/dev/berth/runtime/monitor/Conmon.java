@@ -198,6 +198,11 @@ public final class Conmon {
         return exitDir.resolve(id);
     }
 
+    /** The directory conmon writes exit files to (one per container, named by its id). */
+    public Path exitDir() {
+        return exitDir;
+    }
+
     /** Forgets a removed container's exit file. */
     public void forget(String id) {
         try {

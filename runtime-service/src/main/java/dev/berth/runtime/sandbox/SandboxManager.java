@@ -77,6 +77,8 @@ public final class SandboxManager implements SandboxLookup {
     private final Map<String, String> reservations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final java.util.Set<CompletableFuture<Void>> persisting = ConcurrentHashMap.newKeySet();
+    private volatile dev.berth.runtime.container.LifecycleListener listener =
+            dev.berth.runtime.container.LifecycleListener.NONE;
 
     public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
             Supplier<PodContainers> containers) {
@@ -88,6 +90,20 @@ public final class SandboxManager implements SandboxLookup {
         for (SandboxRecord r : store.list(SandboxRecord.KIND, SandboxRecord.class)) {
             records.put(r.id(), r);
             reservations.put(r.reservationKey(), r.id());
+        }
+    }
+
+    /** Where the pods' lifecycle events go (GetContainerEvents); the default drops them. */
+    public void listen(dev.berth.runtime.container.LifecycleListener l) {
+        this.listener = l == null ? dev.berth.runtime.container.LifecycleListener.NONE : l;
+    }
+
+    /** Tells the listener, with the pod's status as it is now (the record must still be known). */
+    private void emit(dev.berth.runtime.container.LifecycleEvent.Type type, String id) {
+        try {
+            listener.on(dev.berth.runtime.container.LifecycleEvent.ofSandbox(type, id, status(id, false).getStatus()));
+        } catch (RuntimeException e) {
+            LOG.warning("lifecycle listener failed for pod " + id + ": " + e);
         }
     }
 
@@ -224,6 +240,8 @@ public final class SandboxManager implements SandboxLookup {
             try {
                 writePending(rec);
                 rec = create(rec, config, hostname, sysctls, podPid, ports);
+                emit(dev.berth.runtime.container.LifecycleEvent.Type.CREATED, id);
+                emit(dev.berth.runtime.container.LifecycleEvent.Type.STARTED, id);
             } catch (RuntimeException e) {
                 SandboxRecord last = records.getOrDefault(id, rec);
                 try {
@@ -400,12 +418,18 @@ public final class SandboxManager implements SandboxLookup {
         if (rec.infraPid() > 0) {
             InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
         }
+        boolean stopped = false;
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
             rec = rec.withState(SandboxRecord.NOTREADY);
             changed = true;
+            stopped = true;
         }
         // one commit for the whole stop; a crash before it just repeats the (idempotent) steps
-        return changed ? save(rec) : rec;
+        SandboxRecord out = changed ? save(rec) : rec;
+        if (stopped) {
+            emit(dev.berth.runtime.container.LifecycleEvent.Type.STOPPED, rec.id());
+        }
+        return out;
     }
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
@@ -420,6 +444,7 @@ public final class SandboxManager implements SandboxLookup {
                 pc.removeAll(id);
             }
             releaseResources(rec);
+            emit(dev.berth.runtime.container.LifecycleEvent.Type.DELETED, rec.id());
             forget(rec);
         });
         locks.remove(id);
@@ -460,6 +485,41 @@ public final class SandboxManager implements SandboxLookup {
             r.run();
         } catch (RuntimeException e) {
             errors.add(e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ resources
+
+    /**
+     * UpdatePodSandboxResources: {@code applyToCgroup} writes the limits to the pod cgroup (given its
+     * path), then the pod's config keeps the new overhead and resources so PodSandboxStatus (verbose)
+     * reports what is in effect. NOT_FOUND for an unknown pod, FAILED_PRECONDITION for one not ready.
+     */
+    public void updateResources(String id, runtime.v1.LinuxContainerResources overhead,
+            runtime.v1.LinuxContainerResources resources, Consumer<String> applyToCgroup) {
+        if (!records.containsKey(id)) {
+            throw BerthException.notFound("pod sandbox %s does not exist", id);
+        }
+        boolean[] done = {false};
+        withRecordLocked(id, rec -> {
+            if (!rec.state().equals(SandboxRecord.READY)) {
+                throw BerthException.precondition("pod sandbox %s is not ready; its resources cannot be updated", id);
+            }
+            applyToCgroup.accept(rec.cgroupPath());
+            PodSandboxConfig c = config(rec);
+            runtime.v1.LinuxPodSandboxConfig.Builder linux = c.getLinux().toBuilder();
+            if (overhead != null) {
+                linux.setOverhead(overhead);
+            }
+            if (resources != null) {
+                linux.setResources(c.getLinux().getResources().toBuilder().mergeFrom(resources));
+            }
+            save(rec.withConfig(Base64.getEncoder().encodeToString(c.toBuilder().setLinux(linux).build()
+                    .toByteArray())));
+            done[0] = true;
+        });
+        if (!done[0]) {
+            throw BerthException.notFound("pod sandbox %s does not exist", id);
         }
     }
 
@@ -512,6 +572,12 @@ public final class SandboxManager implements SandboxLookup {
         nss.put("uts", rec.utsns());
         nss.put("pid", rec.infraPid() > 0 ? InfraProcess.pidNamespace(rec.infraPid()).toString() : null);
         info.put("shm", rec.shm());
+        PodSandboxConfig cfg = config(rec);
+        if (cfg.getLinux().hasResources() || cfg.getLinux().hasOverhead()) {
+            ObjectNode res = info.putObject("resources");
+            res.set("resources", resourcesJson(cfg.getLinux().getResources()));
+            res.set("overhead", resourcesJson(cfg.getLinux().getOverhead()));
+        }
         if (rec.cniResult() != null) {
             try {
                 info.set("cniResult", JSON.readTree(rec.cniResult()));
@@ -520,6 +586,23 @@ public final class SandboxManager implements SandboxLookup {
             }
         }
         return info.toString();
+    }
+
+    /** The pod-level limits as kubelet's names them (PodSandboxStatus verbose). */
+    private static ObjectNode resourcesJson(runtime.v1.LinuxContainerResources r) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("cpu_period", r.getCpuPeriod());
+        o.put("cpu_quota", r.getCpuQuota());
+        o.put("cpu_shares", r.getCpuShares());
+        o.put("memory_limit_in_bytes", r.getMemoryLimitInBytes());
+        o.put("memory_swap_limit_in_bytes", r.getMemorySwapLimitInBytes());
+        o.put("cpuset_cpus", r.getCpusetCpus());
+        o.put("cpuset_mems", r.getCpusetMems());
+        ObjectNode huge = o.putObject("hugepage_limits");
+        r.getHugepageLimitsList().forEach(h -> huge.put(h.getPageSize(), h.getLimit()));
+        ObjectNode unified = o.putObject("unified");
+        r.getUnifiedMap().forEach(unified::put);
+        return o;
     }
 
     public List<PodSandbox> list(PodSandboxFilter filter) {

@@ -65,6 +65,13 @@ public record SandboxRecord(
                 infraParentPid, attached, ips, result);
     }
 
+    /** The same pod with its PodSandboxConfig replaced (base64 protobuf), e.g. after a resources update. */
+    public SandboxRecord withConfig(String c) {
+        return new SandboxRecord(id, name, namespace, uid, attempt, state, createdAtNanos, runtimeHandler, c,
+                podDir, netns, ipcns, utsns, shm, hostNetwork, cgroupPath, createdCgroups, infraPid,
+                infraParentPid, networkAttached, podIps, cniResult);
+    }
+
     /** name_namespace_uid_attempt: what must be unique among live pods. */
     public String reservationKey() {
         return reservationKey(name, namespace, uid, attempt);

@@ -12,7 +12,7 @@ import runtime.v1.ImageSpec;
 import runtime.v1.LinuxContainerUser;
 
 /** berth's container records as CRI messages. */
-final class ContainerViews {
+public final class ContainerViews {
     private ContainerViews() {}
 
     static Container container(ContainerRecord r) {
@@ -30,7 +30,7 @@ final class ContainerViews {
                 .build();
     }
 
-    static ContainerStatus status(ContainerRecord r) {
+    public static ContainerStatus status(ContainerRecord r) {
         ContainerConfig c = r.configProto();
         return ContainerStatus.newBuilder()
                 .setId(r.id())
