@@ -45,12 +45,18 @@ public class ContainerProducers {
         return new CgroupManager(config.cgroupMount(), driver, config.skipMissingControllers());
     }
 
+    /** The OCI runtimes by RuntimeClass handler (Status reports their features). */
     @Produces
     @Singleton
-    ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups,
+    OciRuntimes ociRuntimes(BerthConfig config) {
+        return new OciRuntimes(config.runtimes(), config.defaultHandler(), config.run().resolve("oci"));
+    }
+
+    @Produces
+    @Singleton
+    ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups, OciRuntimes runtimes,
             Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
         Path run = config.run();
-        OciRuntimes runtimes = new OciRuntimes(config.runtimes(), config.defaultHandler(), run.resolve("oci"));
         Conmon conmon = new Conmon(config.conmon(), run.resolve("exits"), run.resolve("attach"));
         // Resolved per call: the pod side needs this service too (PodContainers), so neither
         // may need the other while being built.
