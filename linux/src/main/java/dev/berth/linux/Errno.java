@@ -14,6 +14,7 @@ public final class Errno {
     public static final int ENOTDIR = 20;
     public static final int EINVAL = 22;
     public static final int ENOSPC = 28;
+    public static final int ENOSYS = 38;
     public static final int ENOTSUP = 95;
 
     private Errno() {}

@@ -30,7 +30,40 @@ public final class Mounts {
     private static final MethodHandle UMOUNT2 = Native.function("umount2",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
+    /** mount_setattr(2); looked up on first use, as libc before 2.36 lacks the wrapper. */
+    private static final class SetattrHandle {
+        static final MethodHandle HANDLE = lookup();
+
+        private static MethodHandle lookup() {
+            try {
+                return Native.function("mount_setattr", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG));
+            } catch (UnsatisfiedLinkError e) {
+                return null;
+            }
+        }
+    }
+
     private Mounts() {}
+
+    /**
+     * Whether the kernel has mount_setattr(2) (Linux 5.12), which recursive read-only mounts
+     * ({@code rro}) need. Probed with an argument the kernel must reject: a missing system call says
+     * ENOSYS, a present one rejects the zero-sized attribute with EINVAL (or the fd with EBADF).
+     */
+    public static boolean mountSetattrSupported() {
+        if (SetattrHandle.HANDLE == null) {
+            return false;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(arena);
+            int r = (int) SetattrHandle.HANDLE.invokeExact(st, -1, arena.allocateFrom(""), 0, MemorySegment.NULL, 0L);
+            return r == 0 || Native.errno(st) != Errno.ENOSYS;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
 
     /** mount(source, target, fstype, flags, data); null strings are passed as NULL. */
     public static void mount(String source, Path target, String fstype, long flags, String data) {

@@ -105,6 +105,16 @@ public final class TestImages {
         return image().layer(busyboxLayer()).push(reg, repository, tag);
     }
 
+    /**
+     * As critest's test-image-predefined-group: busybox whose user {@code app} (uid 1000, gid 1000)
+     * is also listed in group {@code group-defined-in-image} (50000) of /etc/group; USER 1000.
+     */
+    public static Pushed pushGroupsImage(LocalRegistry reg, String repository, String tag) {
+        Layer groups = new Layer().dir("/etc", 0755).file("/etc/group",
+                "root:x:0:\nnobody:x:65534:\napp:x:1000:\ngroup-defined-in-image:x:50000:app\n", 0644);
+        return image().layer(busyboxLayer()).layer(groups).user("1000").push(reg, repository, tag);
+    }
+
     /** A rootfs layer: /bin/busybox, applet symlinks in /bin, /etc/passwd+group, the usual empty dirs. */
     public static Layer busyboxLayer() {
         Layer l = new Layer();

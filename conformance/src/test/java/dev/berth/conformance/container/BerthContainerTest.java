@@ -33,10 +33,11 @@ import runtime.v1.ReopenContainerLogRequest;
 
 /** The container contract against berth, plus what only berth promises (errors, restart safety). */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class BerthContainerTest extends ContainerContract {
+class BerthContainerTest extends ContainerContract implements ReadOnlyMountsAndGroupsContract {
     private LocalRegistry registry;
     private BerthDaemon daemon;
     private String image;
+    private String groupsImage;
 
     @BeforeAll
     void start() throws Exception {
@@ -45,10 +46,13 @@ class BerthContainerTest extends ContainerContract {
         assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
+        groupsImage = TestImages.pushGroupsImage(registry, "library/groups", "ctr").reference();
         daemon = BerthDaemon.start();
         try {
             daemon.client().images().pullImage(PullImageRequest.newBuilder()
                     .setImage(ImageSpec.newBuilder().setImage(image)).build());
+            daemon.client().images().pullImage(PullImageRequest.newBuilder()
+                    .setImage(ImageSpec.newBuilder().setImage(groupsImage)).build());
             removePod(runPod("probe"));
         } catch (StatusRuntimeException e) {
             // Until the image and pod sides are merged in, berth answers UNIMPLEMENTED for them.
@@ -108,6 +112,18 @@ class BerthContainerTest extends ContainerContract {
     @Override
     Path logRoot() {
         return daemon.base().resolve("pod-logs");
+    }
+
+    /** In the daemon's private mount namespace: a host mount made after it started would not reach it. */
+    @Override
+    public AutoCloseable tmpfsVisibleToRuntime(Path dir) {
+        daemon.namespace().run("mount", "-t", "tmpfs", "tmpfs", dir.toString()).orThrow();
+        return () -> daemon.namespace().run("umount", "-l", dir.toString()).orThrow();
+    }
+
+    @Override
+    public String groupsImage() {
+        return groupsImage;
     }
 
     private static Status.Code code(Runnable r) {

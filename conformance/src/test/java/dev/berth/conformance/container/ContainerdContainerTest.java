@@ -2,6 +2,7 @@ package dev.berth.conformance.container;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.berth.conformance.harness.Commands;
 import dev.berth.conformance.harness.CriClient;
 import dev.berth.conformance.harness.LocalRegistry;
 import dev.berth.conformance.harness.ReferenceContainerd;
@@ -17,10 +18,11 @@ import runtime.v1.PullImageRequest;
 
 /** The same container contract against Debian's containerd: the tests describe CRI, not berth. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ContainerdContainerTest extends ContainerContract {
+class ContainerdContainerTest extends ContainerContract implements ReadOnlyMountsAndGroupsContract {
     private LocalRegistry registry;
     private ReferenceContainerd containerd;
     private String image;
+    private String groupsImage;
     private Path logs;
 
     @BeforeAll
@@ -32,8 +34,11 @@ class ContainerdContainerTest extends ContainerContract {
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
         containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
+        groupsImage = TestImages.pushGroupsImage(registry, "library/groups", "ctr").reference();
         containerd.client().images().pullImage(PullImageRequest.newBuilder()
                 .setImage(ImageSpec.newBuilder().setImage(image)).build());
+        containerd.client().images().pullImage(PullImageRequest.newBuilder()
+                .setImage(ImageSpec.newBuilder().setImage(groupsImage)).build());
         logs = Files.createTempDirectory("containerd-ctr-logs");
     }
 
@@ -60,6 +65,18 @@ class ContainerdContainerTest extends ContainerContract {
     @Override
     Path logRoot() {
         return logs;
+    }
+
+    /** containerd runs in the host's mount namespace, as the test does. */
+    @Override
+    public AutoCloseable tmpfsVisibleToRuntime(Path dir) {
+        Commands.run("mount", "-t", "tmpfs", "tmpfs", dir.toString()).orThrow();
+        return () -> Commands.run("umount", "-l", dir.toString()).orThrow();
+    }
+
+    @Override
+    public String groupsImage() {
+        return groupsImage;
     }
 
     /**

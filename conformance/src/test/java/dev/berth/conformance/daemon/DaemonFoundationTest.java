@@ -89,6 +89,21 @@ class DaemonFoundationTest {
         assertTrue(s.getRuntimeHandlersList().stream().anyMatch(h -> h.getName().equals("runc")));
     }
 
+    /**
+     * The features critest and kubelet read: recursive read-only mounts per handler ("" is the
+     * default; Debian's runc 1.1 and crun 1.8 know rro, this kernel has mount_setattr) and
+     * SupplementalGroupsPolicy runtime-wide. Without them the matching tests skip, so they are
+     * pinned here.
+     */
+    @Test
+    void statusReportsHandlerAndRuntimeFeatures() {
+        StatusResponse s = daemon.client().runtime().status(StatusRequest.getDefaultInstance());
+        Map<String, Boolean> rro = new HashMap<>();
+        s.getRuntimeHandlersList().forEach(h -> rro.put(h.getName(), h.getFeatures().getRecursiveReadOnlyMounts()));
+        assertEquals(Map.of("", true, "runc", true, "crun", true), rro);
+        assertTrue(s.getFeatures().getSupplementalGroupsPolicy());
+    }
+
     @Test
     void runtimeConfigReportsCgroupfs() {
         assertEquals(CgroupDriver.CGROUPFS,

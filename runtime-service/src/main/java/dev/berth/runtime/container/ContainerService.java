@@ -145,7 +145,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             RootFs.mount(paths, image.lowerDirs());
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
-                    settings.apparmorEnabled(), targetPidNamespace(config)));
+                    settings.apparmorEnabled(), targetPidNamespace(config), runtime.features()));
             Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());

@@ -18,6 +18,9 @@ public interface OciRuntime {
     /** The runtime's state directory (its {@code --root}). */
     Path root();
 
+    /** What this runtime (on this kernel) supports beyond OCI 1.0; probed once. */
+    OciFeatures features();
+
     void start(String id);
 
     /** Sends {@code signal} (a name like "TERM" or a number) to the container's init process. */

@@ -34,6 +34,11 @@ public final class OciRuntimes {
         return r;
     }
 
+    /** Every configured runtime, in configuration order. */
+    public java.util.Collection<OciRuntime> all() {
+        return java.util.Collections.unmodifiableCollection(byHandler.values());
+    }
+
     public String defaultHandler() {
         return defaultHandler;
     }

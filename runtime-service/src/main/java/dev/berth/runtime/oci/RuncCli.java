@@ -16,6 +16,7 @@ public final class RuncCli implements OciRuntime {
     private final String handler;
     private final Path binary;
     private final Path root;
+    private volatile OciFeatures features;
 
     public RuncCli(String handler, Path binary, Path root) {
         this.handler = handler;
@@ -36,6 +37,17 @@ public final class RuncCli implements OciRuntime {
     @Override
     public Path root() {
         return root;
+    }
+
+    @Override
+    public OciFeatures features() {
+        OciFeatures f = features;
+        if (f == null) {
+            // A race probes twice at worst; both answers are the same.
+            f = OciFeatures.probe(binary);
+            features = f;
+        }
+        return f;
     }
 
     @Override

@@ -20,6 +20,13 @@ import runtime.v1.Mount;
  * mounts: the standard kernel filesystems, the pod's /etc/hosts, /etc/resolv.conf, /etc/hostname
  * and /dev/shm, then the request's bind mounts (which win on the same destination), sorted so a
  * parent is mounted before what lies under it. Also linux.devices for the request's devices.
+ *
+ * <p>Read-only bind mounts: {@code readonly} makes only the top mount read-only (OCI {@code ro}: the
+ * runtime remounts the bind itself, mounts below it keep their own flags), as kubelet expects;
+ * {@code recursive_read_only} makes every mount below read-only too (OCI {@code rro}, carried out
+ * by the runtime with mount_setattr(AT_RECURSIVE)). The latter needs {@code readonly}, private
+ * propagation (a mount propagated in later would not be read-only) and a runtime that knows
+ * {@code rro}.
  */
 public final class MountSpec {
     private MountSpec() {}
@@ -55,7 +62,7 @@ public final class MountSpec {
         podFile(mounts, requested, "/etc/hostname", sb.hostnameFile(), roRoot);
         String rootPropagation = null;
         for (Mount m : c.getMountsList()) {
-            M bind = bind(m);
+            M bind = bind(m, ctx);
             mounts.removeIf(x -> x.destination().equals(bind.destination()));
             mounts.add(bind);
             if (bind.options().contains("rshared")) {
@@ -91,7 +98,7 @@ public final class MountSpec {
         mounts.add(new M(dest, "bind", file.toString(), List.of("rbind", "rprivate", ro ? "ro" : "rw")));
     }
 
-    static M bind(Mount m) {
+    static M bind(Mount m, SpecContext ctx) {
         String dest = clean(m.getContainerPath());
         if (!dest.startsWith("/")) {
             throw BerthException.invalid("mount container_path \"%s\" must be absolute", m.getContainerPath());
@@ -99,6 +106,9 @@ public final class MountSpec {
         if (m.getHostPath().isEmpty() || !m.getHostPath().startsWith("/")) {
             throw BerthException.invalid("mount host_path \"%s\" for %s must be an absolute path",
                     m.getHostPath(), dest);
+        }
+        if (m.getRecursiveReadOnly()) {
+            checkRecursiveReadOnly(m, dest, ctx);
         }
         Path src = Path.of(m.getHostPath());
         if (!Files.exists(src)) {
@@ -122,7 +132,27 @@ public final class MountSpec {
             default -> "rprivate";
         });
         opts.add(m.getReadonly() ? "ro" : "rw");
+        if (m.getRecursiveReadOnly()) {
+            opts.add("rro");
+        }
         return new M(dest, "bind", src.toString(), opts);
+    }
+
+    private static void checkRecursiveReadOnly(Mount m, String dest, SpecContext ctx) {
+        if (!m.getReadonly()) {
+            throw BerthException.invalid("mount %s: recursive_read_only needs readonly; a read-write mount cannot be "
+                    + "recursively read-only", dest);
+        }
+        if (m.getPropagation() != runtime.v1.MountPropagation.PROPAGATION_PRIVATE) {
+            throw BerthException.invalid("mount %s: recursive_read_only needs private propagation, not %s (mounts "
+                    + "propagated into it later would be writable)", dest, m.getPropagation());
+        }
+        if (!ctx.runtimeFeatures().recursiveReadOnlyMounts()) {
+            String h = ctx.sandbox().runtimeHandler();
+            throw BerthException.invalid("mount %s: recursive_read_only is not supported by runtime handler %s (it "
+                    + "needs runc 1.1 or crun 1.4 or later on Linux 5.12 or later; see Status runtime_handlers)",
+                    dest, h == null || h.isEmpty() ? "(default)" : "\"" + h + "\"");
+        }
     }
 
     private static void devices(ObjectNode spec, ContainerConfig c) {

@@ -14,6 +14,11 @@ import runtime.v1.LinuxContainerSecurityContext;
  * process.user: uid, gid and additional groups from run_as_user / run_as_username / run_as_group
  * and supplemental_groups, falling back to the image's User; names resolve through the image's
  * /etc/passwd and /etc/group.
+ *
+ * <p>The additional groups are the primary gid, then (SupplementalGroupsPolicy Merge, the default)
+ * the groups the image's /etc/group lists the user in, then supplemental_groups. With Strict the
+ * image's /etc/group adds nothing: only what the request names. They are the process's identity
+ * that ContainerStatus.user reports.
  */
 public final class UserSpec {
     private UserSpec() {}
@@ -23,6 +28,10 @@ public final class UserSpec {
     static void apply(ObjectNode spec, SpecContext ctx) {
         User u = resolve(ctx.security(), ctx.image().config() == null ? null : ctx.image().config().user(),
                 ctx.rootfs(), ctx.config().getMetadata().getName());
+        write(spec, u);
+    }
+
+    static void write(ObjectNode spec, User u) {
         ObjectNode user = ((ObjectNode) spec.get("process")).putObject("user");
         user.put("uid", u.uid());
         user.put("gid", u.gid());
@@ -72,15 +81,28 @@ public final class UserSpec {
                         "container %s: group \"%s\" is not in the image's /etc/group", container, g));
             }
         }
-        Set<Long> extra = new LinkedHashSet<>();
-        if (name != null) {
-            extra.addAll(memberOf(rootfs, name));
-        }
-        extra.addAll(sc.getSupplementalGroupsList());
         if (uid < 0 || (gid != null && gid < 0)) {
             throw BerthException.invalid("container %s: uid and gid must not be negative", container);
         }
-        return new User(uid, gid == null ? 0 : gid, List.copyOf(extra));
+        long primary = gid == null ? 0 : gid;
+        Set<Long> extra = new LinkedHashSet<>();
+        extra.add(primary);
+        boolean strict = switch (sc.getSupplementalGroupsPolicy()) {
+            case Merge -> false;
+            case Strict -> true;
+            default -> throw BerthException.invalid("container %s: unknown supplemental_groups_policy %d",
+                    container, sc.getSupplementalGroupsPolicyValue());
+        };
+        if (name != null && !strict) {
+            extra.addAll(memberOf(rootfs, name));
+        }
+        for (long g : sc.getSupplementalGroupsList()) {
+            if (g < 0) {
+                throw BerthException.invalid("container %s: supplemental group %d is negative", container, g);
+            }
+            extra.add(g);
+        }
+        return new User(uid, primary, List.copyOf(extra));
     }
 
     private static Optional<String[]> passwdBy(Path rootfs, int field, String value) {

@@ -57,7 +57,7 @@ class SpecBuilderTest {
         LocalImage image = new LocalImage("sha256:1", List.of(), List.of(), 0, img, List.of());
         Files.createDirectories(tmp.resolve("shm"));
         return SpecBuilder.build(new SpecContext("cid", c, pod(netns), image, rootfs(), "/kubepods/p/berth-cid",
-                Path.of("/usr/share/containers/seccomp.json"), 0, false, null));
+                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE));
     }
 
     private static ContainerConfig.Builder cfg() {
@@ -106,14 +106,14 @@ class SpecBuilderTest {
         ObjectNode s = build(cfg().build(), img(List.of("/ep"), List.of(), "web"), null);
         assertEquals(33, s.at("/process/user/uid").asInt());
         assertEquals(33, s.at("/process/user/gid").asInt());
-        assertEquals(List.of("4", "50"), texts(s.at("/process/user/additionalGids")));
+        assertEquals(List.of("33", "4", "50"), texts(s.at("/process/user/additionalGids")));
         s = build(cfg().setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
                 LinuxContainerSecurityContext.newBuilder().setRunAsUser(Int64Value.newBuilder().setValue(5000))
                         .setRunAsGroup(Int64Value.newBuilder().setValue(6000)).addSupplementalGroups(7)))
                 .build(), img(List.of("/ep"), List.of(), "web"), null);
         assertEquals(5000, s.at("/process/user/uid").asInt());
         assertEquals(6000, s.at("/process/user/gid").asInt());
-        assertEquals(List.of("7"), texts(s.at("/process/user/additionalGids")));
+        assertEquals(List.of("6000", "7"), texts(s.at("/process/user/additionalGids")));
         s = build(cfg().build(), img(List.of("/ep"), List.of(), "1234:www"), null);
         assertEquals(1234, s.at("/process/user/uid").asInt());
         assertEquals(33, s.at("/process/user/gid").asInt());

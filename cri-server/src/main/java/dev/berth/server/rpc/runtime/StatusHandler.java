@@ -3,16 +3,22 @@ package dev.berth.server.rpc.runtime;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.runtime.cgroup.CgroupManager;
+import dev.berth.runtime.oci.OciFeatures;
+import dev.berth.runtime.oci.OciRuntime;
+import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.host.HostChecks;
 import dev.berth.server.host.HostTools;
 import dev.berth.server.status.NetworkCondition;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import runtime.v1.RuntimeCondition;
+import runtime.v1.RuntimeFeatures;
 import runtime.v1.RuntimeHandler;
 import runtime.v1.RuntimeHandlerFeatures;
 import runtime.v1.RuntimeStatus;
@@ -42,18 +48,18 @@ public class StatusHandler {
     @Inject
     CgroupManager cgroups;
 
+    @Inject
+    OciRuntimes runtimes;
+
     public StatusResponse handle(StatusRequest request) {
         Optional<String> runtimeProblem = HostChecks.runtimeNotReady(config);
         Optional<String> networkProblem = network.notReadyReason();
         StatusResponse.Builder out = StatusResponse.newBuilder()
                 .setStatus(RuntimeStatus.newBuilder()
                         .addConditions(condition("RuntimeReady", runtimeProblem, "RuntimeNotReady"))
-                        .addConditions(condition("NetworkReady", networkProblem, "NetworkPluginNotReady")));
-        for (String handler : config.runtimes().keySet()) {
-            out.addRuntimeHandlers(RuntimeHandler.newBuilder()
-                    .setName(handler)
-                    .setFeatures(RuntimeHandlerFeatures.getDefaultInstance()));
-        }
+                        .addConditions(condition("NetworkReady", networkProblem, "NetworkPluginNotReady")))
+                .addAllRuntimeHandlers(runtimeHandlers())
+                .setFeatures(runtimeFeatures());
         if (request.getVerbose()) {
             out.putInfo("config", json(config.asMap()));
             out.putInfo("tools", json(tools.versions()));
@@ -67,6 +73,33 @@ public class StatusHandler {
             out.putInfo("runtime", json(notes));
         }
         return out.build();
+    }
+
+    /**
+     * One entry per configured handler, and the default handler once more under the name "" (the
+     * CRI name of the default, which a pod without RuntimeClass gets).
+     */
+    private List<RuntimeHandler> runtimeHandlers() {
+        List<RuntimeHandler> out = new ArrayList<>();
+        out.add(runtimeHandler("", runtimes.forHandler(runtimes.defaultHandler())));
+        for (OciRuntime r : runtimes.all()) {
+            out.add(runtimeHandler(r.handler(), r));
+        }
+        return out;
+    }
+
+    private static RuntimeHandler runtimeHandler(String name, OciRuntime runtime) {
+        OciFeatures f = runtime.features();
+        return RuntimeHandler.newBuilder()
+                .setName(name)
+                .setFeatures(RuntimeHandlerFeatures.newBuilder()
+                        .setRecursiveReadOnlyMounts(f.recursiveReadOnlyMounts()))
+                .build();
+    }
+
+    /** Runtime-wide features: SupplementalGroupsPolicy (Merge and Strict, see UserSpec). */
+    private static RuntimeFeatures runtimeFeatures() {
+        return RuntimeFeatures.newBuilder().setSupplementalGroupsPolicy(true).build();
     }
 
     private static RuntimeCondition condition(String type, Optional<String> problem, String reason) {
