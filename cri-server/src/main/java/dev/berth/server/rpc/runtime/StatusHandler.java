@@ -3,6 +3,7 @@ package dev.berth.server.rpc.runtime;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.runtime.cgroup.CgroupManager;
+import dev.berth.runtime.userns.UserNamespaceSupport;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.host.HostChecks;
 import dev.berth.server.host.HostTools;
@@ -49,10 +50,12 @@ public class StatusHandler {
                 .setStatus(RuntimeStatus.newBuilder()
                         .addConditions(condition("RuntimeReady", runtimeProblem, "RuntimeNotReady"))
                         .addConditions(condition("NetworkReady", networkProblem, "NetworkPluginNotReady")));
+        // every handler (runc, crun) can join a pod's user namespace; the host decides
+        boolean userNamespaces = UserNamespaceSupport.available(config.root());
         for (String handler : config.runtimes().keySet()) {
             out.addRuntimeHandlers(RuntimeHandler.newBuilder()
                     .setName(handler)
-                    .setFeatures(RuntimeHandlerFeatures.getDefaultInstance()));
+                    .setFeatures(RuntimeHandlerFeatures.newBuilder().setUserNamespaces(userNamespaces)));
         }
         if (request.getVerbose()) {
             out.putInfo("config", json(config.asMap()));
