@@ -40,6 +40,7 @@ final class UserNamespaceMounts {
 
     /** The container's root filesystem, owned by container root; {@code userns} is the pod's pinned namespace. */
     static void mountRootFs(ContainerPaths p, List<Path> lowerDirs, Path userns, PodUserNamespace ids) {
+        requireSearchable(p.dir());
         try {
             Files.createDirectories(p.upper());
             // the merged root directory takes its owner from the upper one
@@ -145,6 +146,27 @@ final class UserNamespaceMounts {
             Files.deleteIfExists(view);
         } catch (IOException e) {
             throw BerthException.internal("cannot delete " + view + ": " + e, e);
+        }
+    }
+
+    /**
+     * The runtime prepares the root filesystem from inside the user namespace, as container root,
+     * an unprivileged host uid for which host root's directories are "others": each directory above
+     * the container's must let others search it (o+x), or the mount fails with a bare EACCES.
+     */
+    static void requireSearchable(Path dir) {
+        for (Path d = dir.toAbsolutePath().normalize().getParent(); d != null; d = d.getParent()) {
+            int mode;
+            try {
+                mode = (Integer) Files.getAttribute(d, "unix:mode");
+            } catch (IOException e) {
+                throw BerthException.internal("cannot stat " + d + ": " + e.getMessage(), e);
+            }
+            if ((mode & 01) == 0) {
+                throw BerthException.precondition("containers in a user namespace prepare their root filesystem as "
+                        + "an unprivileged host uid, which cannot pass %s (mode %s): allow others to search it "
+                        + "(chmod o+x) or put berth's root elsewhere", d, Integer.toOctalString(mode & 07777));
+            }
         }
     }
 
