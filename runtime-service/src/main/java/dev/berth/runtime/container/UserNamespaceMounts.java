@@ -40,9 +40,9 @@ final class UserNamespaceMounts {
 
     /** The container's root filesystem, owned by container root; {@code userns} is the pod's pinned namespace. */
     static void mountRootFs(ContainerPaths p, List<Path> lowerDirs, Path userns, PodUserNamespace ids) {
-        requireSearchable(p.dir());
         try {
             Files.createDirectories(p.upper());
+            requireSearchable(p.dir());
             // the merged root directory takes its owner from the upper one
             FileNodes.lchown(p.upper(), (int) ids.hostRootUid(), (int) ids.hostRootGid());
             if (lowerDirs.isEmpty()) {

@@ -52,10 +52,15 @@ public class StatusHandler {
                         .addConditions(condition("NetworkReady", networkProblem, "NetworkPluginNotReady")));
         // every handler (runc, crun) can join a pod's user namespace; the host decides
         boolean userNamespaces = UserNamespaceSupport.available(config.root());
+        RuntimeHandlerFeatures features = RuntimeHandlerFeatures.newBuilder().setUserNamespaces(userNamespaces)
+                .build();
+        // "" is the default handler (a pod naming none), as containerd reports it: kubelet and
+        // critest look features up under that name when no RuntimeClass is given
+        out.addRuntimeHandlers(RuntimeHandler.newBuilder().setName("").setFeatures(features));
         for (String handler : config.runtimes().keySet()) {
             out.addRuntimeHandlers(RuntimeHandler.newBuilder()
                     .setName(handler)
-                    .setFeatures(RuntimeHandlerFeatures.newBuilder().setUserNamespaces(userNamespaces)));
+                    .setFeatures(features));
         }
         if (request.getVerbose()) {
             out.putInfo("config", json(config.asMap()));
