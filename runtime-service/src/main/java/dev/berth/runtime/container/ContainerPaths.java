@@ -37,6 +37,16 @@ public record ContainerPaths(Path dir) {
         return bundle().resolve("config.json");
     }
 
+    /** Where an idmapped, read-only view of the image layers is mounted while the rootfs is made (userns). */
+    public Path idmappedLayers() {
+        return dir.resolve("idmap-layers");
+    }
+
+    /** Where idmapped views of bind mount sources wait for the runtime to take them (userns). */
+    public Path idmappedBinds() {
+        return dir.resolve("idmap-binds");
+    }
+
     public Path persist() {
         return dir.resolve("monitor");
     }

@@ -16,6 +16,7 @@ import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxLookup;
 import dev.berth.runtime.sandbox.SandboxView;
 import dev.berth.runtime.spec.SpecBuilder;
+import dev.berth.runtime.userns.PodUserNamespace;
 import dev.berth.runtime.spec.SpecContext;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -105,6 +106,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (imageRefText.isEmpty()) {
             throw BerthException.invalid("container %s: image is empty", config.getMetadata().getName());
         }
+        Optional<PodUserNamespace> userns = PodUserNamespace.forContainer(
+                config.getLinux().getSecurityContext().getNamespaceOptions(),
+                pod.config().getLinux().getSecurityContext().getNamespaceOptions());
         LocalImage image = images.find(imageRefText).orElseThrow(() -> BerthException.notFound(
                 "image %s is not present on this node; pull it first (PullImage)", imageRefText));
         Path logPath = LogPaths.resolve(pod.config().getLogDirectory(), config.getLogPath());
@@ -142,10 +146,17 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 () -> store.put(ContainerRecord.KIND, id, creating), COMMITS);
         try {
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
-            RootFs.mount(paths, image.lowerDirs());
+            if (userns.isPresent()) {
+                UserNamespaceMounts.mountRootFs(paths, image.lowerDirs(), pod.userNamespacePath(), userns.get());
+            } else {
+                RootFs.mount(paths, image.lowerDirs());
+            }
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
                     settings.apparmorEnabled(), targetPidNamespace(config), runtime.features()));
+            if (userns.isPresent()) {
+                UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
+            }
             Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
@@ -157,6 +168,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             int pid = conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
                     config.getStdinOnce()));
+            // the runtime has made the container's mounts: the idmapped views are no longer needed
+            UserNamespaceMounts.releaseBinds(paths);
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
             List<Long> gids = new ArrayList<>();
             user.path("additionalGids").forEach(g -> gids.add(g.asLong()));

@@ -51,6 +51,8 @@ final class RootFs {
                 throw BerthException.internal("root filesystem " + p.rootfs() + " is still mounted", null);
             }
         }
+        // idmapped views (user namespace pods) must be gone before anything is deleted
+        UserNamespaceMounts.releaseAll(p);
         deleteTree(p.dir());
     }
 

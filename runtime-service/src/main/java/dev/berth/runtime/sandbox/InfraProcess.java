@@ -33,11 +33,26 @@ public final class InfraProcess {
     }
 
     public static Started start(String sandboxId) {
+        return start(sandboxId, null);
+    }
+
+    /**
+     * Starts the infra; with {@code userNamespace} (a pod with its own user namespace) inside it, via
+     * {@code nsenter --user}, so the new PID namespace is owned by the pod's user namespace and its
+     * containers may mount /proc for it.
+     */
+    public static Started start(String sandboxId, Path userNamespace) {
         Path busybox = BUSYBOX.stream().filter(Files::isExecutable).findFirst()
                 .orElseThrow(() -> BerthException.precondition("a shared PID namespace needs busybox at /bin/busybox "
                         + "(Debian package busybox-static)"));
-        Process p = NetCommand.startDetached(List.of("unshare", "--pid", "--fork", "--kill-child",
-                busybox.toString(), "sh", "-c", SCRIPT, marker(sandboxId)));
+        List<String> argv = new java.util.ArrayList<>();
+        if (userNamespace != null) {
+            // nsenter becomes root of that namespace (uid/gid 0) before it runs unshare
+            argv.addAll(List.of("nsenter", "--user=" + userNamespace, "--"));
+        }
+        argv.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", busybox.toString(), "sh", "-c", SCRIPT,
+                marker(sandboxId)));
+        Process p = NetCommand.startDetached(argv);
         int parent = (int) p.pid();
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (System.nanoTime() < deadline) {

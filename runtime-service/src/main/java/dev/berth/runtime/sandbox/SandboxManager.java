@@ -12,6 +12,7 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.state.StateStore;
 import dev.berth.linux.Mounts;
 import dev.berth.runtime.container.PodContainers;
+import dev.berth.runtime.userns.PodUserNamespace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -180,10 +181,7 @@ public final class SandboxManager implements SandboxLookup {
         if (ns.getPid() == NamespaceMode.TARGET) {
             throw BerthException.invalid("PID namespace mode TARGET is not supported for a pod sandbox");
         }
-        if (ns.hasUsernsOptions() && ns.getUsernsOptions().getMode() == NamespaceMode.POD) {
-            throw new BerthException(dev.berth.core.error.ErrorKind.UNIMPLEMENTED,
-                    "user namespaces for pods are not supported by berth yet");
-        }
+        PodUserNamespace.forPod(ns); // validates userns_options (INVALID_ARGUMENT)
         boolean hostNetwork = ns.getNetwork() == NamespaceMode.NODE;
         boolean hostIpc = ns.getIpc() == NamespaceMode.NODE;
         boolean podPid = ns.getPid() == NamespaceMode.POD;
@@ -267,8 +265,13 @@ public final class SandboxManager implements SandboxLookup {
         } catch (IOException e) {
             throw BerthException.internal("cannot create " + podDir + ": " + e.getMessage(), e);
         }
-        NamespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
-                hostname);
+        Optional<PodUserNamespace> userns = userNamespace(config);
+        if (userns.isPresent()) {
+            UserNamespacePinner.pin(podDir.resolve("ns"), userns.get(), hostname);
+        } else {
+            NamespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
+                    hostname);
+        }
         if (rec.ipcns() != null) {
             Path shm = Path.of(rec.shm());
             try {
@@ -285,8 +288,9 @@ public final class SandboxManager implements SandboxLookup {
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
         String podId = rec.id();
         // The infra process starts while the network is set up: neither needs the other.
+        Path infraUserns = userns.isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null;
         CompletableFuture<InfraProcess.Started> infra = podPid
-                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId), BACKGROUND) : null;
+                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId, infraUserns), BACKGROUND) : null;
         // resolv.conf and hostname do not depend on the network: written meanwhile too
         CompletableFuture<Void> files = CompletableFuture.runAsync(() -> {
             PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
@@ -469,6 +473,9 @@ public final class SandboxManager implements SandboxLookup {
                 step(errors, () -> NamespacePinner.unpin(Path.of(f)));
             }
         }
+        // pinned only for pods with userns mode POD; unpinning what is not there is a no-op
+        step(errors, () -> NamespacePinner.unpin(UserNamespacePinner.userNamespaceFile(
+                Path.of(rec.podDir()).resolve("ns"))));
         if (rec.ipcns() != null && rec.shm() != null) {
             step(errors, () -> Mounts.ensureUnmounted(Path.of(rec.shm())));
         }
@@ -571,6 +578,8 @@ public final class SandboxManager implements SandboxLookup {
         nss.put("ipc", rec.ipcns());
         nss.put("uts", rec.utsns());
         nss.put("pid", rec.infraPid() > 0 ? InfraProcess.pidNamespace(rec.infraPid()).toString() : null);
+        nss.put("user", userNamespace(config(rec)).isPresent()
+                ? UserNamespacePinner.userNamespaceFile(Path.of(rec.podDir()).resolve("ns")).toString() : null);
         info.put("shm", rec.shm());
         PodSandboxConfig cfg = config(rec);
         if (cfg.getLinux().hasResources() || cfg.getLinux().hasOverhead()) {
@@ -637,10 +646,12 @@ public final class SandboxManager implements SandboxLookup {
             return Optional.empty();
         }
         Path podDir = Path.of(r.podDir());
-        return Optional.of(new SandboxView(r.id(), config(r), r.state().equals(SandboxRecord.READY),
+        PodSandboxConfig config = config(r);
+        return Optional.of(new SandboxView(r.id(), config, r.state().equals(SandboxRecord.READY),
                 r.runtimeHandler(), path(r.netns()), path(r.ipcns()), path(r.utsns()),
                 r.infraPid() > 0 ? InfraProcess.pidNamespace(r.infraPid()) : null, r.cgroupPath(),
-                PodFiles.hosts(podDir), PodFiles.resolvConf(podDir), PodFiles.hostname(podDir), path(r.shm())));
+                PodFiles.hosts(podDir), PodFiles.resolvConf(podDir), PodFiles.hostname(podDir), path(r.shm()),
+                userNamespace(config).isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null));
     }
 
     /** Ids of every known pod (for the container side's recovery and for tests). */
@@ -659,6 +670,10 @@ public final class SandboxManager implements SandboxLookup {
         PodSandboxMetadata md = config.getMetadata();
         return new PodNetworkRequest(rec.id(), rec.netns() == null ? null : Path.of(rec.netns()), "eth0",
                 md.getName(), md.getNamespace(), md.getUid(), ports);
+    }
+
+    private static Optional<PodUserNamespace> userNamespace(PodSandboxConfig config) {
+        return PodUserNamespace.forPod(config.getLinux().getSecurityContext().getNamespaceOptions());
     }
 
     private static PodSandboxConfig config(SandboxRecord rec) {

@@ -12,6 +12,7 @@ import runtime.v1.PodSandboxConfig;
  * @param cgroupPath the pod cgroup, absolute within the cgroup v2 hierarchy ("/kubepods/pod-x")
  * @param pidNamespacePath the shared PID namespace ({@code /proc/<infra>/ns/pid}) when the pod
  *     asked for POD mode
+ * @param userNamespacePath the pod's pinned user namespace (userns mode POD), else null: the host's
  */
 public record SandboxView(
         String id,
@@ -26,4 +27,14 @@ public record SandboxView(
         Path hostsFile,
         Path resolvConfFile,
         Path hostnameFile,
-        Path shmPath) {}
+        Path shmPath,
+        Path userNamespacePath) {
+
+    /** A pod in the host's user namespace. */
+    public SandboxView(String id, PodSandboxConfig config, boolean ready, String runtimeHandler,
+            Path netNamespacePath, Path ipcNamespacePath, Path utsNamespacePath, Path pidNamespacePath,
+            String cgroupPath, Path hostsFile, Path resolvConfFile, Path hostnameFile, Path shmPath) {
+        this(id, config, ready, runtimeHandler, netNamespacePath, ipcNamespacePath, utsNamespacePath,
+                pidNamespacePath, cgroupPath, hostsFile, resolvConfFile, hostnameFile, shmPath, null);
+    }
+}

@@ -27,6 +27,7 @@ public final class SpecBuilder {
         UserSpec.apply(spec, ctx);
         MountSpec.apply(spec, ctx);
         NamespaceSpec.apply(spec, ctx);
+        UserNamespaceSpec.apply(spec, ctx);
         SecuritySpec.apply(spec, ctx);
         ResourceSpec.apply(spec, ctx);
         return spec;

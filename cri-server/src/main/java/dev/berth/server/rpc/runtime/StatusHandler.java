@@ -6,6 +6,7 @@ import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.oci.OciFeatures;
 import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
+import dev.berth.runtime.userns.UserNamespaceSupport;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.host.HostChecks;
 import dev.berth.server.host.HostTools;
@@ -80,20 +81,23 @@ public class StatusHandler {
      * CRI name of the default, which a pod without RuntimeClass gets).
      */
     private List<RuntimeHandler> runtimeHandlers() {
+        // every handler (runc, crun) can join a pod's user namespace: the host decides
+        boolean userNamespaces = UserNamespaceSupport.available(config.root());
         List<RuntimeHandler> out = new ArrayList<>();
-        out.add(runtimeHandler("", runtimes.forHandler(runtimes.defaultHandler())));
+        out.add(runtimeHandler("", runtimes.forHandler(runtimes.defaultHandler()), userNamespaces));
         for (OciRuntime r : runtimes.all()) {
-            out.add(runtimeHandler(r.handler(), r));
+            out.add(runtimeHandler(r.handler(), r, userNamespaces));
         }
         return out;
     }
 
-    private static RuntimeHandler runtimeHandler(String name, OciRuntime runtime) {
+    private static RuntimeHandler runtimeHandler(String name, OciRuntime runtime, boolean userNamespaces) {
         OciFeatures f = runtime.features();
         return RuntimeHandler.newBuilder()
                 .setName(name)
                 .setFeatures(RuntimeHandlerFeatures.newBuilder()
-                        .setRecursiveReadOnlyMounts(f.recursiveReadOnlyMounts()))
+                        .setRecursiveReadOnlyMounts(f.recursiveReadOnlyMounts())
+                        .setUserNamespaces(userNamespaces))
                 .build();
     }
 
