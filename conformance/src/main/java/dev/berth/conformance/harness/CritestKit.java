@@ -53,9 +53,9 @@ public final class CritestKit {
         return new CritestKit(dir, addr, state);
     }
 
-    /** The same kit with another registry address and state directory (for a run inside the VM). */
-    public CritestKit with(String addr, Path stateDir) {
-        return new CritestKit(dir, addr, stateDir);
+    /** The same kit on another state directory (a copy, for a run inside the VM). */
+    public CritestKit withState(Path stateDir) {
+        return new CritestKit(dir, registryAddr, stateDir);
     }
 
     /** Why the kit cannot run here, or empty when everything it needs is present. */

@@ -46,7 +46,7 @@ class CritestSuiteTest {
         Commands.run("rm", "-rf", report.toString());
         Files.createDirectories(report);
 
-        try (CritestKit.Registry registry = kit.startRegistry(); BerthDaemon daemon = startDaemon(kit)) {
+        try (CritestKit.Registry registry = kit.startRegistry(); BerthDaemon daemon = startDaemon(kit, Duration.ofSeconds(60))) {
             SpecAllowance allowance = SpecAllowance.of(daemon);
             CritestKit.Run run;
             try {
@@ -68,13 +68,14 @@ class CritestSuiteTest {
         }
     }
 
-    private static BerthDaemon startDaemon(CritestKit kit) throws IOException {
+    /** A daemon as the other end-to-end tests start it, pulling through the kit's registry. */
+    static BerthDaemon startDaemon(CritestKit kit, Duration startTimeout) throws IOException {
         BerthDaemon d = BerthDaemon.prepare(Map.of());
         try {
             Path conf = d.base().resolve("registries.conf");
             Files.writeString(conf, kit.registriesConf());
             d.env().put("BERTH_REGISTRIES_CONF", conf.toString());
-            d.startProcess();
+            d.startProcess(startTimeout);
             return d;
         } catch (IOException | RuntimeException e) {
             d.close();
@@ -94,5 +95,4 @@ class CritestSuiteTest {
             System.err.println("WARNING: removing the pods critest left: " + e);
         }
     }
-
 }
