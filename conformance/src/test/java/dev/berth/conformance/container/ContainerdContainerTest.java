@@ -1,5 +1,6 @@
 package dev.berth.conformance.container;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.berth.conformance.OptOut;
@@ -37,7 +38,11 @@ class ContainerdContainerTest extends ContainerContract {
         assumeTrue(TestImages.available(), "/bin/busybox is missing");
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
-        containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
+        try {
+            containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
+        } catch (RuntimeException e) {
+            fail(e.getMessage() + OptOut.CONTAINERD.hint(), e);
+        }
         containerd.client().images().pullImage(PullImageRequest.newBuilder()
                 .setImage(ImageSpec.newBuilder().setImage(image)).build());
         logs = Files.createTempDirectory("containerd-ctr-logs");

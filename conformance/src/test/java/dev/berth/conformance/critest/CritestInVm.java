@@ -24,8 +24,10 @@ public final class CritestInVm {
         Path hostState = Path.of(args[1]);
         String focus = args[2];
         Path guestState = Path.of("/tmp/critest-kit-vm");
-        Files.createDirectories(guestState.resolve("registry"));
-        for (String part : List.of("images", "busybox-deb", "registry/data")) {
+        // What start-registry.sh reads when every image is already in the registry: the image list,
+        // the unpacked busybox (else it would apt-get download it) and the registry's storage.
+        for (String part : List.of("images/images.tsv", "busybox-deb", "registry/data")) {
+            Files.createDirectories(guestState.resolve(part).getParent());
             Commands.run("cp", "-a", hostState.resolve(part).toString(), guestState.resolve(part).getParent().toString())
                     .orThrow();
         }
