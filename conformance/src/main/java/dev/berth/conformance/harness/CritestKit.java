@@ -53,6 +53,11 @@ public final class CritestKit {
         return new CritestKit(dir, addr, state);
     }
 
+    /** A kit in a given directory (for tests of this class). */
+    public static CritestKit at(Path dir, String registryAddr, Path state) {
+        return new CritestKit(dir, registryAddr, state);
+    }
+
     /** The same kit on another state directory (a copy, for a run inside the VM). */
     public CritestKit withState(Path stateDir) {
         return new CritestKit(dir, registryAddr, stateDir);
