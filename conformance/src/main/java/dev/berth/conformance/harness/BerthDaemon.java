@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,12 +103,17 @@ public final class BerthDaemon implements AutoCloseable {
 
     /** Starts the process and waits until Version answers on the socket. */
     public void startProcess() throws IOException {
+        startProcess(Duration.ofSeconds(60));
+    }
+
+    /** The same, with a longer wait where the JVM starts slowly (the emulated cgroup v2 VM). */
+    public void startProcess(Duration timeout) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
         pb.environment().putAll(env);
         starts++;
         process = pb.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IOException("berth exited with " + process.exitValue() + " during start:\n" + logText());
@@ -122,7 +128,7 @@ public final class BerthDaemon implements AutoCloseable {
             }
             sleep(50);
         }
-        throw new IOException("berth did not answer Version within 60 s:\n" + logText());
+        throw new IOException("berth did not answer Version within " + timeout.toSeconds() + " s:\n" + logText());
     }
 
     /** Runs the daemon to its exit (for start-failure tests) and returns the exit code. */

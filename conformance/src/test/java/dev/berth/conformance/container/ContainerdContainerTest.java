@@ -1,7 +1,9 @@
 package dev.berth.conformance.container;
 
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.berth.conformance.OptOut;
 import dev.berth.conformance.harness.Commands;
 import dev.berth.conformance.harness.CriClient;
 import dev.berth.conformance.harness.LocalRegistry;
@@ -10,13 +12,17 @@ import dev.berth.conformance.harness.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 import runtime.v1.ImageSpec;
 import runtime.v1.PullImageRequest;
 
-/** The same container contract against Debian's containerd: the tests describe CRI, not berth. */
+/**
+ * The same container contract against Debian's containerd: the tests describe CRI, not berth. A
+ * containerd that is missing or does not start fails the class; BERTH_SKIP_CONTAINERD=1 skips it.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContainerdContainerTest extends ContainerContract implements ReadOnlyMountsAndGroupsContract {
     private LocalRegistry registry;
@@ -28,13 +34,18 @@ class ContainerdContainerTest extends ContainerContract implements ReadOnlyMount
     @BeforeAll
     void start() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
-        assumeTrue(ReferenceContainerd.available(), "containerd or shared/reference-containerd is missing");
+        OptOut.CONTAINERD.require(ReferenceContainerd.available() ? Optional.empty()
+                : Optional.of("containerd or " + ReferenceContainerd.script() + " is missing"));
         assumeTrue(LocalRegistry.available(), "docker-registry is not installed");
         assumeTrue(TestImages.available(), "/bin/busybox is missing");
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
-        containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
         groupsImage = TestImages.pushGroupsImage(registry, "library/groups", "ctr").reference();
+        try {
+            containerd = ReferenceContainerd.start(Map.of("REF_REGISTRY", registry.host()));
+        } catch (RuntimeException e) {
+            fail(e.getMessage() + OptOut.CONTAINERD.hint(), e);
+        }
         containerd.client().images().pullImage(PullImageRequest.newBuilder()
                 .setImage(ImageSpec.newBuilder().setImage(image)).build());
         containerd.client().images().pullImage(PullImageRequest.newBuilder()
