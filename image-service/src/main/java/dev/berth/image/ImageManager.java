@@ -1,6 +1,7 @@
 package dev.berth.image;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.content.BlobStore;
 import dev.berth.image.layer.LayerLeases;
@@ -16,6 +17,7 @@ import dev.berth.image.registry.RegistryCaller;
 import dev.berth.image.registry.RegistryEndpoint;
 import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.config.RegistriesConf;
+import dev.berth.image.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,25 +51,35 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
      * @param registriesConf registries.conf v2 file; read at every pull, missing means no rules
      * @param maxConcurrentDownloads layer downloads in flight across all pulls
      * @param requestTimeout how long a registry may take to start answering a request
-     * @param stallTimeout how long a layer download may go without receiving a byte
+     * @param stallTimeout how long any registry response (manifest, config, token, blob, error body) may go
+     *     without a byte arriving
+     * @param unpackLimits bounds on each layer: uncompressed bytes, entries, header sizes
      */
     public record Options(Path root, Path registriesConf, int maxConcurrentDownloads, PlatformSelector platform,
-            Duration connectTimeout, Duration requestTimeout, Duration stallTimeout) {
+            Duration connectTimeout, Duration requestTimeout, Duration stallTimeout, LayerUnpacker.Limits unpackLimits) {
         public static Options defaults(Path root) {
             return new Options(root, null, 3, PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10), Duration.ofMinutes(2),
-                    Duration.ofSeconds(60));
+                    Duration.ofSeconds(60), LayerUnpacker.Limits.DEFAULT);
         }
 
         public Options withRegistriesConf(Path p) {
-            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, stallTimeout);
+            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, stallTimeout,
+                    unpackLimits);
         }
 
         public Options withMaxConcurrentDownloads(int n) {
-            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout, stallTimeout);
+            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout, stallTimeout,
+                    unpackLimits);
         }
 
         public Options withStallTimeout(Duration d) {
-            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, d);
+            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, d,
+                    unpackLimits);
+        }
+
+        public Options withUnpackLimits(LayerUnpacker.Limits l) {
+            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout,
+                    stallTimeout, l);
         }
     }
 
@@ -87,11 +99,12 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.options = options;
         this.state = state;
         this.listener = listener;
+        OwnerOnly.directory(options.root());
         this.blobs = new BlobStore(options.root().resolve("blobs"));
         this.layers = new LayerStore(options.root().resolve("layers"), state);
-        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
+        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout(), options.stallTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
-                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout());
+                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout(), options.unpackLimits());
     }
 
     /** Opens the store and cleans up what a crash left behind. */

@@ -1,6 +1,7 @@
 package dev.berth.image.layer;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.content.Digests;
 import java.io.IOException;
@@ -40,11 +41,20 @@ public final class LayerStore {
      */
     public record LayerRecord(String diffId, long bytes, long diskBytes, long inodes, long createdAt) {}
 
-    /** Fills an empty directory with a layer's content; throws to abandon it. */
+    /** Fills an empty directory with a layer's content and says what it used; throws to abandon it. */
     @FunctionalInterface
     public interface Filler {
-        void fill(Path dir) throws IOException;
+        Usage fill(Path dir) throws IOException;
     }
+
+    /**
+     * What a layer uses, as its filler counted it (walking the tree afterwards would cost a key per
+     * file in memory to count hard links once).
+     *
+     * @param bytes apparent size of regular files
+     * @param diskBytes disk space (4 KiB blocks, hard links once)
+     */
+    public record Usage(long bytes, long diskBytes, long inodes) {}
 
     private final Path root;
     private final StateStore state;
@@ -52,11 +62,8 @@ public final class LayerStore {
     public LayerStore(Path root, StateStore state) {
         this.root = root;
         this.state = state;
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw BerthException.internal("cannot create the layer store " + root + ": " + e.getMessage(), e);
-        }
+        // 0700: layers hold setuid binaries and device nodes that no other local user may reach.
+        OwnerOnly.directory(root);
     }
 
     public Path root() {
@@ -94,8 +101,7 @@ public final class LayerStore {
         try {
             Files.createDirectory(tmp);
             Files.setAttribute(tmp, "unix:mode", 0755);
-            filler.fill(tmp);
-            Usage u = usage(tmp);
+            Usage u = filler.fill(tmp);
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                 // A record-less directory (crash between rename and record) or a concurrent winner: replace debris.
                 if (state.get(KIND, diffId, LayerRecord.class).isPresent()) {
@@ -109,7 +115,7 @@ public final class LayerStore {
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
                 throw new IOException("cannot publish layer directory " + target + ": " + e, e);
             }
-            LayerRecord rec = new LayerRecord(diffId, u.bytes, u.diskBytes, u.inodes, System.currentTimeMillis());
+            LayerRecord rec = new LayerRecord(diffId, u.bytes(), u.diskBytes(), u.inodes(), System.currentTimeMillis());
             state.put(KIND, diffId, rec);
             return rec;
         } catch (IOException e) {
@@ -162,35 +168,6 @@ public final class LayerStore {
         } catch (IOException e) {
             throw BerthException.internal("cannot scan the layer store " + root + ": " + e.getMessage(), e);
         }
-    }
-
-    private record Usage(long bytes, long diskBytes, long inodes) {}
-
-    private static Usage usage(Path dir) throws IOException {
-        long[] acc = new long[3];
-        Set<Object> seen = new HashSet<>();
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
-                acc[1] += 4096;
-                acc[2]++;
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) {
-                if (a.fileKey() != null && !seen.add(a.fileKey())) {
-                    return FileVisitResult.CONTINUE; // another name of a hard-linked file
-                }
-                acc[2]++;
-                if (a.isRegularFile()) {
-                    acc[0] += a.size();
-                    acc[1] += (a.size() + 4095) / 4096 * 4096;
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        return new Usage(acc[0], acc[1], acc[2]);
     }
 
     /** Deletes a tree without following symlinks; best effort (debris is retried at the next start). */
