@@ -209,7 +209,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         }
         List<ImageRecord> all = records();
         if (ImageReference.isImageId(reference)) {
-            String id = reference.startsWith("sha256:") ? reference : "sha256:" + reference;
+            String id = reference.contains(":") ? reference : "sha256:" + reference;
             Optional<ImageRecord> byId = all.stream().filter(r -> r.id().equals(id)).findFirst();
             if (byId.isPresent()) {
                 return byId;

@@ -91,9 +91,13 @@ public record ImageReference(String domain, String path, String tag, String dige
         return new ImageReference(domain, path, tag, digest);
     }
 
-    /** Whether {@code s} is a full image id: "sha256:" + 64 hex, or the 64 hex digits alone. */
+    /**
+     * Whether {@code s} is a full image id: "sha256:" + 64 hex, or the 64 hex digits alone, or
+     * "sha512:" + 128 hex (the config digest of an image made with sha512).
+     */
     public static boolean isImageId(String s) {
-        return s != null && (s.matches("sha256:[0-9a-f]{64}") || s.matches("[0-9a-f]{64}"));
+        return s != null && (s.matches("sha256:[0-9a-f]{64}") || s.matches("[0-9a-f]{64}")
+                || s.matches("sha512:[0-9a-f]{128}"));
     }
 
     /** "domain/path", the repository name. */
