@@ -289,7 +289,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     cc == null || cc.labels() == null ? Map.of() : cc.labels());
             List<Path> lower = new ArrayList<>();
             for (String d : r.diffIds().reversed()) {
-                lower.add(layers.dir(d));
+                lower.add(layers.lowerDir(d)); // the short name: many layers still fit in the mount options
             }
             return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
         });
@@ -347,6 +347,14 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
 
     private void collectGarbageLocked() {
         Set<Path> mounted = Mountpoints.overlayLowerDirs();
+        // Lowerdirs appear as given at mount time: a layer directory, or its short link (absolute or, for
+        // images with many layers, relative "l/<id>" or "<id>"): the link's file name identifies the layer.
+        Set<String> mountedNames = new HashSet<>();
+        for (Path p : mounted) {
+            if (p.getFileName() != null) {
+                mountedNames.add(p.getFileName().toString());
+            }
+        }
         synchronized (leases.lock()) {
             Set<String> liveLayers = new HashSet<>();
             Set<String> liveBlobs = new HashSet<>();
@@ -355,8 +363,8 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 liveBlobs.addAll(r.blobs());
             }
             for (LayerStore.LayerRecord l : layers.list()) {
-                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())
-                        && !mounted.contains(layers.dir(l.diffId()))) {
+                boolean inUse = mounted.contains(layers.dir(l.diffId())) || l.link() != null && mountedNames.contains(l.link());
+                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId()) && !inUse) {
                     layers.delete(l.diffId());
                 }
             }
