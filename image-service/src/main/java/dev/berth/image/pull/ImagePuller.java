@@ -305,7 +305,7 @@ public final class ImagePuller {
             return BerthException.precondition("%s: %s", what, e.getMessage());
         }
         if (e instanceof java.util.zip.ZipException || e.getClass().getName().contains("Zstd")
-                || e.getClass().getName().startsWith("org.apache.commons.compress")) {
+                || e instanceof dev.berth.image.unpack.MalformedTarException) {
             return BerthException.precondition("%s: the layer is not a valid (compressed) tar archive: %s", what,
                     e.getMessage());
         }

@@ -32,6 +32,11 @@ import java.util.zip.GZIPInputStream;
  * is a symlink) fail the layer with PERMISSION_DENIED. Existing entries are replaced without
  * following symlinks, so a symlink planted earlier in the layer cannot redirect a later write.
  * Symlink targets themselves are stored as given: they are resolved inside the container only.
+ *
+ * <p>Bounds ({@link Limits}): the tar stream is read by {@link TarReader}, which refuses oversized
+ * extended headers and long names before reading them, counts entries, and keeps xattr values as raw
+ * bytes; the caller bounds the uncompressed bytes ({@link Limits#bound}). Nothing is kept per entry:
+ * directory times wait in a scratch file ({@link DirTimes}) and disk usage is counted on the way.
  */
 public final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
@@ -362,8 +367,9 @@ public final class LayerUnpacker {
             return;
         }
         if (a.isDirectory()) {
-            try (var s = Files.list(p)) {
-                for (Path c : s.toList()) {
+            // Streamed, not listed: the directory may hold a million entries.
+            try (var s = Files.newDirectoryStream(p)) {
+                for (Path c : s) {
                     removeExisting(c);
                 }
             }

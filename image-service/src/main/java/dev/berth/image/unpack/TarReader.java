@@ -339,13 +339,6 @@ final class TarReader {
         return new MalformedTarException(detail);
     }
 
-    /** The bytes are not a well-formed tar archive. */
-    static final class MalformedTarException extends IOException {
-        MalformedTarException(String message) {
-            super(message);
-        }
-    }
-
     private static boolean isZero(byte[] b) {
         for (byte x : b) {
             if (x != 0) {
