@@ -30,9 +30,10 @@ import java.util.stream.Stream;
  * Deletion renames the directory to a temp name first, so a crash mid-delete leaves only debris.
  * Layers are shared by images; which ones are still needed is decided by the image store.
  *
- * <p>Each layer also has a short name, a symlink {@code root/l/<12 chars>} to its directory (as
- * containers/storage's {@code l/} links): overlay mounts name lowerdirs by these, so the options of an
- * image with a hundred layers still fit in mount(2)'s page.
+ * <p>Each layer also has a short name, a symlink {@code <root>/../l/<12 chars>} to its directory (as
+ * containers/storage's {@code l/} links), beside the layers so that {@code root} keeps one directory
+ * per layer: overlay mounts name lowerdirs by these, so the options of an image with a hundred layers
+ * still fit in mount(2)'s page.
  */
 public final class LayerStore {
     public static final String KIND = "image-layer";
@@ -66,14 +67,16 @@ public final class LayerStore {
     public record Usage(long bytes, long diskBytes, long inodes) {}
 
     private final Path root;
+    private final Path links;
     private final StateStore state;
 
     public LayerStore(Path root, StateStore state) {
         this.root = root;
+        this.links = root.resolveSibling(LINKS);
         this.state = state;
         // 0700: layers hold setuid binaries and device nodes that no other local user may reach.
         OwnerOnly.directory(root);
-        OwnerOnly.directory(root.resolve(LINKS));
+        OwnerOnly.directory(links);
     }
 
     public Path root() {
@@ -92,7 +95,7 @@ public final class LayerStore {
      * directory), or its directory when it has no short name.
      */
     public Path lowerDir(String diffId) {
-        return get(diffId).filter(r -> r.link() != null).map(r -> root.resolve(LINKS).resolve(r.link()))
+        return get(diffId).filter(r -> r.link() != null).map(r -> links.resolve(r.link()))
                 .orElse(dir(diffId));
     }
 
@@ -157,14 +160,14 @@ public final class LayerStore {
 
     /** Makes a fresh short name for {@code dir}: a relative symlink {@code l/<random>} -> {@code ../<dir>}. */
     private String newLink(Path dir) throws IOException {
-        Path target = Path.of("..", dir.getFileName().toString());
+        Path target = links.relativize(dir);
         for (int attempt = 0; ; attempt++) {
             StringBuilder id = new StringBuilder(LINK_LENGTH);
             for (int i = 0; i < LINK_LENGTH; i++) {
                 id.append(LINK_ALPHABET.charAt(RANDOM.nextInt(LINK_ALPHABET.length())));
             }
             try {
-                Files.createSymbolicLink(root.resolve(LINKS).resolve(id.toString()), target);
+                Files.createSymbolicLink(links.resolve(id.toString()), target);
                 return id.toString();
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 10) {
@@ -176,7 +179,7 @@ public final class LayerStore {
 
     private void deleteLink(String link) {
         try {
-            Files.deleteIfExists(root.resolve(LINKS).resolve(link));
+            Files.deleteIfExists(links.resolve(link));
         } catch (IOException e) {
             // an orphan link is removed by recover()
         }
@@ -185,7 +188,7 @@ public final class LayerStore {
     /** Whether {@code link} is the short name of an existing layer directory. */
     private boolean linkIntact(String link, String dirName) {
         try {
-            return link != null && Files.readSymbolicLink(root.resolve(LINKS).resolve(link)).equals(Path.of("..", dirName));
+            return link != null && Files.readSymbolicLink(links.resolve(link)).equals(links.relativize(root.resolve(dirName)));
         } catch (IOException e) {
             return false;
         }
@@ -210,8 +213,7 @@ public final class LayerStore {
      */
     public void recover() {
         Set<String> recorded = new HashSet<>();
-        Set<String> links = new HashSet<>();
-        recorded.add(LINKS);
+        Set<String> linked = new HashSet<>();
         for (LayerRecord r : list()) {
             String name = dir(r.diffId()).getFileName().toString();
             if (!Files.isDirectory(dir(r.diffId()), LinkOption.NOFOLLOW_LINKS)) {
@@ -230,7 +232,7 @@ public final class LayerStore {
                 }
                 state.put(KIND, r.diffId(), rec);
             }
-            links.add(rec.link());
+            linked.add(rec.link());
         }
         try (Stream<Path> s = Files.list(root)) {
             for (Path p : s.toList()) {
@@ -241,9 +243,9 @@ public final class LayerStore {
         } catch (IOException e) {
             throw BerthException.internal("cannot scan the layer store " + root + ": " + e.getMessage(), e);
         }
-        try (Stream<Path> s = Files.list(root.resolve(LINKS))) {
+        try (Stream<Path> s = Files.list(links)) {
             for (Path p : s.toList()) {
-                if (!links.contains(p.getFileName().toString())) {
+                if (!linked.contains(p.getFileName().toString())) {
                     Files.deleteIfExists(p);
                 }
             }

@@ -84,14 +84,14 @@ class ManyLayersTest {
             store.create(diffId, dir -> new LayerStore.Usage(0, 4096, 1));
             Path link = store.lowerDir(diffId);
             assertTrue(Files.isSymbolicLink(link) && link.getParent().getFileName().toString().equals("l"));
-            Files.createSymbolicLink(root.resolve("l/ORPHAN"), Path.of("../gone"));
+            Files.createSymbolicLink(root.resolveSibling("l/ORPHAN"), Path.of("../gone"));
             Files.delete(link); // lost in a crash
             store.recover();
             Path relinked = store.lowerDir(diffId);
             assertTrue(Files.isSymbolicLink(relinked) && Files.isDirectory(relinked));
-            assertTrue(Files.notExists(root.resolve("l/ORPHAN"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            assertTrue(Files.notExists(root.resolveSibling("l/ORPHAN"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
             store.delete(diffId);
-            try (var s = Files.list(root.resolve("l"))) {
+            try (var s = Files.list(root.resolveSibling("l"))) {
                 assertEquals(0, s.count());
             }
         }
