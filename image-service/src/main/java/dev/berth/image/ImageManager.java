@@ -1,6 +1,7 @@
 package dev.berth.image;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.content.BlobStore;
 import dev.berth.image.layer.LayerLeases;
@@ -16,6 +17,7 @@ import dev.berth.image.registry.RegistryCaller;
 import dev.berth.image.registry.RegistryEndpoint;
 import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.config.RegistriesConf;
+import dev.berth.image.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,25 +51,35 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
      * @param registriesConf registries.conf v2 file; read at every pull, missing means no rules
      * @param maxConcurrentDownloads layer downloads in flight across all pulls
      * @param requestTimeout how long a registry may take to start answering a request
-     * @param stallTimeout how long a layer download may go without receiving a byte
+     * @param stallTimeout how long any registry response (manifest, config, token, blob, error body) may go
+     *     without a byte arriving
+     * @param unpackLimits bounds on each layer: uncompressed bytes, entries, header sizes
      */
     public record Options(Path root, Path registriesConf, int maxConcurrentDownloads, PlatformSelector platform,
-            Duration connectTimeout, Duration requestTimeout, Duration stallTimeout) {
+            Duration connectTimeout, Duration requestTimeout, Duration stallTimeout, LayerUnpacker.Limits unpackLimits) {
         public static Options defaults(Path root) {
             return new Options(root, null, 3, PlatformSelector.LINUX_AMD64, Duration.ofSeconds(10), Duration.ofMinutes(2),
-                    Duration.ofSeconds(60));
+                    Duration.ofSeconds(60), LayerUnpacker.Limits.DEFAULT);
         }
 
         public Options withRegistriesConf(Path p) {
-            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, stallTimeout);
+            return new Options(root, p, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, stallTimeout,
+                    unpackLimits);
         }
 
         public Options withMaxConcurrentDownloads(int n) {
-            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout, stallTimeout);
+            return new Options(root, registriesConf, n, platform, connectTimeout, requestTimeout, stallTimeout,
+                    unpackLimits);
         }
 
         public Options withStallTimeout(Duration d) {
-            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, d);
+            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout, d,
+                    unpackLimits);
+        }
+
+        public Options withUnpackLimits(LayerUnpacker.Limits l) {
+            return new Options(root, registriesConf, maxConcurrentDownloads, platform, connectTimeout, requestTimeout,
+                    stallTimeout, l);
         }
     }
 
@@ -87,11 +99,12 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.options = options;
         this.state = state;
         this.listener = listener;
+        OwnerOnly.directory(options.root());
         this.blobs = new BlobStore(options.root().resolve("blobs"));
         this.layers = new LayerStore(options.root().resolve("layers"), state);
-        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout());
+        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout(), options.stallTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
-                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout());
+                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout(), options.unpackLimits());
     }
 
     /** Opens the store and cleans up what a crash left behind. */
@@ -196,7 +209,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         }
         List<ImageRecord> all = records();
         if (ImageReference.isImageId(reference)) {
-            String id = reference.startsWith("sha256:") ? reference : "sha256:" + reference;
+            String id = reference.contains(":") ? reference : "sha256:" + reference;
             Optional<ImageRecord> byId = all.stream().filter(r -> r.id().equals(id)).findFirst();
             if (byId.isPresent()) {
                 return byId;
@@ -276,7 +289,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     cc == null || cc.labels() == null ? Map.of() : cc.labels());
             List<Path> lower = new ArrayList<>();
             for (String d : r.diffIds().reversed()) {
-                lower.add(layers.dir(d));
+                lower.add(layers.lowerDir(d)); // the short name: many layers still fit in the mount options
             }
             return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
         });
@@ -334,6 +347,14 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
 
     private void collectGarbageLocked() {
         Set<Path> mounted = Mountpoints.overlayLowerDirs();
+        // Lowerdirs appear as given at mount time: a layer directory, or its short link (absolute or, for
+        // images with many layers, relative "l/<id>" or "<id>"): the link's file name identifies the layer.
+        Set<String> mountedNames = new HashSet<>();
+        for (Path p : mounted) {
+            if (p.getFileName() != null) {
+                mountedNames.add(p.getFileName().toString());
+            }
+        }
         synchronized (leases.lock()) {
             Set<String> liveLayers = new HashSet<>();
             Set<String> liveBlobs = new HashSet<>();
@@ -342,8 +363,8 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 liveBlobs.addAll(r.blobs());
             }
             for (LayerStore.LayerRecord l : layers.list()) {
-                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId())
-                        && !mounted.contains(layers.dir(l.diffId()))) {
+                boolean inUse = mounted.contains(layers.dir(l.diffId())) || l.link() != null && mountedNames.contains(l.link());
+                if (!liveLayers.contains(l.diffId()) && !leases.isLeased(l.diffId()) && !inUse) {
                     layers.delete(l.diffId());
                 }
             }

@@ -25,7 +25,7 @@ public final class BerthDaemon implements AutoCloseable {
     /** JVM flags of the production launcher (see README, "Memory"). */
     public static final List<String> JVM_FLAGS = List.of(
             "-XX:+UseSerialGC", "-Xms16m", "-Xmx96m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "--enable-native-access=ALL-UNNAMED");
+            "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
 
     private final Path base;
     private final PrivateMountNamespace namespace;

@@ -3,9 +3,11 @@ package dev.berth.core.state;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -48,11 +50,22 @@ public final class StateStore implements AutoCloseable {
         this.db = db;
     }
 
-    /** Opens (creating if needed) {@code dir/berth.db}, migrating it to {@link #SCHEMA_VERSION}. */
+    /**
+     * Opens (creating if needed) {@code dir/berth.db}, migrating it to {@link #SCHEMA_VERSION}. The
+     * directory is made 0700 and the database files 0600: records hold pod secrets (env).
+     */
     public static StateStore open(Path dir) {
         Path file = dir.resolve("berth.db");
         try {
-            Files.createDirectories(dir);
+            OwnerOnly.directory(dir);
+            if (!Files.exists(file)) {
+                // SQLite creates the database with the umask's mode and gives the -wal and -shm files the
+                // database's mode: an empty 0600 file first (SQLite takes it as a new database).
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+            for (String f : List.of("berth.db", "berth.db-wal", "berth.db-shm")) {
+                OwnerOnly.file(dir.resolve(f));
+            }
             Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
             try (Statement st = db.createStatement()) {
                 st.execute("PRAGMA journal_mode=WAL");

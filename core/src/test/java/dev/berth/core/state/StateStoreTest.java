@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,5 +42,29 @@ class StateStoreTest {
             }));
             assertTrue(s.get("pod", "x", Pod.class).isEmpty());
         }
+    }
+
+    @Test
+    void storeIsReadableByRootOnly() throws Exception {
+        Path state = dir.resolve("state");
+        java.nio.file.Files.createDirectories(state);
+        java.nio.file.Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (StateStore s = StateStore.open(state)) {
+            s.put("pod", "a", new Pod("a", "web", 1));
+        }
+        java.nio.file.Files.setPosixFilePermissions(state.resolve("berth.db"), PosixFilePermissions.fromString("rw-r--r--"));
+        try (StateStore s = StateStore.open(state)) {
+            s.put("pod", "b", new Pod("b", "web", 1));
+            assertEquals("rwx------", mode(state));
+            try (var files = java.nio.file.Files.list(state)) {
+                for (Path f : files.toList()) {
+                    assertEquals("rw-------", mode(f), f.toString());
+                }
+            }
+        }
+    }
+
+    private static String mode(Path p) throws java.io.IOException {
+        return PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(p));
     }
 }

@@ -11,8 +11,8 @@ import org.jboss.logging.Logger;
 /**
  * Runs one unary RPC handler and answers the caller. This is the single place where domain errors
  * become gRPC statuses: a {@link BerthException}'s kind picks the code and its message is the
- * description; anything else is a bug and answers INTERNAL (logged with its stack trace) without
- * taking the daemon down.
+ * description; any other exception is a bug and answers INTERNAL (logged with its stack trace)
+ * without taking the daemon down. Errors are not answered here but propagate.
  */
 public final class Rpc {
     private static final Logger LOG = Logger.getLogger(Rpc.class);
@@ -29,7 +29,9 @@ public final class Rpc {
         } catch (StatusRuntimeException e) {
             observer.onError(e);
             return;
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
+            // An Error (OutOfMemoryError, StackOverflowError) is not caught: the JVM is in an unknown state,
+            // and it must reach the JVM (-XX:+ExitOnOutOfMemoryError); state survives the restart (kill -9 safe).
             LOG.error("unexpected failure in an RPC handler", e);
             observer.onError(Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException());
             return;

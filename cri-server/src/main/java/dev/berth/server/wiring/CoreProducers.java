@@ -1,5 +1,6 @@
 package dev.berth.server.wiring;
 
+import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.server.BerthMain;
 import dev.berth.server.config.BerthConfig;
@@ -10,7 +11,6 @@ import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.nio.file.Files;
 
 /** The daemon-wide singletons every area uses: configuration, host tools, the state store. */
 @ApplicationScoped
@@ -33,8 +33,11 @@ public class CoreProducers {
     @Produces
     @Singleton
     StateStore stateStore(BerthConfig config) throws IOException {
-        // The run root is tmpfs on most nodes: recreate it after a reboot.
-        Files.createDirectories(config.run());
+        // The run root is tmpfs on most nodes: recreate it after a reboot. 0711: the CRI socket inside
+        // stays reachable by its group, but nobody else lists bundles. The state root holds images and
+        // secrets: 0700, tightened if it exists (as containerd after CVE-2021-41103).
+        OwnerOnly.traversableDirectory(config.run());
+        OwnerOnly.directory(config.root());
         return StateStore.open(config.root().resolve("state"));
     }
 

@@ -1,6 +1,7 @@
 package dev.berth.image.content;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,7 +23,7 @@ import java.util.stream.Stream;
  * <p>A blob is written to {@code root/ingest/} first, checked against its digest and size, synced,
  * then renamed into place: a blob file that exists is always complete and correct. Two writers of
  * the same blob both succeed (the content is the same). Leftovers in ingest/ after a crash are
- * removed by {@link #recover()}.
+ * removed by {@link #recover()}. The root is 0700: blobs are image content no other user may read.
  */
 public final class BlobStore {
     private final Path root;
@@ -31,6 +32,7 @@ public final class BlobStore {
     public BlobStore(Path root) {
         this.root = root;
         this.ingest = root.resolve("ingest");
+        OwnerOnly.directory(root);
         try {
             Files.createDirectories(ingest);
             Files.createDirectories(root.resolve("sha256"));
@@ -76,8 +78,8 @@ public final class BlobStore {
 
     /** Stores bytes already in memory after checking them against {@code digest}. */
     public void put(String digest, byte[] data, String what) {
-        String actual = Digests.sha256(data);
-        if (Digests.algorithm(digest).equals("sha256") && !actual.equals(digest)) {
+        String actual = Digests.compute(Digests.check(digest, what), data);
+        if (!actual.equals(digest)) {
             throw BerthException.precondition("%s: content does not match its digest: expected %s, got %s",
                     what, digest, actual);
         }

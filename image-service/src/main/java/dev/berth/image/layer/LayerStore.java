@@ -1,6 +1,7 @@
 package dev.berth.image.layer;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.content.Digests;
 import java.io.IOException;
@@ -28,35 +29,54 @@ import java.util.stream.Stream;
  * without a record, or a temp directory, is debris from a crash and {@link #recover()} removes it.
  * Deletion renames the directory to a temp name first, so a crash mid-delete leaves only debris.
  * Layers are shared by images; which ones are still needed is decided by the image store.
+ *
+ * <p>Each layer also has a short name, a symlink {@code <root>/../l/<12 chars>} to its directory (as
+ * containers/storage's {@code l/} links), beside the layers so that {@code root} keeps one directory
+ * per layer: overlay mounts name lowerdirs by these, so the options of an image with a hundred layers
+ * still fit in mount(2)'s page.
  */
 public final class LayerStore {
     public static final String KIND = "image-layer";
     private static final String TMP = ".tmp-";
+    private static final String LINKS = "l";
+    private static final String LINK_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    private static final int LINK_LENGTH = 12;
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     /**
      * @param bytes apparent size of the layer's regular files
      * @param diskBytes disk space used (4 KiB blocks, hard links counted once)
      * @param inodes inodes used
+     * @param link the short name under {@code l/} (null in records written before short names)
      */
-    public record LayerRecord(String diffId, long bytes, long diskBytes, long inodes, long createdAt) {}
+    public record LayerRecord(String diffId, long bytes, long diskBytes, long inodes, long createdAt, String link) {}
 
-    /** Fills an empty directory with a layer's content; throws to abandon it. */
+    /** Fills an empty directory with a layer's content and says what it used; throws to abandon it. */
     @FunctionalInterface
     public interface Filler {
-        void fill(Path dir) throws IOException;
+        Usage fill(Path dir) throws IOException;
     }
 
+    /**
+     * What a layer uses, as its filler counted it (walking the tree afterwards would cost a key per
+     * file in memory to count hard links once).
+     *
+     * @param bytes apparent size of regular files
+     * @param diskBytes disk space (4 KiB blocks, hard links once)
+     */
+    public record Usage(long bytes, long diskBytes, long inodes) {}
+
     private final Path root;
+    private final Path links;
     private final StateStore state;
 
     public LayerStore(Path root, StateStore state) {
         this.root = root;
+        this.links = root.resolveSibling(LINKS);
         this.state = state;
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw BerthException.internal("cannot create the layer store " + root + ": " + e.getMessage(), e);
-        }
+        // 0700: layers hold setuid binaries and device nodes that no other local user may reach.
+        OwnerOnly.directory(root);
+        OwnerOnly.directory(links);
     }
 
     public Path root() {
@@ -68,6 +88,15 @@ public final class LayerStore {
         Digests.check(diffId, "layer store");
         String alg = Digests.algorithm(diffId);
         return root.resolve(alg.equals("sha256") ? Digests.hex(diffId) : alg + "-" + Digests.hex(diffId));
+    }
+
+    /**
+     * The short path of a layer for an overlay lowerdir ({@code root/l/<link>}, a symlink to its
+     * directory), or its directory when it has no short name.
+     */
+    public Path lowerDir(String diffId) {
+        return get(diffId).filter(r -> r.link() != null).map(r -> links.resolve(r.link()))
+                .orElse(dir(diffId));
     }
 
     /** The layer's record if it is complete on disk. */
@@ -94,8 +123,7 @@ public final class LayerStore {
         try {
             Files.createDirectory(tmp);
             Files.setAttribute(tmp, "unix:mode", 0755);
-            filler.fill(tmp);
-            Usage u = usage(tmp);
+            Usage u = filler.fill(tmp);
             if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
                 // A record-less directory (crash between rename and record) or a concurrent winner: replace debris.
                 if (state.get(KIND, diffId, LayerRecord.class).isPresent()) {
@@ -109,7 +137,8 @@ public final class LayerStore {
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
                 throw new IOException("cannot publish layer directory " + target + ": " + e, e);
             }
-            LayerRecord rec = new LayerRecord(diffId, u.bytes, u.diskBytes, u.inodes, System.currentTimeMillis());
+            LayerRecord rec = new LayerRecord(diffId, u.bytes(), u.diskBytes(), u.inodes(), System.currentTimeMillis(),
+                    newLink(target));
             state.put(KIND, diffId, rec);
             return rec;
         } catch (IOException e) {
@@ -123,8 +152,46 @@ public final class LayerStore {
 
     /** Removes a layer: its record first, then its directory (renamed away before the slow delete). */
     public void delete(String diffId) {
+        Optional<LayerRecord> r = state.get(KIND, diffId, LayerRecord.class);
         state.delete(KIND, diffId);
+        r.filter(x -> x.link() != null).ifPresent(x -> deleteLink(x.link()));
         deleteDir(dir(diffId));
+    }
+
+    /** Makes a fresh short name for {@code dir}: a relative symlink {@code l/<random>} -> {@code ../<dir>}. */
+    private String newLink(Path dir) throws IOException {
+        Path target = links.relativize(dir);
+        for (int attempt = 0; ; attempt++) {
+            StringBuilder id = new StringBuilder(LINK_LENGTH);
+            for (int i = 0; i < LINK_LENGTH; i++) {
+                id.append(LINK_ALPHABET.charAt(RANDOM.nextInt(LINK_ALPHABET.length())));
+            }
+            try {
+                Files.createSymbolicLink(links.resolve(id.toString()), target);
+                return id.toString();
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void deleteLink(String link) {
+        try {
+            Files.deleteIfExists(links.resolve(link));
+        } catch (IOException e) {
+            // an orphan link is removed by recover()
+        }
+    }
+
+    /** Whether {@code link} is the short name of an existing layer directory. */
+    private boolean linkIntact(String link, String dirName) {
+        try {
+            return link != null && Files.readSymbolicLink(links.resolve(link)).equals(links.relativize(root.resolve(dirName)));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void deleteDir(Path dir) {
@@ -146,12 +213,26 @@ public final class LayerStore {
      */
     public void recover() {
         Set<String> recorded = new HashSet<>();
+        Set<String> linked = new HashSet<>();
         for (LayerRecord r : list()) {
-            if (Files.isDirectory(dir(r.diffId()), LinkOption.NOFOLLOW_LINKS)) {
-                recorded.add(dir(r.diffId()).getFileName().toString());
-            } else {
+            String name = dir(r.diffId()).getFileName().toString();
+            if (!Files.isDirectory(dir(r.diffId()), LinkOption.NOFOLLOW_LINKS)) {
                 state.delete(KIND, r.diffId());
+                continue;
             }
+            recorded.add(name);
+            LayerRecord rec = r;
+            if (!linkIntact(r.link(), name)) {
+                // A record from before short names, or a link lost in a crash: give it a new one.
+                try {
+                    rec = new LayerRecord(r.diffId(), r.bytes(), r.diskBytes(), r.inodes(), r.createdAt(),
+                            newLink(dir(r.diffId())));
+                } catch (IOException e) {
+                    throw BerthException.internal("cannot link layer " + r.diffId() + " in " + root + ": " + e, e);
+                }
+                state.put(KIND, r.diffId(), rec);
+            }
+            linked.add(rec.link());
         }
         try (Stream<Path> s = Files.list(root)) {
             for (Path p : s.toList()) {
@@ -162,35 +243,15 @@ public final class LayerStore {
         } catch (IOException e) {
             throw BerthException.internal("cannot scan the layer store " + root + ": " + e.getMessage(), e);
         }
-    }
-
-    private record Usage(long bytes, long diskBytes, long inodes) {}
-
-    private static Usage usage(Path dir) throws IOException {
-        long[] acc = new long[3];
-        Set<Object> seen = new HashSet<>();
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
-                acc[1] += 4096;
-                acc[2]++;
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) {
-                if (a.fileKey() != null && !seen.add(a.fileKey())) {
-                    return FileVisitResult.CONTINUE; // another name of a hard-linked file
+        try (Stream<Path> s = Files.list(links)) {
+            for (Path p : s.toList()) {
+                if (!linked.contains(p.getFileName().toString())) {
+                    Files.deleteIfExists(p);
                 }
-                acc[2]++;
-                if (a.isRegularFile()) {
-                    acc[0] += a.size();
-                    acc[1] += (a.size() + 4095) / 4096 * 4096;
-                }
-                return FileVisitResult.CONTINUE;
             }
-        });
-        return new Usage(acc[0], acc[1], acc[2]);
+        } catch (IOException e) {
+            throw BerthException.internal("cannot scan the layer links in " + root + ": " + e.getMessage(), e);
+        }
     }
 
     /** Deletes a tree without following symlinks; best effort (debris is retried at the next start). */

@@ -14,9 +14,12 @@ import dev.berth.image.manifest.MediaTypes;
 import dev.berth.image.manifest.PlatformSelector;
 import dev.berth.image.ref.ImageReference;
 import dev.berth.image.registry.BlobEndpoint;
+import dev.berth.image.registry.CredentialScope;
 import dev.berth.image.registry.ManifestEndpoint;
 import dev.berth.image.registry.RegistryEndpoint;
 import dev.berth.image.registry.auth.RegistryCredentials;
+import dev.berth.image.registry.body.Bodies;
+import dev.berth.image.registry.body.ResponseBody;
 import dev.berth.image.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,8 +41,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * becomes visible only after its digest, size and diff_id are verified.
  */
 public final class ImagePuller {
-    /** Configs are small JSON documents; refuse absurd ones. */
-    private static final long MAX_CONFIG_BYTES = 64L * 1024 * 1024;
+    /**
+     * Configs are small JSON documents read whole into the daemon's heap (96 MiB): refuse bigger ones
+     * (the bound containers/image uses too).
+     */
+    public static final long MAX_CONFIG_BYTES = 4L * 1024 * 1024;
 
     /**
      * The result of fetching an image; the caller records it (tags, digests) and then closes the lease.
@@ -59,11 +65,13 @@ public final class ImagePuller {
     private final SingleFlight<String, LayerStore.LayerRecord> layerFlight = new SingleFlight<>();
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     private final java.time.Duration stallTimeout;
+    private final LayerUnpacker.Limits unpackLimits;
 
     public ImagePuller(BlobStore blobs, LayerStore layers, LayerLeases leases, ManifestEndpoint manifests,
             BlobEndpoint blobEndpoint, PlatformSelector platform, int maxConcurrentDownloads,
-            java.time.Duration stallTimeout) {
+            java.time.Duration stallTimeout, LayerUnpacker.Limits unpackLimits) {
         this.stallTimeout = stallTimeout;
+        this.unpackLimits = unpackLimits;
         this.blobs = blobs;
         this.layers = layers;
         this.leases = leases;
@@ -78,7 +86,7 @@ public final class ImagePuller {
         BerthException last = null;
         for (RegistryEndpoint ep : sources) {
             try {
-                return pullFrom(ref, ep, creds);
+                return pullFrom(ref, ep, CredentialScope.forEndpoint(creds, ep, ref));
             } catch (BerthException e) {
                 last = e;
                 boolean fallThrough = ep.mirror() && (e.kind() == ErrorKind.NOT_FOUND || e.kind() == ErrorKind.UNAVAILABLE
@@ -120,9 +128,10 @@ public final class ImagePuller {
 
         Descriptor cfg = m.config();
         String configDigest = Digests.check(cfg.digest(), what + ": config");
-        if (cfg.size() > MAX_CONFIG_BYTES) {
-            throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": image config of " + cfg.size()
-                    + " bytes is too large");
+        if (cfg.size() < 0 || cfg.size() > MAX_CONFIG_BYTES) {
+            // Also a missing or negative size: the descriptor's size is what bounds the read.
+            throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": the manifest gives the image config a size of "
+                    + cfg.size() + " bytes; berth accepts configs of 0 to " + MAX_CONFIG_BYTES + " bytes");
         }
         LayerLeases.Lease lease = leases.acquire(List.of(configDigest));
         try {
@@ -181,6 +190,7 @@ public final class ImagePuller {
     private void fetchLayers(RegistryEndpoint ep, RegistryCredentials creds, List<Descriptor> descs, List<String> diffIds,
             AtomicLong downloaded, String what) {
         List<Future<?>> tasks = new ArrayList<>();
+        // Joined pulls share a layer download; a cancelled pull cancels its own tasks (their waiters retry).
         for (int i = 0; i < descs.size(); i++) {
             Descriptor d = descs.get(i);
             String diffId = diffIds.get(i);
@@ -198,7 +208,10 @@ public final class ImagePuller {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw BerthException.unavailable(what + ": interrupted", e);
+                for (Future<?> t : tasks) {
+                    t.cancel(true);
+                }
+                throw Bodies.cancelled(what, e);
             }
         }
         if (first != null) {
@@ -213,25 +226,28 @@ public final class ImagePuller {
             downloads.acquire();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw BerthException.unavailable(layerWhat + ": interrupted", e);
+            throw Bodies.cancelled(layerWhat, e);
         }
         try {
             return layers.create(diffId, dir -> {
-                try (InputStream body = blobEndpoint.open(ep, d.digest(), creds, layerWhat)) {
+                try (ResponseBody body = blobEndpoint.open(ep, d.digest(), creds, layerWhat)) {
                     VerifyingInputStream compressed = new VerifyingInputStream(body, d.digest(), d.size());
-                    try (StallWatch watch = StallWatch.watch(body, compressed::lastProgressNanos, stallTimeout)) {
-                        try {
-                            unpackVerified(compressed, dir, diffId, ep, layerWhat);
-                        } catch (IOException | BerthException e) {
-                            if (watch.fired()) {
-                                throw new BerthException(ErrorKind.UNAVAILABLE, layerWhat + ": registry " + ep.host()
-                                        + " sent no data for " + stallTimeout.toSeconds() + " s; the download was abandoned",
-                                        e);
-                            }
-                            throw e;
-                        } finally {
-                            downloaded.addAndGet(compressed.count());
+                    try {
+                        LayerUnpacker.Stats st = unpackVerified(compressed, dir, diffId, ep, layerWhat,
+                                unpackLimits.forCompressedSize(d.size()));
+                        return new LayerStore.Usage(st.bytes(), st.diskBytes(), st.inodes());
+                    } catch (IOException | BerthException e) {
+                        if (body.stalled()) {
+                            throw new BerthException(ErrorKind.UNAVAILABLE, layerWhat + ": registry " + ep.host()
+                                    + " sent no data for " + stallTimeout.toSeconds() + " s; the download was abandoned",
+                                    e);
                         }
+                        if (Thread.currentThread().isInterrupted()) {
+                            throw Bodies.cancelled(layerWhat, e);
+                        }
+                        throw e;
+                    } finally {
+                        downloaded.addAndGet(compressed.count());
                     }
                 }
             });
@@ -241,11 +257,13 @@ public final class ImagePuller {
     }
 
     /** Streams one layer blob through decompression into the unpacker, then checks digest, size and diff_id. */
-    private static void unpackVerified(VerifyingInputStream compressed, java.nio.file.Path dir, String diffId,
-            RegistryEndpoint ep, String layerWhat) throws IOException {
+    private static LayerUnpacker.Stats unpackVerified(VerifyingInputStream compressed, java.nio.file.Path dir,
+            String diffId, RegistryEndpoint ep, String layerWhat, LayerUnpacker.Limits limits) throws IOException {
         try {
-            VerifyingInputStream tar = new VerifyingInputStream(LayerUnpacker.decompress(compressed), diffId, -1);
-            LayerUnpacker.unpack(tar, dir, layerWhat);
+            // Bounded below the hash: the drain after the end-of-archive marker counts too.
+            VerifyingInputStream tar = new VerifyingInputStream(
+                    limits.bound(LayerUnpacker.decompress(compressed), layerWhat), diffId, -1);
+            LayerUnpacker.Stats stats = LayerUnpacker.unpack(tar, dir, layerWhat, limits);
             tar.drain();
             compressed.drain();
             checkBlob(compressed, ep, layerWhat);
@@ -254,8 +272,10 @@ public final class ImagePuller {
                 throw BerthException.precondition("%s: uncompressed content does not match the config's "
                         + "diff_id: %s", layerWhat, bad);
             }
+            return stats;
         } catch (IOException | BerthException e) {
-            if (e instanceof BerthException b && b.kind() == ErrorKind.PERMISSION_DENIED) {
+            if (e instanceof BerthException b && (b.kind() == ErrorKind.PERMISSION_DENIED
+                    || b.kind() == ErrorKind.RESOURCE_EXHAUSTED)) {
                 throw b;
             }
             // Corrupt bytes usually surface as a decompression or tar error first: say what really happened.
@@ -285,7 +305,7 @@ public final class ImagePuller {
             return BerthException.precondition("%s: %s", what, e.getMessage());
         }
         if (e instanceof java.util.zip.ZipException || e.getClass().getName().contains("Zstd")
-                || e.getClass().getName().startsWith("org.apache.commons.compress")) {
+                || e instanceof dev.berth.image.unpack.MalformedTarException) {
             return BerthException.precondition("%s: the layer is not a valid (compressed) tar archive: %s", what,
                     e.getMessage());
         }

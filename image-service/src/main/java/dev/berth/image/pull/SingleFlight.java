@@ -1,6 +1,6 @@
 package dev.berth.image.pull;
 
-import java.util.concurrent.CancellationException;
+import dev.berth.image.registry.body.Bodies;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,7 +42,7 @@ public final class SingleFlight<K, V> {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CancellationException("interrupted while waiting for a concurrent pull");
+            throw Bodies.cancelled("waiting for a concurrent pull", e);
         } catch (ExecutionException | CompletionException e) {
             Throwable c = e.getCause();
             if (c instanceof RuntimeException r) {

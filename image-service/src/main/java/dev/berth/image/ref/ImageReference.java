@@ -1,6 +1,7 @@
 package dev.berth.image.ref;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.image.content.Digests;
 import java.util.regex.Pattern;
 
 /**
@@ -35,8 +36,8 @@ public record ImageReference(String domain, String path, String tag, String dige
             digest = rest.substring(at + 1);
             rest = rest.substring(0, at);
             if (!DIGEST.matcher(digest).matches()) {
-                throw BerthException.invalid("image reference %s has a malformed digest %s (expected sha256:<64 hex digits>)",
-                        quote(text), quote(digest));
+                throw BerthException.invalid("image reference %s: %s", quote(text),
+                        Digests.problem(digest.length() > 200 ? digest.substring(0, 200) : digest));
             }
         }
         String tag = null;
@@ -90,9 +91,13 @@ public record ImageReference(String domain, String path, String tag, String dige
         return new ImageReference(domain, path, tag, digest);
     }
 
-    /** Whether {@code s} is a full image id: "sha256:" + 64 hex, or the 64 hex digits alone. */
+    /**
+     * Whether {@code s} is a full image id: "sha256:" + 64 hex, or the 64 hex digits alone, or
+     * "sha512:" + 128 hex (the config digest of an image made with sha512).
+     */
     public static boolean isImageId(String s) {
-        return s != null && (s.matches("sha256:[0-9a-f]{64}") || s.matches("[0-9a-f]{64}"));
+        return s != null && (s.matches("sha256:[0-9a-f]{64}") || s.matches("[0-9a-f]{64}")
+                || s.matches("sha512:[0-9a-f]{128}"));
     }
 
     /** "domain/path", the repository name. */

@@ -7,12 +7,15 @@ import dev.berth.core.error.ErrorKind;
 import dev.berth.image.registry.auth.Challenge;
 import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.auth.TokenFetcher;
+import dev.berth.image.registry.body.Bodies;
+import dev.berth.image.registry.body.ResponseBody;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -32,16 +35,27 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class RegistryCaller {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_REDIRECTS = 5;
+    /** Error bodies are read for their error codes only, and bodies skipped before a retry at most this far. */
+    static final int MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+    /** A response whose status was checked, with its headers and its watched body (the caller closes it). */
+    public record Response(int status, HttpHeaders headers, ResponseBody body) {}
 
     private final Duration connectTimeout;
     private final Duration timeout;
+    private final Duration stallTimeout;
     private final Map<String, String> authCache = new ConcurrentHashMap<>();
     private HttpClient http;
     private TokenFetcher tokens;
 
-    public RegistryCaller(Duration connectTimeout, Duration requestTimeout) {
+    /**
+     * @param requestTimeout how long a registry may take to send response headers
+     * @param stallTimeout how long any response body may go without a byte arriving
+     */
+    public RegistryCaller(Duration connectTimeout, Duration requestTimeout, Duration stallTimeout) {
         this.connectTimeout = connectTimeout;
         this.timeout = requestTimeout;
+        this.stallTimeout = stallTimeout;
     }
 
     /**
@@ -56,7 +70,7 @@ public final class RegistryCaller {
                     .connectTimeout(connectTimeout)
                     .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
                     .build();
-            tokens = new TokenFetcher(http, timeout);
+            tokens = new TokenFetcher(http, timeout, stallTimeout);
         }
         return http;
     }
@@ -78,7 +92,7 @@ public final class RegistryCaller {
      * GETs {@code /v2/<repository>/<path>} and returns the successful response with its body still to
      * read (the caller closes it). Non-2xx statuses are thrown as BerthException.
      */
-    public HttpResponse<InputStream> get(RegistryEndpoint ep, String path, List<String> accept, RegistryCredentials creds,
+    public Response get(RegistryEndpoint ep, String path, List<String> accept, RegistryCredentials creds,
             String what) {
         URI uri = URI.create(ep.baseUrl() + "/v2/" + ep.repository() + "/" + path);
         String scope = "repository:" + ep.repository() + ":pull";
@@ -87,10 +101,10 @@ public final class RegistryCaller {
         if (authorization == null && !creds.registryToken().isEmpty()) {
             authorization = "Bearer " + creds.registryToken();
         }
-        HttpResponse<InputStream> r = execute(uri, accept, authorization, ep, what);
-        if (r.statusCode() == 401) {
+        Response r = execute(uri, accept, authorization, ep, what);
+        if (r.status() == 401) {
             String header = r.headers().firstValue("WWW-Authenticate").orElse(null);
-            discard(r);
+            discard(r.body());
             Challenge c = Challenge.parse(header).orElseThrow(() -> unauthenticated(ep, creds, what,
                     "it answered 401 without a WWW-Authenticate challenge"));
             if (c.isBasic()) {
@@ -103,20 +117,32 @@ public final class RegistryCaller {
             }
             authCache.put(cacheKey, authorization);
             r = execute(uri, accept, authorization, ep, what);
-            if (r.statusCode() == 401) {
-                discard(r);
+            if (r.status() == 401) {
+                discard(r.body());
                 authCache.remove(cacheKey);
                 throw unauthenticated(ep, creds, what, creds.isEmpty() ? "it needs credentials and none were given"
                         : "it rejected the given credentials");
             }
         }
-        if (r.statusCode() / 100 == 2) {
+        if (r.status() / 100 == 2) {
             return r;
         }
         throw statusError(r, ep, what);
     }
 
-    private HttpResponse<InputStream> execute(URI uri, List<String> accept, String authorization, RegistryEndpoint ep,
+    /**
+     * Whether a request to {@code current}, reached from {@code original} through redirects, may carry
+     * the registry's Authorization: only to the same host and port, and never over plain HTTP when the
+     * registry spoke HTTPS (a downgrading redirect would put the credentials on the wire in clear).
+     */
+    static boolean mayAuthorize(URI original, URI current) {
+        if (current.getAuthority() == null || !current.getAuthority().equalsIgnoreCase(original.getAuthority())) {
+            return false;
+        }
+        return !("https".equals(original.getScheme()) && !"https".equals(current.getScheme()));
+    }
+
+    private Response execute(URI uri, List<String> accept, String authorization, RegistryEndpoint ep,
             String what) {
         URI current = uri;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -125,8 +151,7 @@ public final class RegistryCaller {
             if (!accept.isEmpty()) {
                 b.header("Accept", String.join(", ", accept));
             }
-            boolean sameHost = current.getAuthority() != null && current.getAuthority().equals(uri.getAuthority());
-            if (authorization != null && sameHost) {
+            if (authorization != null && mayAuthorize(uri, current)) {
                 b.header("Authorization", authorization);
             }
             HttpResponse<InputStream> r;
@@ -145,12 +170,12 @@ public final class RegistryCaller {
                 throw unreachable(ep, what, "the connection failed: " + describe(e), e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw BerthException.unavailable(what + ": interrupted", e);
+                throw Bodies.cancelled(what, e);
             }
             int s = r.statusCode();
             if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
                 String loc = r.headers().firstValue("Location").orElse(null);
-                discard(r);
+                discard(r.body());
                 if (loc == null) {
                     throw BerthException.precondition("%s: registry %s redirected without a Location", what, ep.host());
                 }
@@ -167,7 +192,7 @@ public final class RegistryCaller {
                 current = next;
                 continue;
             }
-            return r;
+            return new Response(s, r.headers(), new ResponseBody(r.body(), "registry " + ep.host(), stallTimeout));
         }
         throw BerthException.precondition("%s: registry %s redirected more than %d times", what, ep.host(), MAX_REDIRECTS);
     }
@@ -188,9 +213,9 @@ public final class RegistryCaller {
                 + " refused access to repository " + ep.repository() + ": " + detail);
     }
 
-    private BerthException statusError(HttpResponse<InputStream> r, RegistryEndpoint ep, String what) {
-        String codes = errorCodes(r);
-        int s = r.statusCode();
+    private BerthException statusError(Response r, RegistryEndpoint ep, String what) {
+        String codes = errorCodes(r.body());
+        int s = r.status();
         String detail = "HTTP " + s + (codes.isEmpty() ? "" : " " + codes);
         return switch (s) {
             case 404 -> new BerthException(ErrorKind.NOT_FOUND, what + ": not found in registry " + ep.host() + " ("
@@ -207,10 +232,10 @@ public final class RegistryCaller {
     }
 
     /** "MANIFEST_UNKNOWN: manifest unknown" from the spec's error body, if any. */
-    private static String errorCodes(HttpResponse<InputStream> r) {
-        try (InputStream in = r.body()) {
-            byte[] body = in.readNBytes(64 * 1024);
-            JsonNode n = JSON.readTree(new String(body, StandardCharsets.UTF_8));
+    private static String errorCodes(InputStream body) {
+        try (InputStream in = body) {
+            byte[] bytes = in.readNBytes(MAX_ERROR_BODY_BYTES);
+            JsonNode n = JSON.readTree(new String(bytes, StandardCharsets.UTF_8));
             StringBuilder sb = new StringBuilder();
             for (JsonNode e : n.path("errors")) {
                 if (!sb.isEmpty()) {
@@ -224,24 +249,15 @@ public final class RegistryCaller {
         }
     }
 
-    private static void discard(HttpResponse<InputStream> r) {
-        try (InputStream in = r.body()) {
-            in.skip(Long.MAX_VALUE);
+    /**
+     * Skips a small body so the connection can be reused; a larger or endless one is cut off by
+     * closing the stream (which drops the connection).
+     */
+    private static void discard(InputStream body) {
+        try (InputStream in = body) {
+            in.readNBytes(MAX_ERROR_BODY_BYTES);
         } catch (IOException e) {
             // nothing to keep
-        }
-    }
-
-    /** Reads a small response body fully, refusing more than {@code limit} bytes. */
-    public static byte[] readLimited(HttpResponse<InputStream> r, int limit, String what) {
-        try (InputStream in = r.body()) {
-            byte[] data = in.readNBytes(limit + 1);
-            if (data.length > limit) {
-                throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": larger than " + limit + " bytes");
-            }
-            return data;
-        } catch (IOException e) {
-            throw BerthException.unavailable(what + ": reading the response failed: " + describe(e), e);
         }
     }
 }

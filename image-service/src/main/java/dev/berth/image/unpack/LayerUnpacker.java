@@ -15,15 +15,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Unpacks one layer tarball into a directory that overlayfs can use as a lowerdir.
@@ -37,14 +32,108 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * is a symlink) fail the layer with PERMISSION_DENIED. Existing entries are replaced without
  * following symlinks, so a symlink planted earlier in the layer cannot redirect a later write.
  * Symlink targets themselves are stored as given: they are resolved inside the container only.
+ *
+ * <p>Bounds ({@link Limits}): the tar stream is read by {@link TarReader}, which refuses oversized
+ * extended headers and long names before reading them, counts entries, and keeps xattr values as raw
+ * bytes; the caller bounds the uncompressed bytes ({@link Limits#bound}). Nothing is kept per entry:
+ * directory times wait in a scratch file ({@link DirTimes}) and disk usage is counted on the way.
  */
 public final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
-    private static final String XATTR_PAX = "SCHILY.xattr.";
 
-    /** What an unpacked layer holds: apparent bytes of regular files and the number of entries. */
-    public record Stats(long bytes, long entries) {}
+    /**
+     * What an unpacked layer holds, counted while unpacking (no per-file bookkeeping): apparent bytes of
+     * regular files, disk bytes (4 KiB blocks, hard links once), inodes, and tar entries.
+     */
+    public record Stats(long bytes, long diskBytes, long inodes, long entries) {}
+
+    /**
+     * Bounds on one layer, so that neither a registry nor an image can exhaust the daemon's heap (96 MiB)
+     * or its disk with a small download: uncompressed bytes (a gzip bomb), tar entries, the size of one
+     * extended header or long name (read into memory), and of a name.
+     *
+     * @param maxBytes uncompressed bytes of one layer, at most
+     * @param maxExpansion uncompressed bytes per compressed byte above {@link #EXPANSION_FLOOR}
+     * @param maxEntries tar entries of one layer
+     * @param maxHeaderBytes one pax extended header or GNU long name (1 MiB, as Go's archive/tar)
+     * @param maxNameBytes one entry name or link target (PATH_MAX)
+     */
+    public record Limits(long maxBytes, long maxExpansion, long maxEntries, int maxHeaderBytes, int maxNameBytes) {
+        /** Layers up to this size are never refused for their compression ratio. */
+        public static final long EXPANSION_FLOOR = 1L << 30;
+
+        public static final Limits DEFAULT = new Limits(64L << 30, 200, 1_000_000, 1 << 20, 4096);
+
+        public Limits withMaxBytes(long n) {
+            return new Limits(n, maxExpansion, maxEntries, maxHeaderBytes, maxNameBytes);
+        }
+
+        public Limits withMaxEntries(long n) {
+            return new Limits(maxBytes, maxExpansion, n, maxHeaderBytes, maxNameBytes);
+        }
+
+        /**
+         * The limits for a layer of {@code compressedSize} bytes: at most {@code maxExpansion} times that
+         * (but never less than {@link #EXPANSION_FLOOR}), and never more than {@code maxBytes}.
+         */
+        public Limits forCompressedSize(long compressedSize) {
+            long byRatio = compressedSize > Long.MAX_VALUE / Math.max(1, maxExpansion) ? Long.MAX_VALUE
+                    : compressedSize * maxExpansion;
+            return withMaxBytes(Math.min(maxBytes, Math.max(EXPANSION_FLOOR, byRatio)));
+        }
+
+        /** Wraps an uncompressed layer stream so that reading past {@link #maxBytes} fails (RESOURCE_EXHAUSTED). */
+        public InputStream bound(InputStream in, String what) {
+            return new BoundedStream(in, maxBytes, what);
+        }
+    }
+
+    private static final class BoundedStream extends java.io.FilterInputStream {
+        private final long max;
+        private final String what;
+        private long count;
+
+        BoundedStream(InputStream in, long max, String what) {
+            super(in);
+            this.max = max;
+            this.what = what;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, (int) Math.min(len, max - count + 1));
+            if (n > 0) {
+                count += n;
+                if (count > max) {
+                    throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": the layer uncompresses to more "
+                            + "than " + max + " bytes, the limit for this layer (a compression bomb, or an image too "
+                            + "large for this node's limits)");
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] buf = new byte[8192];
+            long left = n;
+            while (left > 0) {
+                int r = read(buf, 0, (int) Math.min(buf.length, left));
+                if (r < 0) {
+                    break;
+                }
+                left -= r;
+            }
+            return n - left;
+        }
+    }
 
     private LayerUnpacker() {}
 
@@ -69,39 +158,50 @@ public final class LayerUnpacker {
      * Reads the archive to its end-of-archive marker; the caller drains the rest for hashing.
      */
     public static Stats unpack(InputStream tar, Path root, String what) throws IOException {
-        return new Run(root, what).run(tar);
+        return unpack(tar, root, what, Limits.DEFAULT);
     }
 
-    private static final class Run {
+    /** As {@link #unpack(InputStream, Path, String)}, within {@code limits} (the byte bound is the caller's stream's). */
+    public static Stats unpack(InputStream tar, Path root, String what, Limits limits) throws IOException {
+        try (Run run = new Run(root, what)) {
+            return run.run(new TarReader(tar, limits, what));
+        }
+    }
+
+    private static final class Run implements AutoCloseable {
         private final Path root;
         private final String what;
-        private final Deque<Map.Entry<Path, Long>> dirTimes = new ArrayDeque<>();
+        private final DirTimes dirTimes;
         private long bytes;
+        private long diskBytes;
+        private long inodes;
         private long entries;
 
-        Run(Path root, String what) {
+        Run(Path root, String what) throws IOException {
             this.root = root;
             this.what = what;
+            this.dirTimes = new DirTimes(root);
         }
 
-        Stats run(InputStream in) throws IOException {
-            TarArchiveInputStream tar = new TarArchiveInputStream(in, StandardCharsets.UTF_8.name());
+        Stats run(TarReader tar) throws IOException {
             byte[] buf = new byte[1 << 17];
-            TarArchiveEntry e;
-            while ((e = tar.getNextEntry()) != null) {
+            TarReader.Entry e;
+            while ((e = tar.next()) != null) {
                 entries++;
-                apply(e, tar, buf);
+                apply(e, tar.data(), buf);
             }
             // Directory mtimes last: creating entries inside a directory changes its mtime.
-            while (!dirTimes.isEmpty()) {
-                Map.Entry<Path, Long> d = dirTimes.pollLast();
-                FileNodes.setTimesNoFollow(d.getKey(), d.getValue(), d.getValue());
-            }
-            return new Stats(bytes, entries);
+            dirTimes.apply();
+            return new Stats(bytes, diskBytes, inodes, entries);
         }
 
-        private void apply(TarArchiveEntry e, InputStream data, byte[] buf) throws IOException {
-            String name = e.getName();
+        @Override
+        public void close() throws IOException {
+            dirTimes.close();
+        }
+
+        private void apply(TarReader.Entry e, InputStream data, byte[] buf) throws IOException {
+            String name = e.name();
             List<String> parts = components(name, "entry");
             if (parts.isEmpty()) {
                 return; // the layer root itself ("./"): the overlay root's attributes are not a layer's to set
@@ -121,6 +221,7 @@ public final class LayerUnpacker {
                 Path target = parent.resolve(hidden);
                 removeExisting(target);
                 FileNodes.mknod(target, FileNodes.S_IFCHR, 0, 0, 0);
+                inodes++;
                 return;
             }
 
@@ -131,69 +232,77 @@ public final class LayerUnpacker {
                 removeExisting(target);
                 existing = null;
             }
-            if (e.isDirectory()) {
-                if (existing == null) {
-                    Files.createDirectory(target);
-                }
-            } else if (e.isSymbolicLink()) {
-                if (e.getLinkName().isEmpty()) {
-                    throw refuse("symlink %s has an empty target", name);
-                }
-                Files.createSymbolicLink(target, Path.of(e.getLinkName()));
-            } else if (e.isLink()) {
-                List<String> linkParts = components(e.getLinkName(), "hard link target of " + name);
-                if (linkParts.isEmpty()) {
-                    throw refuse("hard link %s points at the layer root", name);
-                }
-                Path linkParent = ensureParents(linkParts.subList(0, linkParts.size() - 1), e.getLinkName());
-                Path source = linkParent.resolve(linkParts.getLast());
-                BasicFileAttributes s = lstat(source);
-                if (s == null || s.isDirectory()) {
-                    throw BerthException.precondition("%s: hard link %s points to %s, which is %s earlier in the layer",
-                            what, name, e.getLinkName(), s == null ? "not" : "a directory, not a file");
-                }
-                Files.createLink(target, source);
-                return; // shares the inode and its attributes
-            } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-                int type = e.isCharacterDevice() ? FileNodes.S_IFCHR : e.isBlockDevice() ? FileNodes.S_IFBLK : FileNodes.S_IFIFO;
-                FileNodes.mknod(target, type, e.getMode() & 07777, e.getDevMajor(), e.getDevMinor());
-            } else if (e.isFile()) {
-                try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                    int n;
-                    while ((n = data.read(buf)) > 0) {
-                        out.write(buf, 0, n);
-                        bytes += n;
+            switch (e.type()) {
+                case '5' -> {
+                    if (existing == null) {
+                        Files.createDirectory(target);
+                        inodes++;
+                        diskBytes += 4096;
                     }
                 }
-            } else {
-                throw BerthException.precondition("%s: entry %s has an unsupported tar type '%c'", what, name,
-                        (char) (e.isGNUSparse() ? 'S' : '?'));
+                case '2' -> {
+                    if (e.linkName().isEmpty()) {
+                        throw refuse("symlink %s has an empty target", name);
+                    }
+                    Files.createSymbolicLink(target, Path.of(e.linkName()));
+                    inodes++;
+                }
+                case '1' -> {
+                    List<String> linkParts = components(e.linkName(), "hard link target of " + name);
+                    if (linkParts.isEmpty()) {
+                        throw refuse("hard link %s points at the layer root", name);
+                    }
+                    Path linkParent = ensureParents(linkParts.subList(0, linkParts.size() - 1), e.linkName());
+                    Path source = linkParent.resolve(linkParts.getLast());
+                    BasicFileAttributes s = lstat(source);
+                    if (s == null || s.isDirectory()) {
+                        throw BerthException.precondition("%s: hard link %s points to %s, which is %s earlier in the layer",
+                                what, name, e.linkName(), s == null ? "not" : "a directory, not a file");
+                    }
+                    Files.createLink(target, source);
+                    return; // shares the inode and its attributes
+                }
+                case '3', '4', '6' -> {
+                    int type = e.type() == '3' ? FileNodes.S_IFCHR : e.type() == '4' ? FileNodes.S_IFBLK : FileNodes.S_IFIFO;
+                    FileNodes.mknod(target, type, e.mode() & 07777, e.devMajor(), e.devMinor());
+                    inodes++;
+                }
+                default -> {
+                    try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                        int n;
+                        long written = 0;
+                        while ((n = data.read(buf)) > 0) {
+                            out.write(buf, 0, n);
+                            written += n;
+                        }
+                        bytes += written;
+                        diskBytes += (written + 4095) / 4096 * 4096;
+                        inodes++;
+                    }
+                }
             }
 
-            FileNodes.lchown(target, (int) e.getLongUserId(), (int) e.getLongGroupId());
-            if (!e.isSymbolicLink()) {
+            FileNodes.lchown(target, (int) e.uid(), (int) e.gid());
+            if (e.type() != '2') {
                 // After chown: chown clears setuid/setgid bits.
-                FileNodes.chmod(target, e.getMode() & 07777);
+                FileNodes.chmod(target, e.mode() & 07777);
             }
-            for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
-                if (h.getKey().startsWith(XATTR_PAX)) {
-                    String attr = h.getKey().substring(XATTR_PAX.length());
-                    if (attr.startsWith("trusted.overlay.")) {
-                        continue; // overlay metadata is ours to write, never an image's
-                    }
-                    try {
-                        Xattrs.set(target, attr, h.getValue().getBytes(StandardCharsets.ISO_8859_1));
-                    } catch (LinuxException x) {
-                        throw BerthException.precondition("%s: cannot set xattr %s on %s: %s", what, attr, name, x.getMessage());
-                    }
+            for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
+                String attr = x.getKey();
+                if (attr.startsWith("trusted.overlay.")) {
+                    continue; // overlay metadata is ours to write, never an image's
+                }
+                try {
+                    Xattrs.set(target, attr, x.getValue()); // the archive's bytes, unchanged
+                } catch (LinuxException le) {
+                    throw BerthException.precondition("%s: cannot set xattr %s on %s: %s", what, attr, name, le.getMessage());
                 }
             }
-            long mtime = toNanos(e.getLastModifiedTime());
-            if (e.isDirectory()) {
-                dirTimes.add(Map.entry(target, mtime));
+            if (isDir) {
+                dirTimes.add(target, e.mtimeNanos());
             } else {
-                FileNodes.setTimesNoFollow(target, mtime, mtime);
+                FileNodes.setTimesNoFollow(target, e.mtimeNanos(), e.mtimeNanos());
             }
         }
 
@@ -258,8 +367,9 @@ public final class LayerUnpacker {
             return;
         }
         if (a.isDirectory()) {
-            try (var s = Files.list(p)) {
-                for (Path c : s.toList()) {
+            // Streamed, not listed: the directory may hold a million entries.
+            try (var s = Files.newDirectoryStream(p)) {
+                for (Path c : s) {
                     removeExisting(c);
                 }
             }
@@ -267,7 +377,4 @@ public final class LayerUnpacker {
         Files.delete(p);
     }
 
-    private static long toNanos(FileTime t) {
-        return t == null ? 0 : t.to(java.util.concurrent.TimeUnit.NANOSECONDS);
-    }
 }

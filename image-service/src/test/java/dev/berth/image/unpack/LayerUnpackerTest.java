@@ -132,4 +132,75 @@ class LayerUnpackerTest {
         assertEquals(Files.getAttribute(root.resolve("a"), "unix:ino"), Files.getAttribute(root.resolve("b"), "unix:ino"));
         assertEquals(2, Files.getAttribute(root.resolve("a"), "unix:nlink"));
     }
+
+    private LayerUnpacker.Stats unpack(byte[] tar, LayerUnpacker.Limits limits) throws IOException {
+        return LayerUnpacker.unpack(limits.bound(new ByteArrayInputStream(tar), "test layer"), root, "test layer", limits);
+    }
+
+    /** security.capability of cap_setuid+ep: binary, and not valid UTF-8 (0x80). */
+    private static final byte[] CAP_SETUID = {1, 0, 0, 2, (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+    @Test
+    void xattrValuesAreKeptByteForByte() throws IOException {
+        byte[] binary = {0, 1, (byte) 0xff, (byte) 0xfe, (byte) 0x80, (byte) 0xc3, '=', '\n', 0};
+        unpack(new RawTar().pax("SCHILY.xattr.security.capability", CAP_SETUID, "SCHILY.xattr.trusted.berth-test", binary)
+                .file("bin/ping", "elf").bytes());
+        assertArrayEquals(CAP_SETUID, Xattrs.get(root.resolve("bin/ping"), "security.capability").orElseThrow());
+        assertArrayEquals(binary, Xattrs.get(root.resolve("bin/ping"), "trusted.berth-test").orElseThrow());
+    }
+
+    @Test
+    void oversizedPaxHeadersAreRefusedBeforeTheyAreRead() {
+        // The header claims 100 MiB of PAX records; refusing must not need them (they are not even there).
+        byte[] tar = new RawTar().entry('x', "PaxHeaders/huge", 100L << 20, null, 0).bytes();
+        BerthException e = assertThrows(BerthException.class, () -> unpack(tar));
+        assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains("1048576"), e.getMessage());
+    }
+
+    @Test
+    void oversizedLongNamesAreRefused() {
+        byte[] tar = new RawTar().entry('L', "././@LongLink", 8L << 20, null, 0).bytes();
+        BerthException e = assertThrows(BerthException.class, () -> unpack(tar));
+        assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind(), e.getMessage());
+    }
+
+    @Test
+    void entryCountIsBounded() {
+        RawTar t = new RawTar();
+        for (int i = 0; i < 11; i++) {
+            t.dir("d" + i + "/", 1000);
+        }
+        LayerUnpacker.Limits limits = LayerUnpacker.Limits.DEFAULT.withMaxEntries(10);
+        BerthException e = assertThrows(BerthException.class, () -> unpack(t.bytes(), limits));
+        assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains("10 entries"), e.getMessage());
+    }
+
+    @Test
+    void uncompressedSizeIsBounded() throws IOException {
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(gz)) {
+            out.write(new RawTar().file("zeros", "0".repeat(1 << 20)).bytes());
+        }
+        LayerUnpacker.Limits limits = LayerUnpacker.Limits.DEFAULT.withMaxBytes(64 * 1024);
+        BerthException e = assertThrows(BerthException.class,
+                () -> unpack(LayerUnpacker.decompress(new ByteArrayInputStream(gz.toByteArray())).readAllBytes(), limits));
+        assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains("65536"), e.getMessage());
+    }
+
+    @Test
+    void directoryTimesAreSetAfterTheirContent() throws IOException {
+        RawTar t = new RawTar().dir("a/", 1000);
+        for (int i = 0; i < 3000; i++) {
+            t.dir("a/d" + i + "/", 2000 + i);
+        }
+        t.file("a/d7/f", "x");
+        LayerUnpacker.Stats s = unpack(t.bytes());
+        assertEquals(1000L, Files.getLastModifiedTime(root.resolve("a"), LinkOption.NOFOLLOW_LINKS).toMillis() / 1000);
+        assertEquals(2007L, Files.getLastModifiedTime(root.resolve("a/d7"), LinkOption.NOFOLLOW_LINKS).toMillis() / 1000);
+        assertEquals(3002, s.entries());
+        assertEquals(3002, s.inodes());
+    }
 }

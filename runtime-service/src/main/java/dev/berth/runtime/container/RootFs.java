@@ -3,12 +3,12 @@ package dev.berth.runtime.container;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.LinuxException;
 import dev.berth.linux.Mounts;
+import dev.berth.linux.OverlayMount;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /** The container's root filesystem: overlayfs of the image's layers under a private writable layer. */
 final class RootFs {
@@ -30,9 +30,8 @@ final class RootFs {
                     throw BerthException.precondition("image layer directory %s is missing or has ':' or ','", l);
                 }
             }
-            String data = "lowerdir=" + lowers.stream().map(Path::toString).collect(Collectors.joining(":"))
-                    + ",upperdir=" + p.upper() + ",workdir=" + p.work();
-            Mounts.mount("overlay", p.rootfs(), "overlay", Mounts.MS_NODEV, data);
+            // Short layer names, relative when many layers would overflow mount(2)'s one-page options.
+            OverlayMount.mount(lowers, p.upper(), p.work(), p.rootfs(), Mounts.MS_NODEV);
         } catch (IOException e) {
             throw BerthException.internal("cannot prepare the root filesystem in " + p.dir() + ": " + e, e);
         }

@@ -3,6 +3,7 @@ package dev.berth.server.rpc.image;
 import dev.berth.core.error.BerthException;
 import dev.berth.image.ImageManager;
 import dev.berth.image.registry.auth.RegistryCredentials;
+import io.grpc.Context;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
@@ -10,7 +11,10 @@ import runtime.v1.AuthConfig;
 import runtime.v1.PullImageRequest;
 import runtime.v1.PullImageResponse;
 
-/** PullImage: fetches the image (with the request's credentials, if any) and returns its id as image_ref. */
+/**
+ * PullImage: fetches the image (with the request's credentials, if any, for the registry that
+ * auth.server_address names) and returns its id as image_ref. A cancelled call stops the pull.
+ */
 @ApplicationScoped
 public class PullImageHandler {
     private static final Logger LOG = Logger.getLogger(PullImageHandler.class);
@@ -27,11 +31,28 @@ public class PullImageHandler {
         if (req.hasAuth()) {
             AuthConfig a = req.getAuth();
             creds = new RegistryCredentials(a.getUsername(), a.getPassword(), a.getAuth(), a.getIdentityToken(),
-                    a.getRegistryToken());
+                    a.getRegistryToken(), a.getServerAddress());
         }
         long start = System.nanoTime();
-        String id = images.pull(image, creds);
+        String id = pullUntilCancelled(image, creds);
         LOG.infof("pulled %s as %s in %d ms", image, id, (System.nanoTime() - start) / 1_000_000);
         return PullImageResponse.newBuilder().setImageRef(id).build();
+    }
+
+    /**
+     * Pulls on this thread; when the client cancels the call (or its deadline passes) the thread is
+     * interrupted, which ends the pull's downloads and waits.
+     */
+    private String pullUntilCancelled(String image, RegistryCredentials creds) {
+        Context ctx = Context.current();
+        Thread caller = Thread.currentThread();
+        Context.CancellationListener onCancel = c -> caller.interrupt();
+        ctx.addListener(onCancel, Runnable::run);
+        try {
+            return images.pull(image, creds);
+        } finally {
+            ctx.removeListener(onCancel);
+            Thread.interrupted(); // a cancellation that raced the end must not reach the next work on this thread
+        }
     }
 }

@@ -8,13 +8,21 @@ import java.util.Optional;
 /**
  * Credentials for one pull, as CRI's AuthConfig carries them: username/password, or "auth"
  * (base64 of "user:password"), or an identity token (an OAuth2 refresh token traded at the token
- * server), or a registry token (a bearer token used as is).
+ * server), or a registry token (a bearer token used as is); {@code serverAddress} names the registry
+ * they are for (empty: the image reference's registry).
  */
 public record RegistryCredentials(String username, String password, String auth, String identityToken,
-        String registryToken) {
-    public static final RegistryCredentials NONE = new RegistryCredentials("", "", "", "", "");
+        String registryToken, String serverAddress) {
+    public static final RegistryCredentials NONE = new RegistryCredentials("", "", "", "", "", "");
+
+    /** Credentials for the image reference's own registry. */
+    public RegistryCredentials(String username, String password, String auth, String identityToken,
+            String registryToken) {
+        this(username, password, auth, identityToken, registryToken, "");
+    }
 
     public RegistryCredentials {
+        serverAddress = serverAddress == null ? "" : serverAddress;
         username = username == null ? "" : username;
         password = password == null ? "" : password;
         auth = auth == null ? "" : auth;

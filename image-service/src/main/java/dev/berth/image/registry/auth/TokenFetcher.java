@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
+import dev.berth.image.registry.body.Bodies;
+import dev.berth.image.registry.body.ResponseBody;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -19,13 +22,18 @@ import java.time.Duration;
  * grant_type=refresh_token). Anonymous requests get anonymous tokens where the registry allows them.
  */
 public final class TokenFetcher {
+    /** Token responses are small JSON documents; anything larger is refused rather than held in memory. */
+    public static final int MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http;
     private final Duration timeout;
+    private final Duration stallTimeout;
 
-    public TokenFetcher(HttpClient http, Duration timeout) {
+    public TokenFetcher(HttpClient http, Duration timeout, Duration stallTimeout) {
         this.http = http;
         this.timeout = timeout;
+        this.stallTimeout = stallTimeout;
     }
 
     /** Returns the bearer token. */
@@ -46,6 +54,11 @@ public final class TokenFetcher {
         } catch (IllegalArgumentException e) {
             throw BerthException.precondition("registry %s sent an unusable token realm %s", registry, realm);
         }
+        // Credentials never travel in clear text: a plain-HTTP realm (other than on this node) gets an
+        // anonymous request.
+        if (!"https".equals(realmUri.getScheme()) && !isLoopback(realmUri.getHost())) {
+            creds = RegistryCredentials.NONE;
+        }
         HttpRequest.Builder req;
         if (!creds.identityToken().isEmpty()) {
             String form = "grant_type=refresh_token&client_id=berth&service=" + enc(service) + "&scope=" + enc(useScope)
@@ -57,16 +70,19 @@ public final class TokenFetcher {
             req = HttpRequest.newBuilder(URI.create(realm + (realm.contains("?") ? "&" : "?") + q)).GET();
             creds.basicHeader().ifPresent(h -> req.header("Authorization", h));
         }
-        HttpResponse<String> r;
+        HttpResponse<InputStream> r;
         try {
-            r = http.send(req.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+            r = http.send(req.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw BerthException.unavailable("cannot reach the token server " + realm + " of registry " + registry
                     + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw BerthException.unavailable("interrupted while fetching a token from " + realm, e);
+            throw Bodies.cancelled("fetching a token from " + realm, e);
         }
+        String what = "the token server " + realm + " of registry " + registry;
+        // Read (bounded, watched for stalls) before looking at the status: error bodies are bounded too.
+        byte[] body = Bodies.readLimited(new ResponseBody(r.body(), what, stallTimeout), MAX_TOKEN_RESPONSE_BYTES, what);
         if (r.statusCode() == 401 || r.statusCode() == 403) {
             throw new BerthException(ErrorKind.UNAUTHENTICATED, "the token server " + realm + " of registry " + registry
                     + " rejected " + (creds.isEmpty() ? "the anonymous request (this image needs credentials)"
@@ -77,7 +93,7 @@ public final class TokenFetcher {
                     + r.statusCode(), null);
         }
         try {
-            JsonNode n = JSON.readTree(r.body());
+            JsonNode n = JSON.readTree(body);
             String token = n.path("token").asText("");
             if (token.isEmpty()) {
                 token = n.path("access_token").asText("");
@@ -89,6 +105,11 @@ public final class TokenFetcher {
         } catch (IOException e) {
             throw BerthException.precondition("the token server %s of registry %s sent invalid JSON", realm, registry);
         }
+    }
+
+    private static boolean isLoopback(String host) {
+        return host != null && (host.equals("localhost") || host.equals("[::1]") || host.equals("::1")
+                || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}"));
     }
 
     private static String enc(String s) {

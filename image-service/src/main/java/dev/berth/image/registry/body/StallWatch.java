@@ -1,4 +1,4 @@
-package dev.berth.image.pull;
+package dev.berth.image.registry.body;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -6,9 +6,9 @@ import java.time.Duration;
 import java.util.function.LongSupplier;
 
 /**
- * Closes a download's stream when no byte arrived for {@code limit}: a registry that stops
- * sending mid-blob would otherwise block the pull (and every pull joined to it) forever, since
- * request timeouts end at the response headers. Runs on a virtual thread per download.
+ * Closes a response body when no byte arrived for {@code limit}: a registry that sends headers and
+ * then stops would otherwise block the pull (and every pull joined to it) forever, since the JDK's
+ * request timeout ends at the response headers. Runs on a virtual thread per body.
  */
 final class StallWatch implements AutoCloseable {
     private final Thread thread;
@@ -18,7 +18,7 @@ final class StallWatch implements AutoCloseable {
     private StallWatch(Closeable stream, LongSupplier lastProgressNanos, Duration limit) {
         long limitNanos = limit.toNanos();
         long tick = Math.max(10, Math.min(1000, limit.toMillis() / 4));
-        this.thread = Thread.ofVirtual().name("pull-stall-watch").start(() -> {
+        this.thread = Thread.ofVirtual().name("registry-stall-watch").start(() -> {
             while (!stopped) {
                 try {
                     Thread.sleep(tick);
