@@ -46,6 +46,16 @@ public final class OwnerOnly {
         }
     }
 
+    /**
+     * Writes {@code text} to {@code file}, created 0600 before any byte lands in it (a spec holds the
+     * container's env, which may carry secrets). An existing file is replaced and tightened.
+     */
+    public static void writeFile(Path file, String text) throws IOException {
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(FILE));
+        Files.writeString(file, text);
+    }
+
     private static Path ensure(Path dir, Set<PosixFilePermission> mode, String octal) {
         try {
             Files.createDirectories(dir);

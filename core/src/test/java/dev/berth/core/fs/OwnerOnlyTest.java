@@ -47,4 +47,13 @@ class OwnerOnlyTest {
         assertEquals("rw-------", mode(f));
         OwnerOnly.file(tmp.resolve("absent")); // nothing to tighten
     }
+
+    @Test
+    void writesASpecOwnerOnlyAndReplacesAnOpenOne() throws Exception {
+        Path f = Files.writeString(tmp.resolve("config.json"), "old");
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+        OwnerOnly.writeFile(f, "{\"env\":[\"TOKEN=s3cret\"]}");
+        assertEquals("rw-------", mode(f));
+        assertEquals("{\"env\":[\"TOKEN=s3cret\"]}", Files.readString(f));
+    }
 }

@@ -34,10 +34,12 @@ public class CoreProducers {
     @Singleton
     StateStore stateStore(BerthConfig config) throws IOException {
         // The run root is tmpfs on most nodes: recreate it after a reboot. 0711: the CRI socket inside
-        // stays reachable by its group, but nobody else lists bundles. The state root holds images and
-        // secrets: 0700, tightened if it exists (as containerd after CVE-2021-41103).
+        // stays reachable by its group, but nobody else lists bundles. The state root: 0711, so a
+        // container in a user namespace (an unprivileged host uid) can reach its root filesystem;
+        // nobody else can list it, and what holds images and secrets below is 0700 (state/, images/)
+        // or 0600 (config.json, exec specs), tightened if it exists (as containerd after CVE-2021-41103).
         OwnerOnly.traversableDirectory(config.run());
-        OwnerOnly.directory(config.root());
+        OwnerOnly.traversableDirectory(config.root());
         return StateStore.open(config.root().resolve("state"));
     }
 

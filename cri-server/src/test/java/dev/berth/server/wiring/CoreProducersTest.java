@@ -12,7 +12,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The state root is root's only; the run root lets others reach the socket but not list it (CVE-2021-41103). */
+/**
+ * Nobody but root lists the state root or the run root (CVE-2021-41103); others may only pass through
+ * them (the CRI socket, a user-namespaced container's root filesystem). What holds data is root's only.
+ */
 class CoreProducersTest {
     @TempDir
     Path tmp;
@@ -29,7 +32,7 @@ class CoreProducersTest {
         BerthConfig config = ConfigLoader.load(tmp.resolve("absent.yaml"), false,
                 Map.of("BERTH_ROOT", root.toString(), "BERTH_RUN", run.toString()));
         try (StateStore store = new CoreProducers().stateStore(config)) {
-            assertEquals("rwx------", mode(root));
+            assertEquals("rwx--x--x", mode(root));
             assertEquals("rwx------", mode(root.resolve("state")));
             assertEquals("rw-------", mode(store.file()));
             assertEquals("rwx--x--x", mode(run));

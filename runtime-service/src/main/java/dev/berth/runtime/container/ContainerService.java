@@ -157,7 +157,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             if (userns.isPresent()) {
                 UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
-            Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
+            dev.berth.core.fs.OwnerOnly.writeFile(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
             awaitCommit(committed);

@@ -332,7 +332,7 @@ public final class ExecProcess implements AutoCloseable {
                     env.add("TERM=xterm"); // as containerd does for exec with a terminal
                 }
             }
-            Files.writeString(processJson, JSON.writeValueAsString(process));
+            dev.berth.core.fs.OwnerOnly.writeFile(processJson, JSON.writeValueAsString(process));
         } catch (IOException | RuntimeException e) {
             throw BerthException.internal("cannot write the exec process spec for container " + r.containerId()
                     + ": " + e.getMessage(), e);
