@@ -60,6 +60,9 @@ public final class BerthDaemon implements AutoCloseable {
     /** Sets up directories and the namespace without starting the process (for start-failure tests). */
     public static BerthDaemon prepare(Map<String, String> extraEnv) throws IOException {
         Path base = Files.createTempDirectory("berth-test-");
+        // 0711 as a node's /var/lib: a user-namespaced container's root (an unprivileged host uid)
+        // must pass through it to reach its root filesystem; nobody else may list it
+        Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
         PrivateMountNamespace ns = PrivateMountNamespace.create(base.resolve("ns"));
         BerthDaemon d = new BerthDaemon(base, ns, freePort());
         d.env.put("BERTH_SOCKET", base.resolve("berth.sock").toString());
