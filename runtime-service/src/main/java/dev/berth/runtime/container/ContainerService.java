@@ -56,6 +56,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final CgroupManager cgroups;
     private final Settings settings;
     private final ExecRunner exec;
+    /** What a container can be granted at most: the daemon's own capabilities (fixed for its life). */
+    private final java.util.Set<String> daemonCapabilities = dev.berth.linux.Capabilities.ofSelf();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Object nameLock = new Object();
 
@@ -131,7 +133,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             RootFs.mount(paths, image.lowerDirs());
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
-                    settings.apparmorEnabled(), targetPidNamespace(config)));
+                    settings.apparmorEnabled(), targetPidNamespace(config), daemonCapabilities));
             Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());

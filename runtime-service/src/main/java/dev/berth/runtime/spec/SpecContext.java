@@ -3,6 +3,7 @@ package dev.berth.runtime.spec;
 import dev.berth.image.LocalImage;
 import dev.berth.runtime.sandbox.SandboxView;
 import java.nio.file.Path;
+import java.util.Set;
 import runtime.v1.ContainerConfig;
 
 /**
@@ -13,6 +14,7 @@ import runtime.v1.ContainerConfig;
  * @param seccompDefaultProfile the RuntimeDefault profile (containers-common format)
  * @param minOomScoreAdj the daemon's own oom_score_adj: without CAP_SYS_RESOURCE nothing lower works
  * @param targetPidNamespace /proc/<pid>/ns/pid of the TARGET container when the PID mode is TARGET
+ * @param daemonCapabilities the capabilities the daemon holds: all a container can be given
  */
 public record SpecContext(
         String containerId,
@@ -24,7 +26,8 @@ public record SpecContext(
         Path seccompDefaultProfile,
         int minOomScoreAdj,
         boolean apparmorEnabled,
-        Path targetPidNamespace) {
+        Path targetPidNamespace,
+        Set<String> daemonCapabilities) {
 
     public runtime.v1.LinuxContainerSecurityContext security() {
         return config.getLinux().getSecurityContext();
