@@ -110,10 +110,6 @@ class BerthContainerTest extends ContainerContract {
         return daemon.base().resolve("pod-logs");
     }
 
-    private static Status.Code code(Runnable r) {
-        return assertThrows(StatusRuntimeException.class, r::run).getStatus().getCode();
-    }
-
     @Test
     void badInputGetsClearStatuses() throws Exception {
         String pod = runPod("bad");

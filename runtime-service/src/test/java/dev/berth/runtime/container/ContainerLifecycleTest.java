@@ -408,7 +408,7 @@ class ContainerLifecycleTest {
     @Test
     void exitCodeIsNeverLostWhileStatusIsPolled() throws Exception {
         List<String> ids = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < 5; i++) {
             ids.add(service.create("pod1", cfg("quick-" + i, "sh", "-c", "exit 3").build()));
         }
         for (String id : ids) {
