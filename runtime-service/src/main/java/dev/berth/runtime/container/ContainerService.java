@@ -57,6 +57,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final CgroupManager cgroups;
     private final Settings settings;
     private final ExecRunner exec;
+    /** What a container can be granted at most: the daemon's own capabilities (fixed for its life). */
+    private final java.util.Set<String> daemonCapabilities = dev.berth.linux.Capabilities.ofSelf();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
     private final Object nameLock = new Object();
     private volatile LifecycleListener listener = LifecycleListener.NONE;
@@ -153,7 +155,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
-                    settings.apparmorEnabled(), targetPidNamespace(config), runtime.features()));
+                    settings.apparmorEnabled(), targetPidNamespace(config), runtime.features(), daemonCapabilities));
             if (userns.isPresent()) {
                 UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
@@ -246,15 +248,17 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         });
     }
 
-    /** StopContainer: the stop signal, up to {@code timeoutSeconds}, then SIGKILL. Repeatable. */
+    /**
+     * StopContainer: the stop signal, up to {@code timeoutSeconds}, then SIGKILL. Repeatable, and
+     * an unknown id (whatever it looks like) is already stopped: CRI asks stop to be idempotent.
+     */
     public void stop(String id, long timeoutSeconds) {
-        get(id);
+        if (!validId(id) || store.get(ContainerRecord.KIND, id, ContainerRecord.class).isEmpty()) {
+            return;
+        }
         withLock(id, () -> {
-            Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
-            if (found.isEmpty()) {
-                throw BerthException.notFound("container %s does not exist", id);
-            }
-            stopLocked(refresh(found.get()), timeoutSeconds);
+            store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+                    .ifPresent(rec -> stopLocked(refresh(rec), timeoutSeconds));
             return null;
         });
     }
@@ -420,6 +424,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             return rec;
         }
         ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
+        // conmon writes the exit file and then exits: whether it is gone is asked first, so that a
+        // monitor ending between the two looks is never taken for one that left no exit code.
+        boolean monitorGone = Conmon.monitorPid(paths.persist()).isEmpty();
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), paths.persist());
         ContainerRecord updated = null;
         if (exit.isPresent()) {
@@ -428,7 +435,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
             updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
                     + "limit and was killed" : "");
-        } else if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
+        } else if (monitorGone && !alive(rec)) {
             // Monitor and container both gone without an exit record (e.g. the node rebooted).
             updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
                     + "exit code");
@@ -513,7 +520,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (rec.phase() != Phase.RUNNING) {
             throw BerthException.precondition("container %s is not running; its log cannot be reopened", id);
         }
-        if (!Conmon.reopenLog(ContainerPaths.of(settings.containersRoot(), id).bundle())) {
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+        Path log = rec.logPath().isEmpty() ? paths.persist().resolve("container.log") : Path.of(rec.logPath());
+        if (!Conmon.reopenLog(paths.bundle(), log, paths.persist())) {
             throw BerthException.precondition("the monitor of container %s is not running; cannot reopen its log",
                     id);
         }

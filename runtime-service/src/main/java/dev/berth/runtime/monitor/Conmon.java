@@ -26,6 +26,7 @@ import java.util.Optional;
 public final class Conmon {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long CREATE_TIMEOUT_MS = 120_000;
+    private static final long REOPEN_TIMEOUT_MS = 10_000;
 
     private final Path binary;
     private final Path exitDir;
@@ -212,9 +213,35 @@ public final class Conmon {
         }
     }
 
-    /** Asks conmon to reopen the log file (after kubelet rotated it). False when conmon is gone. */
-    public static boolean reopenLog(Path bundle) {
-        return Fifos.writeIfRead(bundle.resolve("ctl"), "2 0 0\n".getBytes(StandardCharsets.US_ASCII));
+    /**
+     * Asks conmon to reopen the log file (after kubelet rotated it) and returns once the file is
+     * back at {@code logPath}: conmon reads its control FIFO in its own time, and kubelet looks for
+     * the new file as soon as the call returns (CRI-O waits for it the same way). False when
+     * conmon is gone.
+     */
+    public static boolean reopenLog(Path bundle, Path logPath, Path persistDir) {
+        if (!Fifos.writeIfRead(bundle.resolve("ctl"), "2 0 0\n".getBytes(StandardCharsets.US_ASCII))) {
+            return false;
+        }
+        long deadline = System.nanoTime() + REOPEN_TIMEOUT_MS * 1_000_000L;
+        long sleep = 1;
+        while (!Files.exists(logPath)) {
+            if (monitorPid(persistDir).isEmpty()) {
+                return false;
+            }
+            if (System.nanoTime() > deadline) {
+                throw BerthException.internal("conmon did not reopen " + logPath + " within "
+                        + REOPEN_TIMEOUT_MS / 1000 + "s", null);
+            }
+            try {
+                Thread.sleep(sleep);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw BerthException.internal("interrupted while waiting for " + logPath, e);
+            }
+            sleep = Math.min(sleep * 2, 50);
+        }
+        return true;
     }
 
     /** The monitor's pid from its pid file, if it is still running. */

@@ -55,10 +55,14 @@ public final class RuncCli implements OciRuntime {
         runChecked("start", List.of("start", id), id);
     }
 
+    /**
+     * A container that ends on its own while it is being stopped makes kill fail ("container not
+     * running" from runc, ESRCH from crun): its state, read again, tells whether that is the case.
+     */
     @Override
     public void kill(String id, String signal) {
         RuntimeCommand.Result r = run(List.of("kill", id, signal));
-        if (!r.ok() && !gone(r)) {
+        if (!r.ok() && !gone(r) && !ended(id)) {
             throw BerthException.internal(handler + " kill " + id + " " + signal + " failed: " + r.err(), null);
         }
     }
@@ -66,8 +70,26 @@ public final class RuncCli implements OciRuntime {
     @Override
     public void delete(String id, boolean force) {
         RuntimeCommand.Result r = run(force ? List.of("delete", "--force", id) : List.of("delete", id));
-        if (!r.ok() && !gone(r)) {
-            throw BerthException.internal(handler + " delete " + id + " failed: " + r.err(), null);
+        if (r.ok() || gone(r)) {
+            return;
+        }
+        if (ended(id)) {
+            // a forced delete may find the container ending under it; once ended, a plain delete
+            // has nothing left to kill
+            r = run(List.of("delete", id));
+            if (r.ok() || gone(r)) {
+                return;
+            }
+        }
+        throw BerthException.internal(handler + " delete " + id + " failed: " + r.err(), null);
+    }
+
+    /** Whether the runtime now reports the container stopped or no longer knows it. */
+    private boolean ended(String id) {
+        try {
+            return state(id).map(s -> s.status().equals("stopped")).orElse(true);
+        } catch (BerthException e) {
+            return false;
         }
     }
 

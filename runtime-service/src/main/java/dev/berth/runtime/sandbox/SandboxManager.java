@@ -167,6 +167,11 @@ public final class SandboxManager implements SandboxLookup {
             throw BerthException.invalid("RunPodSandbox: metadata needs a name, a namespace and a uid (got name=%s "
                     + "namespace=%s uid=%s)", md.getName(), md.getNamespace(), md.getUid());
         }
+        var podSecurity = config.getLinux().getSecurityContext();
+        if (podSecurity.hasRunAsGroup() && !podSecurity.hasRunAsUser()) {
+            // as containerd: a group without a user is refused for the pod as for its containers
+            throw BerthException.invalid("RunPodSandbox: run_as_group is set without run_as_user");
+        }
         String handler = requestedHandler == null || requestedHandler.isEmpty() ? settings.defaultHandler()
                 : requestedHandler;
         if (!settings.runtimeHandlers().contains(handler)) {

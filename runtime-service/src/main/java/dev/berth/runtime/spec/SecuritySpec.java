@@ -3,6 +3,7 @@ package dev.berth.runtime.spec;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
+import dev.berth.linux.Capabilities;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -20,14 +21,8 @@ public final class SecuritySpec {
     public static final List<String> DEFAULT_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
             "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
             "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
-    public static final List<String> ALL_CAPS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH",
-            "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-            "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-            "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-            "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-            "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-            "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
-            "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
+    /** Every capability name berth accepts in a request. */
+    public static final List<String> ALL_CAPS = Capabilities.KNOWN;
     public static final List<String> DEFAULT_MASKED = List.of("/proc/acpi", "/proc/asound", "/proc/kcore",
             "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
             "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap");
@@ -40,7 +35,7 @@ public final class SecuritySpec {
         LinuxContainerSecurityContext sc = ctx.security();
         ObjectNode process = (ObjectNode) spec.get("process");
         ObjectNode linux = (ObjectNode) spec.get("linux");
-        Set<String> caps = capabilities(sc);
+        Set<String> caps = capabilities(sc, ctx.daemonCapabilities());
         ObjectNode c = process.putObject("capabilities");
         for (String set : List.of("bounding", "effective", "permitted")) {
             ArrayNode a = c.putArray(set);
@@ -70,23 +65,34 @@ public final class SecuritySpec {
         }
     }
 
-    static Set<String> capabilities(LinuxContainerSecurityContext sc) {
+    /**
+     * The container's capability set. Privileged and "ALL" mean every capability the daemon holds
+     * (as containerd and CRI-O grant): runc, started by the daemon, cannot give one outside that.
+     * The default set is trimmed to it quietly; a capability named in the request that the daemon
+     * lacks is refused here, where the reason can still be said.
+     */
+    static Set<String> capabilities(LinuxContainerSecurityContext sc, Set<String> held) {
         if (sc.getPrivileged()) {
-            return new LinkedHashSet<>(ALL_CAPS);
+            return grantable(ALL_CAPS, held);
         }
         Capability cc = sc.getCapabilities();
-        Set<String> caps = new LinkedHashSet<>(DEFAULT_CAPS);
         List<String> add = cc.getAddCapabilitiesList();
         List<String> drop = cc.getDropCapabilitiesList();
+        Set<String> caps = grantable(DEFAULT_CAPS, held);
         if (drop.stream().anyMatch(d -> d.equalsIgnoreCase("ALL"))) {
             caps.clear();
         }
         if (add.stream().anyMatch(a -> a.equalsIgnoreCase("ALL"))) {
-            caps.addAll(ALL_CAPS);
+            caps.addAll(grantable(ALL_CAPS, held));
         }
         for (String a : add) {
             if (!a.equalsIgnoreCase("ALL")) {
-                caps.add(capName(a));
+                String n = capName(a);
+                if (!held.contains(n)) {
+                    throw BerthException.precondition("capability %s cannot be granted: berth itself does not hold "
+                            + "it (it is outside the daemon's bounding or effective set on this node)", n);
+                }
+                caps.add(n);
             }
         }
         for (String d : drop) {
@@ -95,6 +101,12 @@ public final class SecuritySpec {
             }
         }
         return caps;
+    }
+
+    private static Set<String> grantable(List<String> wanted, Set<String> held) {
+        Set<String> out = new LinkedHashSet<>(wanted);
+        out.retainAll(held);
+        return out;
     }
 
     static String capName(String s) {

@@ -4,6 +4,7 @@ import dev.berth.image.LocalImage;
 import dev.berth.runtime.oci.OciFeatures;
 import dev.berth.runtime.sandbox.SandboxView;
 import java.nio.file.Path;
+import java.util.Set;
 import runtime.v1.ContainerConfig;
 
 /**
@@ -15,6 +16,7 @@ import runtime.v1.ContainerConfig;
  * @param minOomScoreAdj the daemon's own oom_score_adj: without CAP_SYS_RESOURCE nothing lower works
  * @param targetPidNamespace /proc/<pid>/ns/pid of the TARGET container when the PID mode is TARGET
  * @param runtimeFeatures what the pod's OCI runtime supports (recursive read-only mounts)
+ * @param daemonCapabilities the capabilities the daemon holds: all a container can be given
  */
 public record SpecContext(
         String containerId,
@@ -27,7 +29,8 @@ public record SpecContext(
         int minOomScoreAdj,
         boolean apparmorEnabled,
         Path targetPidNamespace,
-        OciFeatures runtimeFeatures) {
+        OciFeatures runtimeFeatures,
+        Set<String> daemonCapabilities) {
 
     public runtime.v1.LinuxContainerSecurityContext security() {
         return config.getLinux().getSecurityContext();

@@ -40,6 +40,11 @@ public final class UserSpec {
     }
 
     public static User resolve(LinuxContainerSecurityContext sc, String imageUser, Path rootfs, String container) {
+        if (sc.hasRunAsGroup() && !sc.hasRunAsUser() && sc.getRunAsUsername().isEmpty()) {
+            // as containerd and CRI-O: a group alone would pair with whatever user the image names
+            throw BerthException.invalid("container %s: run_as_group is set without run_as_user or "
+                    + "run_as_username", container);
+        }
         String userPart = null;
         String groupPart = null;
         if (sc.hasRunAsUser()) {

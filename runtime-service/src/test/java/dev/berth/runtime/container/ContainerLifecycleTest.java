@@ -70,6 +70,7 @@ class ContainerLifecycleTest {
         pods = new TestFixtures.Pods();
         pod = TestFixtures.pod("pod1", tmp.resolve("pods/pod1"), podCgroup, "");
         pods.byId.put("pod1", pod);
+        pods.byId.put("racy-pod", TestFixtures.pod("racy-pod", tmp.resolve("pods/racy"), podCgroup, "racy"));
         store = StateStore.open(tmp.resolve("state"));
         cgroups = new CgroupManager(Path.of("/sys/fs/cgroup"), new CgroupfsDriver(), false);
         service = newService();
@@ -77,7 +78,31 @@ class ContainerLifecycleTest {
 
     private ContainerService newService() {
         return TestFixtures.service(tmp, store, cgroups, images, pods,
-                Map.of("runc", TestFixtures.RUNC, "crun", TestFixtures.CRUN));
+                Map.of("runc", TestFixtures.RUNC, "crun", TestFixtures.CRUN, "racy", racyRuntime()));
+    }
+
+    /** runc, except that kill waits (up to 5 s) until the container is no longer running. */
+    private Path racyRuntime() {
+        Path script = tmp.resolve("racy-runc");
+        try {
+            if (!Files.exists(script)) {
+                Files.writeString(script, """
+                        #!/bin/sh
+                        # berth calls: racy-runc --root DIR kill ID SIGNAL
+                        if [ "$3" = kill ]; then
+                          n=0
+                          while [ $n -lt 100 ] && %1$s --root "$2" state "$4" 2>/dev/null | grep -q '"running"'; do
+                            sleep 0.05; n=$((n+1))
+                          done
+                        fi
+                        exec %1$s "$@"
+                        """.formatted(TestFixtures.RUNC));
+                script.toFile().setExecutable(true);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return script;
     }
 
     @AfterAll
@@ -328,14 +353,83 @@ class ContainerLifecycleTest {
         ContainerRecord r = service.status(id);
         Path log = Path.of(r.logPath());
         Thread.sleep(400);
-        Path rotated = log.resolveSibling("rotated.log");
-        Files.move(log, rotated);
-        service.reopenLog(id);
-        Thread.sleep(500);
-        assertTrue(Files.exists(log), "conmon reopened the log at its path");
+        // kubelet checks the new file right after the call: reopen returns once conmon has made it
+        for (int i = 0; i < 10; i++) {
+            Path rotated = log.resolveSibling("rotated." + i + ".log");
+            Files.move(log, rotated);
+            service.reopenLog(id);
+            assertTrue(Files.exists(log), "rotation " + i + ": the new log file exists when reopen returns");
+        }
+        Thread.sleep(300);
         assertFalse(log(service.status(id), "stdout").isEmpty());
         service.remove(id);
         assertThrows(BerthException.class, () -> service.reopenLog(id));
+    }
+
+    @Test
+    void stopAndRemoveOfUnknownIdsSucceed() {
+        for (String id : List.of("ab".repeat(32), "ffff", "Not-Hex", "../../etc")) {
+            service.stop(id, 0);
+            service.stop(id, 10);
+            service.remove(id);
+            assertEquals(ErrorKind.NOT_FOUND, assertThrows(BerthException.class, () -> service.status(id)).kind(),
+                    id);
+        }
+    }
+
+    /**
+     * The "racy" runtime's kill first waits until the container has exited by itself, so runc
+     * answers "container not running" while conmon may not have recorded the exit yet: what
+     * happens when a container ends while StopContainer, StopPodSandbox or RemovePodSandbox stops it.
+     */
+    @Test
+    void containerThatExitsWhileBeingStoppedStopsCleanly() throws Exception {
+        String killed = service.create("racy-pod", cfg("racy-kill", "sh", "-c", "sleep 0.5; exit 5").build());
+        service.start(killed);
+        service.stop(killed, 0);
+        ContainerRecord r = service.status(killed);
+        assertEquals(Phase.EXITED, r.phase());
+        assertEquals(5, r.exitCode(), "it ended by itself before the KILL");
+
+        String graceful = service.create("racy-pod", cfg("racy-term", "sh", "-c", "sleep 0.5; exit 6").build());
+        service.start(graceful);
+        service.stop(graceful, 10);
+        assertEquals(6, service.status(graceful).exitCode());
+
+        String removed = service.create("racy-pod", cfg("racy-rm", "sh", "-c", "sleep 0.5").build());
+        service.start(removed);
+        service.remove(removed);
+        assertEquals(ErrorKind.NOT_FOUND, assertThrows(BerthException.class, () -> service.status(removed)).kind());
+        service.remove(killed);
+        service.remove(graceful);
+    }
+
+    /** Status polled while containers exit always finds conmon's exit code, never "gone without one". */
+    @Test
+    void exitCodeIsNeverLostWhileStatusIsPolled() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            ids.add(service.create("pod1", cfg("quick-" + i, "sh", "-c", "exit 3").build()));
+        }
+        for (String id : ids) {
+            service.start(id);
+            ContainerRecord r = awaitExitTightly(id);
+            assertEquals(3, r.exitCode(), r.toString());
+            assertEquals("Error", r.reason());
+            assertEquals("", r.message(), r.toString());
+            service.remove(id);
+        }
+    }
+
+    private ContainerRecord awaitExitTightly(String id) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            ContainerRecord r = service.status(id);
+            if (r.phase() == Phase.EXITED) {
+                return r;
+            }
+        }
+        throw new AssertionError("container " + id + " did not exit");
     }
 
     @Test

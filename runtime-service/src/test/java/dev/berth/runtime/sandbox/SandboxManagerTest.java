@@ -315,6 +315,20 @@ class SandboxManagerTest {
     }
 
     @Test
+    void runAsGroupWithoutRunAsUserIsRefused() {
+        BerthException e = assertThrows(BerthException.class, () -> manager.run(config("grp", 0)
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(LinuxSandboxSecurityContext
+                        .newBuilder().setRunAsGroup(runtime.v1.Int64Value.newBuilder().setValue(1002)))).build(), ""));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("run_as_group"), e.getMessage());
+        assertTrue(manager.list(null).isEmpty(), "nothing is made for a refused pod");
+        String id = manager.run(config("grp", 0).setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                LinuxSandboxSecurityContext.newBuilder().setRunAsUser(runtime.v1.Int64Value.newBuilder().setValue(0))
+                        .setRunAsGroup(runtime.v1.Int64Value.newBuilder().setValue(1002)))).build(), "");
+        manager.remove(id);
+    }
+
+    @Test
     void listFilters() {
         String a = manager.run(config("la", 0).build(), "");
         String b = manager.run(config("lb", 0).build(), "");

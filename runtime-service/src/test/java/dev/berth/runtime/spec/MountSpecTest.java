@@ -40,7 +40,8 @@ class MountSpecTest {
         LocalImage image = new LocalImage("sha256:1", List.of(), List.of(), 0,
                 new LocalImage.Config("", List.of("/ep"), List.of(), List.of(), "/", "", Map.of()), List.of());
         return SpecBuilder.build(new SpecContext("cid", c, pod, image, rootfs, "/kubepods/p/berth-cid",
-                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, features));
+                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, features,
+                java.util.Set.copyOf(SecuritySpec.ALL_CAPS)));
     }
 
     private Path volume() throws IOException {

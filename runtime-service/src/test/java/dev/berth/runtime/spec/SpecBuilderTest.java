@@ -57,7 +57,8 @@ class SpecBuilderTest {
         LocalImage image = new LocalImage("sha256:1", List.of(), List.of(), 0, img, List.of());
         Files.createDirectories(tmp.resolve("shm"));
         return SpecBuilder.build(new SpecContext("cid", c, pod(netns), image, rootfs(), "/kubepods/p/berth-cid",
-                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE));
+                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE,
+                HELD));
     }
 
     private static ContainerConfig.Builder cfg() {
@@ -123,6 +124,23 @@ class SpecBuilderTest {
     }
 
     @Test
+    void runAsGroupNeedsRunAsUserOrUsername() throws IOException {
+        // as containerd and CRI-O: a group alone would silently run as the image's user
+        BerthException alone = assertThrows(BerthException.class, () -> build(cfg().setLinux(LinuxContainerConfig
+                .newBuilder().setSecurityContext(LinuxContainerSecurityContext.newBuilder()
+                        .setRunAsGroup(Int64Value.newBuilder().setValue(1002)))).build(),
+                img(List.of("/ep"), List.of(), "web"), null));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, alone.kind());
+        assertTrue(alone.getMessage().contains("run_as_group"), alone.getMessage());
+        ObjectNode s = build(cfg().setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
+                LinuxContainerSecurityContext.newBuilder().setRunAsUsername("web")
+                        .setRunAsGroup(Int64Value.newBuilder().setValue(1002)))).build(),
+                img(List.of("/ep"), List.of(), ""), null);
+        assertEquals(33, s.at("/process/user/uid").asInt());
+        assertEquals(1002, s.at("/process/user/gid").asInt());
+    }
+
+    @Test
     void passwdBehindASymlinkIsNotFollowed() throws IOException {
         Path r = rootfs();
         Files.delete(r.resolve("etc/passwd"));
@@ -184,23 +202,63 @@ class SpecBuilderTest {
         s.at("/linux/namespaces").forEach(n -> assertFalse(n.get("type").asText().equals("pid")));
     }
 
+    /** What the daemon holds on the build hosts: everything but CAP_SYS_RESOURCE. */
+    private static final Set<String> HELD = heldWithout("CAP_SYS_RESOURCE");
+
+    private static Set<String> heldWithout(String... missing) {
+        Set<String> held = new java.util.LinkedHashSet<>(SecuritySpec.ALL_CAPS);
+        List.of(missing).forEach(held::remove);
+        return held;
+    }
+
+    private static Set<String> caps(LinuxContainerSecurityContext.Builder sc) {
+        return SecuritySpec.capabilities(sc.build(), HELD);
+    }
+
     @Test
     void capabilitiesAddDropAllAndPrivileged() {
-        Set<String> caps = SecuritySpec.capabilities(LinuxContainerSecurityContext.newBuilder()
-                .setCapabilities(Capability.newBuilder().addAddCapabilities("NET_ADMIN").addDropCapabilities("CHOWN"))
-                .build());
+        Set<String> caps = caps(LinuxContainerSecurityContext.newBuilder()
+                .setCapabilities(Capability.newBuilder().addAddCapabilities("NET_ADMIN").addDropCapabilities("CHOWN")));
         assertTrue(caps.contains("CAP_NET_ADMIN"));
         assertFalse(caps.contains("CAP_CHOWN"));
         assertTrue(caps.contains("CAP_KILL"));
-        caps = SecuritySpec.capabilities(LinuxContainerSecurityContext.newBuilder()
-                .setCapabilities(Capability.newBuilder().addDropCapabilities("ALL").addAddCapabilities("cap_kill"))
-                .build());
+        caps = caps(LinuxContainerSecurityContext.newBuilder()
+                .setCapabilities(Capability.newBuilder().addDropCapabilities("ALL").addAddCapabilities("cap_kill")));
         assertEquals(Set.of("CAP_KILL"), caps);
-        assertEquals(SecuritySpec.ALL_CAPS.size(), SecuritySpec.capabilities(
-                LinuxContainerSecurityContext.newBuilder().setPrivileged(true).build()).size());
-        assertEquals(ErrorKind.INVALID_ARGUMENT, assertThrows(BerthException.class, () -> SecuritySpec.capabilities(
+        assertEquals(ErrorKind.INVALID_ARGUMENT, assertThrows(BerthException.class, () -> caps(
                 LinuxContainerSecurityContext.newBuilder().setCapabilities(
-                        Capability.newBuilder().addAddCapabilities("FLY")).build())).kind());
+                        Capability.newBuilder().addAddCapabilities("FLY")))).kind());
+    }
+
+    @Test
+    void privilegedAndAllGetEveryCapabilityTheDaemonHoldsAndNoOther() {
+        assertEquals(HELD, caps(LinuxContainerSecurityContext.newBuilder().setPrivileged(true)));
+        assertEquals(HELD, caps(LinuxContainerSecurityContext.newBuilder()
+                .setCapabilities(Capability.newBuilder().addAddCapabilities("ALL"))));
+        Set<String> allButChown = caps(LinuxContainerSecurityContext.newBuilder()
+                .setCapabilities(Capability.newBuilder().addAddCapabilities("ALL").addDropCapabilities("CHOWN")));
+        assertFalse(allButChown.contains("CAP_CHOWN") || allButChown.contains("CAP_SYS_RESOURCE"));
+        assertEquals(HELD.size() - 1, allButChown.size());
+        // the default set is berth's own choice: what the daemon lacks is left out of it, not an error
+        Set<String> defaults = SecuritySpec.capabilities(LinuxContainerSecurityContext.getDefaultInstance(),
+                heldWithout("CAP_MKNOD"));
+        assertFalse(defaults.contains("CAP_MKNOD"));
+        assertTrue(defaults.contains("CAP_CHOWN"));
+        // a named capability the daemon lacks is refused with a reason, not left for runc to fail on
+        BerthException lacking = assertThrows(BerthException.class, () -> caps(LinuxContainerSecurityContext
+                .newBuilder().setCapabilities(Capability.newBuilder().addAddCapabilities("SYS_RESOURCE"))));
+        assertEquals(ErrorKind.FAILED_PRECONDITION, lacking.kind());
+        assertTrue(lacking.getMessage().contains("CAP_SYS_RESOURCE"), lacking.getMessage());
+    }
+
+    @Test
+    void privilegedSpecListsTheHeldCapabilitiesInEverySet() throws IOException {
+        ObjectNode s = build(cfg().setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
+                LinuxContainerSecurityContext.newBuilder().setPrivileged(true))).build(),
+                img(List.of("/ep"), List.of(), ""), null);
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            assertEquals(List.copyOf(HELD), texts(s.at("/process/capabilities/" + set)), set);
+        }
     }
 
     @Test

@@ -62,7 +62,8 @@ class UserNamespaceSpecTest {
         LocalImage image = new LocalImage("sha256:1", List.of(), List.of(), 0,
                 new LocalImage.Config("", List.of(), List.of(), List.of(), "/", "", Map.of()), List.of());
         return SpecBuilder.build(new SpecContext("cid", c, pod, image, tmp.resolve("rootfs"), "/kubepods/p/berth-cid",
-                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE));
+                Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE,
+                java.util.Set.copyOf(SecuritySpec.ALL_CAPS)));
     }
 
     private static List<String> namespaceTypes(ObjectNode spec) {

@@ -13,10 +13,7 @@ public class RemoveContainerHandler {
     ContainerService containers;
 
     public RemoveContainerResponse handle(RemoveContainerRequest req) {
-        if (req.getContainerId().isEmpty()) {
-            throw dev.berth.core.error.BerthException.invalid("container_id is empty");
-        }
-        containers.remove(req.getContainerId());
+        containers.remove(Ids.present(req.getContainerId()));
         return RemoveContainerResponse.getDefaultInstance();
     }
 }

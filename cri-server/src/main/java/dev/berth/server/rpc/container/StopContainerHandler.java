@@ -7,7 +7,7 @@ import jakarta.inject.Inject;
 import runtime.v1.StopContainerRequest;
 import runtime.v1.StopContainerResponse;
 
-/** StopContainer: the stop signal, the timeout, then SIGKILL. Stopping a stopped container is fine. */
+/** StopContainer: the stop signal, the timeout, then SIGKILL. Stopping a stopped or unknown container is fine. */
 @ApplicationScoped
 public class StopContainerHandler {
     @Inject
@@ -17,7 +17,7 @@ public class StopContainerHandler {
         if (req.getTimeout() < 0) {
             throw BerthException.invalid("timeout must not be negative (got %d)", req.getTimeout());
         }
-        containers.stop(Ids.required(req.getContainerId()), req.getTimeout());
+        containers.stop(Ids.present(req.getContainerId()), req.getTimeout());
         return StopContainerResponse.getDefaultInstance();
     }
 }
