@@ -126,10 +126,6 @@ class BerthContainerTest extends ContainerContract implements ReadOnlyMountsAndG
         return groupsImage;
     }
 
-    private static Status.Code code(Runnable r) {
-        return assertThrows(StatusRuntimeException.class, r::run).getStatus().getCode();
-    }
-
     @Test
     void badInputGetsClearStatuses() throws Exception {
         String pod = runPod("bad");
