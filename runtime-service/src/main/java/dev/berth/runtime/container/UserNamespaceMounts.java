@@ -49,6 +49,13 @@ final class UserNamespaceMounts {
                 RootFs.mount(p, lowerDirs);
                 return;
             }
+            // lower dirs may be the layer store's short links (images/l/...): the view must hold the
+            // layers themselves, a link inside it would point out of the idmapped mount
+            List<Path> real = new ArrayList<>();
+            for (Path l : lowerDirs) {
+                real.add(l.toRealPath());
+            }
+            lowerDirs = real;
             Path common = commonParent(lowerDirs);
             Path view = p.idmappedLayers();
             Files.createDirectories(view);
