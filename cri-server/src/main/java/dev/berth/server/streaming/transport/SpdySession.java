@@ -108,7 +108,7 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
             return;
         }
         streams.put(id, stream);
-        ctx.writeAndFlush(new DefaultSpdySynReplyFrame(id));
+        ctx.writeAndFlush(reply(id, headers));
         if (syn.isLast()) {
             stream.remoteClosed = true;
             stream.sink().end();
@@ -126,6 +126,16 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
             s.remoteClosed = true;
             s.sink().end();
         }
+    }
+
+    /**
+     * The SYN_REPLY. It must carry a header: Netty encodes an empty header set as no header block at
+     * all, which spdystream cannot parse (it expects a compressed block even for zero headers).
+     */
+    private static DefaultSpdySynReplyFrame reply(int id, Map<String, String> requestHeaders) {
+        DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(id);
+        reply.headers().set("streamtype", requestHeaders.getOrDefault("streamtype", ""));
+        return reply;
     }
 
     @Override
