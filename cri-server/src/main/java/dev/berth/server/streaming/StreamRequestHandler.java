@@ -254,7 +254,7 @@ final class StreamRequestHandler extends SimpleChannelInboundHandler<FullHttpReq
         ctx.close();
     }
 
-    static void install(ChannelPipeline p, StreamServer server) { // HTTP until the upgrade
+    static void install(ChannelPipeline p) { // HTTP until the upgrade
         p.addLast(CODEC, new HttpServerCodec());
         p.addLast(AGGREGATOR, new HttpObjectAggregator(64 * 1024));
     }
