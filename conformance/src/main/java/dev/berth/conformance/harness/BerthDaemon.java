@@ -69,6 +69,7 @@ public final class BerthDaemon implements AutoCloseable {
         d.env.put("BERTH_ROOT", base.resolve("root").toString());
         d.env.put("BERTH_RUN", base.resolve("run").toString());
         d.env.put("BERTH_HTTP_PORT", Integer.toString(d.httpPort));
+        d.env.put("BERTH_STREAM_PORT", "0"); // several test daemons at once: any free port
         d.env.put("BERTH_CONFIG", writeEmptyConfig(base).toString());
         // Pod network per daemon: never the node's /etc/cni/net.d, a bridge and subnet of its own
         // (not 10.88/10.89, which containerd setups use).

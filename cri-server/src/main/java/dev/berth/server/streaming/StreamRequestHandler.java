@@ -167,10 +167,12 @@ final class StreamRequestHandler extends SimpleChannelInboundHandler<FullHttpReq
         if (proto.equals(Protocols.SPDY_OVER_WEBSOCKET_PORT_FORWARD)) {
             StreamTarget.PortForward pf = (StreamTarget.PortForward) target;
             p.replace(this, "ws-tunnel", new WebSocketTunnel());
-            p.addAfter("ws-tunnel", "spdy", SpdySession.newCodec());
-            p.addAfter("spdy", "spdy-session", new SpdySession(connection, new SpdyPortForward(server.runtime(),
-                    pf.podSandboxId(), connection, server.settings().creationTimeout())));
-            afterHandshake = () -> { };
+            // The SPDY codec refuses to pass the HTTP 101 on, so it joins once the handshake is written.
+            afterHandshake = () -> {
+                p.addAfter("ws-tunnel", "spdy", SpdySession.newCodec());
+                p.addAfter("spdy", "spdy-session", new SpdySession(connection, new SpdyPortForward(server.runtime(),
+                        pf.podSandboxId(), connection, server.settings().creationTimeout())));
+            };
         } else if (target instanceof StreamTarget.PortForward pf) {
             WebSocketPortForward forward = new WebSocketPortForward(server.runtime(), pf.podSandboxId(), pf.ports(),
                     connection);
@@ -252,7 +254,7 @@ final class StreamRequestHandler extends SimpleChannelInboundHandler<FullHttpReq
         ctx.close();
     }
 
-    static void install(ChannelPipeline p, StreamServer server) { // HTTP until the upgrade
+    static void install(ChannelPipeline p) { // HTTP until the upgrade
         p.addLast(CODEC, new HttpServerCodec());
         p.addLast(AGGREGATOR, new HttpObjectAggregator(64 * 1024));
     }

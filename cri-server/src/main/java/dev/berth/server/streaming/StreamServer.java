@@ -89,7 +89,7 @@ public final class StreamServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
-                        StreamRequestHandler.install(ch.pipeline(), StreamServer.this);
+                        StreamRequestHandler.install(ch.pipeline());
                         long idle = settings.idleTimeout().toMillis();
                         ch.pipeline().addLast("idle", new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
                         ch.pipeline().addLast("idle-close", new IdleCloser());

@@ -23,6 +23,24 @@ class ConfigLoaderTest {
         assertEquals(Path.of("/usr/sbin/runc"), c.runtimes().get("runc"));
         assertEquals(List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")), c.cniBinDirs());
         assertEquals(3, c.maxConcurrentDownloads());
+        assertEquals("127.0.0.1", c.streamHost());
+        assertEquals(10361, c.streamPort());
+        assertEquals(java.time.Duration.ofHours(4), c.streamIdleTimeout());
+        assertEquals(128, c.streamMaxSessions());
+    }
+
+    @Test
+    void streamingKeysAreChecked() {
+        BerthConfig c = ConfigLoader.load(dir.resolve("absent.yaml"), false, Map.of("BERTH_STREAM_PORT", "0",
+                "BERTH_STREAM_MAX_SESSIONS", "2"));
+        assertEquals(0, c.streamPort());
+        assertEquals(2, c.streamMaxSessions());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(dir.resolve("x.yaml"), false, Map.of("BERTH_STREAM_PORT", "70000")));
+        assertTrue(e.getMessage().contains("stream.port"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("x.yaml"), false,
+                Map.of("BERTH_STREAM_IDLE_TIMEOUT_SECONDS", "0")));
+        assertTrue(e.getMessage().contains("stream.idle_timeout_seconds"), e.getMessage());
     }
 
     @Test

@@ -108,11 +108,7 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
             return;
         }
         streams.put(id, stream);
-        // Netty encodes an empty header block as zero bytes, but Go's SPDY framer (kubectl, crictl)
-        // always inflates a header block and stalls on an empty one: echo the stream type.
-        DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(id);
-        reply.headers().set("streamtype", headers.getOrDefault("streamtype", ""));
-        ctx.writeAndFlush(reply);
+        ctx.writeAndFlush(reply(id, headers));
         if (syn.isLast()) {
             stream.remoteClosed = true;
             stream.sink().end();
@@ -130,6 +126,16 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
             s.remoteClosed = true;
             s.sink().end();
         }
+    }
+
+    /**
+     * The SYN_REPLY. It must carry a header: Netty encodes an empty header set as no header block at
+     * all, which spdystream cannot parse (it expects a compressed block even for zero headers).
+     */
+    private static DefaultSpdySynReplyFrame reply(int id, Map<String, String> requestHeaders) {
+        DefaultSpdySynReplyFrame reply = new DefaultSpdySynReplyFrame(id);
+        reply.headers().set("streamtype", requestHeaders.getOrDefault("streamtype", ""));
+        return reply;
     }
 
     @Override

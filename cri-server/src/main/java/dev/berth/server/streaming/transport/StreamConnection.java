@@ -1,7 +1,6 @@
 package dev.berth.server.streaming.transport;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -110,10 +109,5 @@ public final class StreamConnection {
     /** Closes at once, dropping what is not sent. */
     public void abort() {
         channel.close();
-    }
-
-    /** A listener that closes the channel once a final write is flushed. */
-    public static ChannelFutureListener closeAfter() {
-        return ChannelFutureListener.CLOSE;
     }
 }
