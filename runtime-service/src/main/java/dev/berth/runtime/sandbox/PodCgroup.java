@@ -16,6 +16,8 @@ import java.util.List;
  * The container side owns controllers and limits; this only makes and removes directories.
  */
 public final class PodCgroup {
+    /** The pod cgroup's child that holds the infra process (the pod's PID 1, when it has one). */
+    static final String INFRA_LEAF = "berth-infra";
     private final Path mount;
 
     public PodCgroup(Path mount) {
@@ -107,6 +109,9 @@ public final class PodCgroup {
         for (int i = created.size() - 1; i >= 0; i--) {
             Path dir = mount.resolve(created.get(i).substring(1));
             boolean deepest = i == created.size() - 1;
+            if (deepest && Files.isDirectory(dir.resolve(INFRA_LEAF))) {
+                remove(List.of(created.get(i) + "/" + INFRA_LEAF)); // the infra's leaf goes first
+            }
             for (int attempt = 0; ; attempt++) {
                 try {
                     Files.deleteIfExists(dir);
@@ -156,10 +161,16 @@ public final class PodCgroup {
         }
     }
 
-    /** Moves a process into the pod cgroup (the infra process). */
+    /**
+     * Moves the infra process into a leaf of the pod cgroup. Not into the pod cgroup itself: cgroup v2
+     * lets a cgroup hand controllers to its children (the containers' memory, pids, cpu limits)
+     * only while it holds no process of its own ("no internal processes").
+     */
     public void addProcess(String cgroupPath, int pid) {
-        Path procs = mount.resolve(cgroupPath.substring(1)).resolve("cgroup.procs");
+        Path leaf = mount.resolve(cgroupPath.substring(1)).resolve(INFRA_LEAF);
+        Path procs = leaf.resolve("cgroup.procs");
         try {
+            Files.createDirectories(leaf);
             Files.writeString(procs, Integer.toString(pid));
         } catch (IOException e) {
             throw BerthException.internal("cannot move pid " + pid + " into " + procs + ": " + e.getMessage(), e);
