@@ -8,6 +8,10 @@ import dev.berth.image.ImageLookup;
 import dev.berth.image.LocalImage;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.container.ContainerRecord.Phase;
+import dev.berth.runtime.checkpoint.CheckpointArchive;
+import dev.berth.runtime.checkpoint.ContainerCheckpoint;
+import dev.berth.runtime.checkpoint.ContainerRestore;
+import dev.berth.runtime.checkpoint.CriuSupport;
 import dev.berth.runtime.exec.ExecRunner;
 import dev.berth.runtime.logs.LogPaths;
 import dev.berth.runtime.monitor.Conmon;
@@ -105,8 +109,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (imageRefText.isEmpty()) {
             throw BerthException.invalid("container %s: image is empty", config.getMetadata().getName());
         }
-        LocalImage image = images.find(imageRefText).orElseThrow(() -> BerthException.notFound(
-                "image %s is not present on this node; pull it first (PullImage)", imageRefText));
+        // CRI-O's convention: an image that is the path of a checkpoint archive restores that container.
+        Optional<CheckpointArchive.ContainerConfigDump> restoreFrom = CheckpointArchive.detect(imageRefText);
+        String imageWanted = restoreFrom.map(c -> c.rootfsImageName()).orElse(imageRefText);
+        LocalImage image = images.find(imageWanted).orElseThrow(() -> BerthException.notFound(
+                "image %s is not present on this node; pull it first (PullImage)", imageWanted));
         Path logPath = LogPaths.resolve(pod.config().getLogDirectory(), config.getLogPath());
         OciRuntime runtime = runtimes.forHandler(pod.runtimeHandler());
         LinuxContainerResources resources = config.getLinux().getResources();
@@ -125,7 +132,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                         taken);
             }
             rec = new ContainerRecord(id, podId, config.getMetadata().getName(), config.getMetadata().getAttempt(),
-                    imageRefText, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
+                    imageWanted, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
                     Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
                     runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
                     List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
@@ -146,6 +153,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
                     settings.apparmorEnabled(), targetPidNamespace(config)));
+            if (restoreFrom.isPresent()) {
+                ContainerRestore.prepare(Path.of(imageRefText), paths.dir(), paths.rootfs(), spec);
+            }
             Files.writeString(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
@@ -154,7 +164,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             cgroups.apply(cgroup, limits);
             Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
             Files.createDirectories(monitorLog.getParent());
-            int pid = conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
+            int pid = restoreFrom.isPresent() ? 0 : conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
                     config.getStdinOnce()));
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
@@ -218,8 +228,14 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             // Taken before the call: a short-lived process may exit before runc start returns.
             long startedAt = now();
+            ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+            Optional<Path> restoreImages = ContainerRestore.pendingImages(paths.dir());
             try {
-                runtimes.forHandler(rec.handler()).start(id);
+                if (restoreImages.isPresent()) {
+                    rec = rec.created(restoreFromCheckpoint(rec, paths, restoreImages.get()));
+                } else {
+                    runtimes.forHandler(rec.handler()).start(id);
+                }
             } catch (BerthException e) {
                 ContainerRecord failed = rec.exited(now(), 128, "StartError", e.getMessage());
                 store.put(ContainerRecord.KIND, id, failed);
@@ -231,6 +247,42 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             emit(LifecycleEvent.Type.STARTED, running);
             return null;
         });
+    }
+
+    /** Runs {@code runc restore} under a new monitor; returns the restored init's pid. */
+    private int restoreFromCheckpoint(ContainerRecord rec, ContainerPaths paths, Path images) {
+        CriuSupport.host().require("restoring container " + rec.id() + " from its checkpoint");
+        ContainerConfig config = rec.configProto();
+        Path monitorLog = rec.logPath().isEmpty() ? paths.persist().resolve("container.log") : Path.of(rec.logPath());
+        try {
+            Files.createDirectories(monitorLog.getParent());
+            return conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(), monitorLog,
+                    runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(), config.getStdinOnce()),
+                    images, ContainerRestore.workDir(paths.dir()));
+        } catch (IOException e) {
+            throw BerthException.internal("restore of container " + rec.id() + ": " + e, e);
+        }
+    }
+
+    /**
+     * CheckpointContainer: CRIU dumps the running container (left running) into a checkpoint
+     * archive at {@code location}.
+     */
+    public void checkpoint(String id, String location, long timeoutSeconds) {
+        get(id);
+        Path archive = ContainerCheckpoint.location(location);
+        // Checked under the lock, dumped outside it: status and list calls go on meanwhile; a
+        // concurrent stop or remove makes the runtime's checkpoint fail, which is reported.
+        ContainerRecord rec = withLock(id, () -> refresh(get(id)));
+        if (rec.phase() != Phase.RUNNING) {
+            throw BerthException.precondition("container %s is %s, not running; only a running container can be "
+                    + "checkpointed", id, rec.phase().name().toLowerCase());
+        }
+        CriuSupport.host().require("checkpointing container " + id);
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+        ContainerCheckpoint.write(new ContainerCheckpoint.Source(id, rec.name(), rec.image(), rec.imageId(),
+                rec.imageRef(), rec.handler(), rec.createdAt(), paths.dir(), paths.configJson(), paths.upper(),
+                runtimes.forHandler(rec.handler())), archive, timeoutSeconds, CriuSupport.host());
     }
 
     /** StopContainer: the stop signal, up to {@code timeoutSeconds}, then SIGKILL. Repeatable. */
