@@ -127,7 +127,13 @@ public final class CheckpointArchive {
     static void pack(Path dir, Path location) throws IOException {
         Path partial = location.resolveSibling("." + location.getFileName() + ".partial");
         try {
-            tar(List.of("tar", "--numeric-owner", "-cf", partial.toString(), "-C", dir.toString(), "."));
+            // members named as CRI-O names them (config.dump, checkpoint/...), without a "./" prefix
+            List<String> argv = new ArrayList<>(List.of("tar", "--numeric-owner", "-cf", partial.toString(), "-C",
+                    dir.toString()));
+            try (var top = Files.list(dir)) {
+                top.map(p -> p.getFileName().toString()).sorted().forEach(argv::add);
+            }
+            tar(argv);
             Files.move(partial, location, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(partial);
