@@ -47,13 +47,19 @@ public final class ContainerCheckpoint {
             Path images = Files.createDirectories(content.resolve(CheckpointArchive.CHECKPOINT_DIR));
             Path criuWork = Files.createDirectories(work.resolve("criu"));
             long timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 600_000;
+            Path log = criuWork.resolve(CheckpointArchive.DUMP_LOG);
             try {
                 s.runtime().checkpoint(s.id(), images, criuWork, timeoutMs);
-            } finally {
-                Path log = criuWork.resolve(CheckpointArchive.DUMP_LOG);
-                if (Files.isRegularFile(log)) {
-                    Files.copy(log, content.resolve(CheckpointArchive.DUMP_LOG));
+            } catch (BerthException e) {
+                // the work directory goes away below: CRIU's own errors go into the answer
+                if (e.kind() != dev.berth.core.error.ErrorKind.INTERNAL) {
+                    throw e;
                 }
+                throw BerthException.internal(e.getMessage() + "; " + CheckpointArchive.DUMP_LOG + ": "
+                        + criuErrors(log), e);
+            }
+            if (Files.isRegularFile(log)) {
+                Files.copy(log, content.resolve(CheckpointArchive.DUMP_LOG));
             }
             Files.copy(s.configJson(), content.resolve(CheckpointArchive.SPEC_DUMP));
             CheckpointArchive.writeRootfsDiff(s.upper(), content);
@@ -71,6 +77,16 @@ public final class ContainerCheckpoint {
                     // removed with the container at the latest
                 }
             }
+        }
+    }
+
+    private static String criuErrors(Path log) {
+        try {
+            java.util.List<String> errors = Files.readAllLines(log).stream().filter(l -> l.contains("Error")).toList();
+            return errors.isEmpty() ? "(no errors in " + CheckpointArchive.DUMP_LOG + ")"
+                    : String.join("; ", errors.subList(Math.max(0, errors.size() - 5), errors.size()));
+        } catch (IOException e) {
+            return "(no " + CheckpointArchive.DUMP_LOG + ")";
         }
     }
 

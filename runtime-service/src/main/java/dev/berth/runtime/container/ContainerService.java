@@ -467,7 +467,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
             updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
                     + "limit and was killed" : "");
-        } else if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
+        } else if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec) && !awaitingRestore(rec, paths)) {
             // Monitor and container both gone without an exit record (e.g. the node rebooted).
             updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
                     + "exit code");
@@ -478,6 +478,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             return updated;
         }
         return rec;
+    }
+
+    /** Created from a checkpoint archive: no process (nor monitor) until StartContainer restores it. */
+    private static boolean awaitingRestore(ContainerRecord rec, ContainerPaths paths) {
+        return rec.phase() == Phase.CREATED && rec.pid() == 0 && ContainerRestore.pendingImages(paths.dir()).isPresent();
     }
 
     private boolean alive(ContainerRecord rec) {

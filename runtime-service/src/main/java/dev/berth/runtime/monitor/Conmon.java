@@ -63,8 +63,7 @@ public final class Conmon {
      */
     public int restore(Launch l, Path imagePath, Path workPath) {
         List<String> argv = argv(l);
-        argv.addAll(List.of("--restore", imagePath.toString(), "--runtime-opt=--work-path=" + workPath,
-                "--runtime-opt=--manage-cgroups-mode=ignore"));
+        argv.addAll(List.of("--restore", imagePath.toString(), "--runtime-opt=--work-path=" + workPath));
         return launch(l, argv);
     }
 

@@ -91,18 +91,15 @@ public final class RuncCli implements OciRuntime {
     @Override
     public void checkpoint(String id, Path imagePath, Path workPath, long timeoutMillis) {
         List<String> argv = base();
-        // --manage-cgroups-mode ignore: the container stays in its cgroup (it keeps running), and a
-        // restore places it into the cgroup of its new spec.
         argv.addAll(List.of("checkpoint", "--image-path", imagePath.toString(), "--work-path", workPath.toString(),
-                "--leave-running", "--manage-cgroups-mode", "ignore", id));
+                "--leave-running", id));
         RuntimeCommand.Result r = RuntimeCommand.run(argv, java.util.Map.of(), timeoutMillis, 1 << 20, null);
         if (r.timedOut()) {
             throw BerthException.unavailable(handler + " checkpoint " + id + " did not finish within "
                     + timeoutMillis / 1000 + "s", null);
         }
         if (!r.ok()) {
-            throw BerthException.internal(handler + " checkpoint " + id + " failed: " + r.err()
-                    + " (see dump.log in " + workPath + ")", null);
+            throw BerthException.internal(handler + " checkpoint " + id + " failed: " + r.err(), null);
         }
     }
 

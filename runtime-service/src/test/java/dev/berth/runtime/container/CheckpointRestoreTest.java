@@ -113,7 +113,13 @@ class CheckpointRestoreTest {
         String restored = service.create("pod1", cfg("counter-restored", archive.toString()));
         assertEquals("busybox", service.status(restored).image(), "the restored container names its image");
         service.start(restored);
-        assertEquals(Phase.RUNNING, service.status(restored).phase());
+        ContainerRecord running = service.status(restored);
+        assertEquals(Phase.RUNNING, running.phase());
+        String procCgroup = Files.readString(Path.of("/proc/" + running.pid() + "/cgroup")).strip();
+        try (var tree = Files.walk(Path.of("/sys/fs/cgroup" + podCgroup))) {
+            System.out.println("pod cgroup tree after restore: " + tree.filter(Files::isDirectory).toList());
+        }
+        assertEquals("0::" + running.cgroup(), procCgroup, "the restored process runs in its new cgroup");
         int after = awaitCount(restored, atCheckpoint + 2);
         // A fresh process would have started over at 1; the restored one went on from its memory.
         assertTrue(after > atCheckpoint, "count " + after + " after restore, " + atCheckpoint + " at checkpoint");
