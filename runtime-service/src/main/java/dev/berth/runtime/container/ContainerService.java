@@ -12,6 +12,7 @@ import dev.berth.runtime.checkpoint.CheckpointArchive;
 import dev.berth.runtime.checkpoint.ContainerCheckpoint;
 import dev.berth.runtime.checkpoint.ContainerRestore;
 import dev.berth.runtime.checkpoint.CriuSupport;
+import dev.berth.runtime.checkpoint.RestoredCgroup;
 import dev.berth.runtime.exec.ExecRunner;
 import dev.berth.runtime.logs.LogPaths;
 import dev.berth.runtime.monitor.Conmon;
@@ -256,9 +257,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         Path monitorLog = rec.logPath().isEmpty() ? paths.persist().resolve("container.log") : Path.of(rec.logPath());
         try {
             Files.createDirectories(monitorLog.getParent());
-            return conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(), monitorLog,
-                    runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(), config.getStdinOnce()),
-                    images, ContainerRestore.workDir(paths.dir()));
+            int pid = conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(),
+                    monitorLog, runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(),
+                    config.getStdinOnce()), images, ContainerRestore.workDir(paths.dir()));
+            RestoredCgroup.adopt(cgroups, pid, rec.cgroup());
+            return pid;
         } catch (IOException e) {
             throw BerthException.internal("restore of container " + rec.id() + ": " + e, e);
         }
