@@ -26,7 +26,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import runtime.v1.CgroupDriver;
-import runtime.v1.CheckpointContainerRequest;
+import runtime.v1.CheckpointPodRequest;
 import runtime.v1.RuntimeCondition;
 import runtime.v1.RuntimeConfigRequest;
 import runtime.v1.StatusRequest;
@@ -114,9 +114,9 @@ class DaemonFoundationTest {
     @Test
     void unbuiltRpcAnswersUnimplementedNamingIt() {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> daemon.client().runtime()
-                .checkpointContainer(CheckpointContainerRequest.newBuilder().setContainerId("x").build()));
+                .checkpointPod(CheckpointPodRequest.newBuilder().setPodSandboxId("x").build()));
         assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().contains("CheckpointContainer"), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains("CheckpointPod"), e.getStatus().getDescription());
     }
 
     @Test
@@ -137,10 +137,10 @@ class DaemonFoundationTest {
             daemon.client().runtime().version(VersionRequest.getDefaultInstance());
         }
         assertThrows(StatusRuntimeException.class, () -> daemon.client().runtime()
-                .checkpointContainer(CheckpointContainerRequest.getDefaultInstance()));
+                .checkpointPod(CheckpointPodRequest.getDefaultInstance()));
         String text = scrape();
         assertEquals(before + 3, metric(text, "berth_cri_requests_seconds_count", "Version", "OK"));
-        assertTrue(metric(text, "berth_cri_errors_total", "CheckpointContainer", "UNIMPLEMENTED") >= 1);
+        assertTrue(metric(text, "berth_cri_errors_total", "CheckpointPod", "UNIMPLEMENTED") >= 1);
         assertTrue(text.contains("berth_cri_requests_seconds_bucket{"), "latency histogram buckets exported");
     }
 

@@ -363,6 +363,15 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
                 c -> runtime.v1.StreamPodSandboxMetricsResponse.newBuilder().addAllPodSandboxMetrics(c).build());
     }
 
+    @Inject
+    dev.berth.server.rpc.container.CheckpointContainerHandler checkpointContainerHandler;
+
+    @Override
+    public void checkpointContainer(runtime.v1.CheckpointContainerRequest request,
+            StreamObserver<runtime.v1.CheckpointContainerResponse> observer) {
+        Rpc.unary(observer, () -> checkpointContainerHandler.handle(request));
+    }
+
     @Override
     public void updatePodSandboxResources(runtime.v1.UpdatePodSandboxResourcesRequest request,
             StreamObserver<runtime.v1.UpdatePodSandboxResourcesResponse> observer) {

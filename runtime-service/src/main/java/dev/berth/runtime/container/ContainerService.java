@@ -8,6 +8,11 @@ import dev.berth.image.ImageLookup;
 import dev.berth.image.LocalImage;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.container.ContainerRecord.Phase;
+import dev.berth.runtime.checkpoint.CheckpointArchive;
+import dev.berth.runtime.checkpoint.ContainerCheckpoint;
+import dev.berth.runtime.checkpoint.ContainerRestore;
+import dev.berth.runtime.checkpoint.CriuSupport;
+import dev.berth.runtime.checkpoint.RestoredCgroup;
 import dev.berth.runtime.exec.ExecRunner;
 import dev.berth.runtime.logs.LogPaths;
 import dev.berth.runtime.monitor.Conmon;
@@ -111,8 +116,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         Optional<PodUserNamespace> userns = PodUserNamespace.forContainer(
                 config.getLinux().getSecurityContext().getNamespaceOptions(),
                 pod.config().getLinux().getSecurityContext().getNamespaceOptions());
-        LocalImage image = images.find(imageRefText).orElseThrow(() -> BerthException.notFound(
-                "image %s is not present on this node; pull it first (PullImage)", imageRefText));
+        // CRI-O's convention: an image that is the path of a checkpoint archive restores that container.
+        Optional<CheckpointArchive.ContainerConfigDump> restoreFrom = CheckpointArchive.detect(imageRefText);
+        String imageWanted = restoreFrom.map(c -> c.rootfsImageName()).orElse(imageRefText);
+        LocalImage image = images.find(imageWanted).orElseThrow(() -> BerthException.notFound(
+                "image %s is not present on this node; pull it first (PullImage)", imageWanted));
         Path logPath = LogPaths.resolve(pod.config().getLogDirectory(), config.getLogPath());
         OciRuntime runtime = runtimes.forHandler(pod.runtimeHandler());
         LinuxContainerResources resources = config.getLinux().getResources();
@@ -131,7 +139,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                         taken);
             }
             rec = new ContainerRecord(id, podId, config.getMetadata().getName(), config.getMetadata().getAttempt(),
-                    imageRefText, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
+                    imageWanted, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
                     Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
                     runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
                     List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
@@ -159,6 +167,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             if (userns.isPresent()) {
                 UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
+            if (restoreFrom.isPresent()) {
+                ContainerRestore.prepare(Path.of(imageRefText), paths.dir(), paths.rootfs(), spec);
+            }
             dev.berth.core.fs.OwnerOnly.writeFile(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
@@ -167,7 +178,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             cgroups.apply(cgroup, limits);
             Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
             Files.createDirectories(monitorLog.getParent());
-            int pid = conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
+            int pid = restoreFrom.isPresent() ? 0 : conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
                     config.getStdinOnce()));
             // the runtime has made the container's mounts: the idmapped views are no longer needed
@@ -233,8 +244,14 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             // Taken before the call: a short-lived process may exit before runc start returns.
             long startedAt = now();
+            ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+            Optional<Path> restoreImages = ContainerRestore.pendingImages(paths.dir());
             try {
-                runtimes.forHandler(rec.handler()).start(id);
+                if (restoreImages.isPresent()) {
+                    rec = rec.created(restoreFromCheckpoint(rec, paths, restoreImages.get()));
+                } else {
+                    runtimes.forHandler(rec.handler()).start(id);
+                }
             } catch (BerthException e) {
                 ContainerRecord failed = rec.exited(now(), 128, "StartError", e.getMessage());
                 store.put(ContainerRecord.KIND, id, failed);
@@ -246,6 +263,44 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             emit(LifecycleEvent.Type.STARTED, running);
             return null;
         });
+    }
+
+    /** Runs {@code runc restore} under a new monitor; returns the restored init's pid. */
+    private int restoreFromCheckpoint(ContainerRecord rec, ContainerPaths paths, Path images) {
+        CriuSupport.host().require("restoring container " + rec.id() + " from its checkpoint");
+        ContainerConfig config = rec.configProto();
+        Path monitorLog = rec.logPath().isEmpty() ? paths.persist().resolve("container.log") : Path.of(rec.logPath());
+        try {
+            Files.createDirectories(monitorLog.getParent());
+            int pid = conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(),
+                    monitorLog, runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(),
+                    config.getStdinOnce()), images, ContainerRestore.workDir(paths.dir()));
+            RestoredCgroup.adopt(cgroups, pid, rec.cgroup());
+            return pid;
+        } catch (IOException e) {
+            throw BerthException.internal("restore of container " + rec.id() + ": " + e, e);
+        }
+    }
+
+    /**
+     * CheckpointContainer: CRIU dumps the running container (left running) into a checkpoint
+     * archive at {@code location}.
+     */
+    public void checkpoint(String id, String location, long timeoutSeconds) {
+        get(id);
+        Path archive = ContainerCheckpoint.location(location);
+        // Checked under the lock, dumped outside it: status and list calls go on meanwhile; a
+        // concurrent stop or remove makes the runtime's checkpoint fail, which is reported.
+        ContainerRecord rec = withLock(id, () -> refresh(get(id)));
+        if (rec.phase() != Phase.RUNNING) {
+            throw BerthException.precondition("container %s is %s, not running; only a running container can be "
+                    + "checkpointed", id, rec.phase().name().toLowerCase());
+        }
+        CriuSupport.host().require("checkpointing container " + id);
+        ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
+        ContainerCheckpoint.write(new ContainerCheckpoint.Source(id, rec.name(), rec.image(), rec.imageId(),
+                rec.imageRef(), rec.handler(), rec.createdAt(), paths.dir(), paths.configJson(), paths.upper(),
+                runtimes.forHandler(rec.handler())), archive, timeoutSeconds, CriuSupport.host());
     }
 
     /**
@@ -435,7 +490,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
             updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
                     + "limit and was killed" : "");
-        } else if (monitorGone && !alive(rec)) {
+        } else if (monitorGone && !alive(rec) && !awaitingRestore(rec, paths)) {
             // Monitor and container both gone without an exit record (e.g. the node rebooted).
             updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
                     + "exit code");
@@ -446,6 +501,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             return updated;
         }
         return rec;
+    }
+
+    /** Created from a checkpoint archive: no process (nor monitor) until StartContainer restores it. */
+    private static boolean awaitingRestore(ContainerRecord rec, ContainerPaths paths) {
+        return rec.phase() == Phase.CREATED && rec.pid() == 0 && ContainerRestore.pendingImages(paths.dir()).isPresent();
     }
 
     private boolean alive(ContainerRecord rec) {

@@ -55,6 +55,20 @@ public final class Conmon {
 
     /** Creates the container through conmon; returns the container's init pid (host view). */
     public int create(Launch l) {
+        return launch(l, argv(l));
+    }
+
+    /**
+     * Restores the container from CRIU images through conmon ({@code --restore}: conmon runs
+     * {@code <runtime> restore --detach --image-path}); the container runs once this returns its pid.
+     */
+    public int restore(Launch l, Path imagePath, Path workPath) {
+        List<String> argv = argv(l);
+        argv.addAll(List.of("--restore", imagePath.toString(), "--runtime-opt=--work-path=" + workPath));
+        return launch(l, argv);
+    }
+
+    private List<String> argv(Launch l) {
         List<String> argv = new ArrayList<>(List.of(
                 binary.toString(),
                 "--api-version", "1",
@@ -80,6 +94,10 @@ public final class Conmon {
             }
             argv.add("-i");
         }
+        return argv;
+    }
+
+    private int launch(Launch l, List<String> argv) {
         Processes.Pipe sync = Processes.pipe();
         int pid;
         try {

@@ -41,6 +41,14 @@ public interface OciRuntime {
      */
     List<String> execCommand(String id, Path processJson, Path pidFile);
 
+    /**
+     * Dumps the running container with CRIU into {@code imagePath}, leaving it running; CRIU's
+     * work files and dump.log go to {@code workPath}.
+     */
+    default void checkpoint(String id, Path imagePath, Path workPath, long timeoutMillis) {
+        throw dev.berth.core.error.BerthException.precondition("runtime %s cannot checkpoint containers", handler());
+    }
+
     /** What {@code <runtime> state} reports. */
     record OciState(String status, int pid) {}
 }

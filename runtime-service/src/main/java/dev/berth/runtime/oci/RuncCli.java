@@ -122,6 +122,21 @@ public final class RuncCli implements OciRuntime {
         return argv;
     }
 
+    @Override
+    public void checkpoint(String id, Path imagePath, Path workPath, long timeoutMillis) {
+        List<String> argv = base();
+        argv.addAll(List.of("checkpoint", "--image-path", imagePath.toString(), "--work-path", workPath.toString(),
+                "--leave-running", id));
+        RuntimeCommand.Result r = RuntimeCommand.run(argv, java.util.Map.of(), timeoutMillis, 1 << 20, null);
+        if (r.timedOut()) {
+            throw BerthException.unavailable(handler + " checkpoint " + id + " did not finish within "
+                    + timeoutMillis / 1000 + "s", null);
+        }
+        if (!r.ok()) {
+            throw BerthException.internal(handler + " checkpoint " + id + " failed: " + r.err(), null);
+        }
+    }
+
     private void runChecked(String what, List<String> args, String id) {
         RuntimeCommand.Result r = run(args);
         if (!r.ok()) {

@@ -52,6 +52,9 @@ public class StatusHandler {
     @Inject
     OciRuntimes runtimes;
 
+    @Inject
+    dev.berth.server.status.CheckpointSupport checkpoint;
+
     public StatusResponse handle(StatusRequest request) {
         Optional<String> runtimeProblem = HostChecks.runtimeNotReady(config);
         Optional<String> networkProblem = network.notReadyReason();
@@ -71,6 +74,7 @@ public class StatusHandler {
                     ? "all requested limits enforced"
                     : "limits skipped (controller missing, cgroup.skip_missing_controllers=true): "
                             + String.join(", ", cgroups.skippedControllers()));
+            notes.put("checkpointRestore", checkpoint.describe());
             out.putInfo("runtime", json(notes));
         }
         return out.build();
