@@ -212,6 +212,20 @@ class StreamingE2eTest {
     }
 
     @Test
+    void sixteenMiBOfExecOutputArriveWhole() throws Exception {
+        long size = 16L << 20;
+        String url = execUrl(false, false, false, "head", "-c", Long.toString(size), "/dev/zero");
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, EXEC_PROTOCOLS)) {
+            var error = c.open(Map.of("streamType", "error"));
+            var stdout = c.open(Map.of("streamType", "stdout"));
+            stdout.discard();
+            assertEquals("Success", exitStatus(error).get("status").asText());
+            assertTrue(stdout.ended().get(T.toMillis(), TimeUnit.MILLISECONDS), "stdout ended with FIN");
+            assertEquals(size, stdout.receivedBytes());
+        }
+    }
+
+    @Test
     void spdyExecWithTtySeesTheResize() throws Exception {
         // Polls until the terminal has the size the client sent: the resize and stdin are separate streams.
         String url = execUrl(true, true, false, "sh", "-c",
