@@ -52,9 +52,11 @@ import runtime.v1.PodSandboxConfig;
 import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PortForwardRequest;
 import runtime.v1.PullImageRequest;
+import runtime.v1.RemoveContainerRequest;
 import runtime.v1.RemovePodSandboxRequest;
 import runtime.v1.RunPodSandboxRequest;
 import runtime.v1.StartContainerRequest;
+import runtime.v1.StopContainerRequest;
 import runtime.v1.StopPodSandboxRequest;
 
 /**
@@ -73,6 +75,7 @@ class StreamingE2eTest {
     private BerthDaemon daemon;
     private String image;
     private String hostPod;
+    private PodSandboxConfig hostPodConfig;
     private String netPod;
     private String shell;
     private String printer;
@@ -87,6 +90,7 @@ class StreamingE2eTest {
         daemon = BerthDaemon.start();
         cri().images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
         PodSandboxConfig host = podConfig("stream-host", NamespaceMode.NODE);
+        hostPodConfig = host;
         hostPod = runPod(host);
         shell = runContainer(hostPod, host, "shell", NamespaceMode.NODE, "sleep", "3600");
         printer = runContainer(hostPod, host, "printer", NamespaceMode.NODE, "sh", "-c",
@@ -222,6 +226,25 @@ class StreamingE2eTest {
             assertEquals("Success", exitStatus(error).get("status").asText());
             assertTrue(stdout.ended().get(T.toMillis(), TimeUnit.MILLISECONDS), "stdout ended with FIN");
             assertEquals(size, stdout.receivedBytes());
+        }
+    }
+
+    @Test
+    void anExecEndsWhenItsContainerStops() throws Exception {
+        String doomed = runContainer(hostPod, hostPodConfig, "doomed", NamespaceMode.NODE, "sleep", "3600");
+        String url = cri().runtime().exec(ExecRequest.newBuilder().setContainerId(doomed)
+                .addAllCmd(List.of("sh", "-c", "echo started; exec sleep 600")).setStdout(true).build()).getUrl();
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, EXEC_PROTOCOLS)) {
+            var error = c.open(Map.of("streamType", "error"));
+            var stdout = c.open(Map.of("streamType", "stdout"));
+            waitUntil(() -> stdout.soFar().equals("started\n"), "the exec'd process");
+            cri().runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(doomed).setTimeout(0).build());
+            // The exec'd process dies with the container: the session ends, it does not hang.
+            error.ended().get(T.toMillis(), TimeUnit.MILLISECONDS);
+            String status = error.soFar();
+            assertTrue(status.isEmpty() || !JSON.readTree(status).get("status").asText().equals("Success"), status);
+        } finally {
+            cri().runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(doomed).build());
         }
     }
 
