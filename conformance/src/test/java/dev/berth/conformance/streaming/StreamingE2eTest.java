@@ -177,8 +177,17 @@ class StreamingE2eTest {
                 .setTty(tty).setStdin(stdin).setStdout(true).setStderr(stderr).build()).getUrl();
     }
 
-    private static JsonNode exitStatus(SpdyStreamClient.Stream error) throws Exception {
-        return JSON.readTree(error.text(T));
+    /** The Kubernetes Status the server sent on the error stream (the stream ended with FIN). */
+    private JsonNode exitStatus(SpdyStreamClient.Stream error) throws Exception {
+        boolean fin = error.ended().get(T.toMillis(), TimeUnit.MILLISECONDS);
+        String text = error.soFar();
+        JsonNode status = text.isEmpty() ? null : JSON.readTree(text);
+        if (!fin || status == null || !status.has("status")) {
+            String log = daemon.logText();
+            throw new AssertionError("error stream " + (fin ? "finished" : "reset") + " with '" + text
+                    + "'; daemon log ends:\n" + log.substring(Math.max(0, log.length() - 4000)));
+        }
+        return status;
     }
 
     static void waitUntil(BooleanSupplier cond, String what) throws InterruptedException {
@@ -223,6 +232,10 @@ class StreamingE2eTest {
             var error = c.open(Map.of("streamType", "error"));
             var stdout = c.open(Map.of("streamType", "stdout"));
             stdout.discard();
+            boolean fin = error.ended().get(T.toMillis(), TimeUnit.MILLISECONDS);
+            assertTrue(fin, "error stream FIN; connection closed: " + c.closed().isDone() + ", stdout "
+                    + stdout.receivedBytes() + " bytes, ended " + stdout.ended().getNow(null) + ", error '"
+                    + error.soFar() + "'");
             assertEquals("Success", exitStatus(error).get("status").asText());
             assertTrue(stdout.ended().get(T.toMillis(), TimeUnit.MILLISECONDS), "stdout ended with FIN");
             assertEquals(size, stdout.receivedBytes());
