@@ -1,6 +1,5 @@
 package dev.berth.image.content;
 
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -8,7 +7,7 @@ import java.io.InputStream;
  * Hashes and counts what passes through, and refuses to read more than the expected size (a
  * registry cannot make berth read an endless stream). {@link #verify} compares at the end.
  */
-public final class VerifyingInputStream extends FilterInputStream {
+public final class VerifyingInputStream extends ReadThroughFilterStream {
     private final String expectedDigest;
     private final long expectedSize;
     private final Hasher digest;
@@ -45,19 +44,6 @@ public final class VerifyingInputStream extends FilterInputStream {
         return n;
     }
 
-    @Override
-    public long skip(long n) throws IOException {
-        byte[] buf = new byte[8192];
-        long left = n;
-        while (left > 0) {
-            int r = read(buf, 0, (int) Math.min(buf.length, left));
-            if (r < 0) {
-                break;
-            }
-            left -= r;
-        }
-        return n - left;
-    }
 
     @Override
     public boolean markSupported() {

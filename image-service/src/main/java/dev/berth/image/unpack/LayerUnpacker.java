@@ -89,7 +89,7 @@ public final class LayerUnpacker {
         }
     }
 
-    private static final class BoundedStream extends java.io.FilterInputStream {
+    private static final class BoundedStream extends dev.berth.image.content.ReadThroughFilterStream {
         private final long max;
         private final String what;
         private long count;
@@ -120,19 +120,6 @@ public final class LayerUnpacker {
             return n;
         }
 
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buf = new byte[8192];
-            long left = n;
-            while (left > 0) {
-                int r = read(buf, 0, (int) Math.min(buf.length, left));
-                if (r < 0) {
-                    break;
-                }
-                left -= r;
-            }
-            return n - left;
-        }
     }
 
     private LayerUnpacker() {}

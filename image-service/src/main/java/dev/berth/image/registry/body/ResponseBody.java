@@ -1,6 +1,6 @@
 package dev.berth.image.registry.body;
 
-import java.io.FilterInputStream;
+import dev.berth.image.content.ReadThroughFilterStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -11,7 +11,7 @@ import java.time.Duration;
  * berth reads from a registry or a token server (manifests, configs, blobs, tokens, error bodies)
  * comes through here, so a registry that sends headers and then stalls cannot hang a pull.
  */
-public final class ResponseBody extends FilterInputStream {
+public final class ResponseBody extends ReadThroughFilterStream {
     private final String source;
     private final Duration stallTimeout;
     private final StallWatch watch;
@@ -56,19 +56,6 @@ public final class ResponseBody extends FilterInputStream {
         return n;
     }
 
-    @Override
-    public long skip(long n) throws IOException {
-        byte[] buf = new byte[8192];
-        long left = n;
-        while (left > 0) {
-            int r = read(buf, 0, (int) Math.min(buf.length, left));
-            if (r < 0) {
-                break;
-            }
-            left -= r;
-        }
-        return n - left;
-    }
 
     /** Whether the body was abandoned for lack of progress. */
     public boolean stalled() {
