@@ -90,6 +90,15 @@ class ContainerdContainerTest extends ContainerContract implements ReadOnlyMount
         return groupsImage;
     }
 
+    /**
+     * containerd records an exit from its event loop, which can run after StopContainer answered when
+     * the process ended on its own mid-stop (seen in CI: RUNNING right after the stop).
+     */
+    @Override
+    boolean stopReturnsAfterExitIsRecorded() {
+        return false;
+    }
+
     /** containerd 1.6 (Debian 12's) answers NotFound for a stop of an unknown id; 1.7 succeeds. */
     @Override
     boolean stopsUnknownIdsQuietly() {
