@@ -10,4 +10,12 @@ public interface ImageLookup {
      * ("repo@sha256:..."). Empty when the image is not in the store.
      */
     Optional<LocalImage> find(String reference);
+
+    /**
+     * Finds the image and holds its layers until the lease is closed (see {@link ImageLease}). A
+     * lookup without a store behind it holds nothing.
+     */
+    default Optional<ImageLease> lease(String reference) {
+        return find(reference).map(ImageLease::unheld);
+    }
 }

@@ -275,50 +275,92 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
 
     @Override
     public Optional<LocalImage> find(String reference) {
-        return resolve(reference).map(r -> {
-            ImageConfig c = config(r.id()).orElseThrow(() -> BerthException.internal(
-                    "image " + r.id() + " has no config blob in " + blobs.root(), null));
-            ImageConfig.Config cc = c.config();
-            LocalImage.Config lc = new LocalImage.Config(
-                    cc == null || cc.user() == null ? "" : cc.user(),
-                    cc == null || cc.entrypoint() == null ? List.of() : cc.entrypoint(),
-                    cc == null || cc.cmd() == null ? List.of() : cc.cmd(),
-                    cc == null || cc.env() == null ? List.of() : cc.env(),
-                    cc == null || cc.workingDir() == null ? "" : cc.workingDir(),
-                    cc == null || cc.stopSignal() == null ? "" : cc.stopSignal(),
-                    cc == null || cc.labels() == null ? Map.of() : cc.labels());
-            List<Path> lower = new ArrayList<>();
-            for (String d : r.diffIds().reversed()) {
-                lower.add(layers.lowerDir(d)); // the short name: many layers still fit in the mount options
+        return resolve(reference).map(this::localImage);
+    }
+
+    /**
+     * Finds the image and leases its layers for a container being created: RemoveImage waits for
+     * the lease (see {@link #remove}) and garbage collection keeps the layers. Looked up and leased
+     * under the record lock, so a removal either finishes first (not found) or sees the lease.
+     */
+    @Override
+    public Optional<ImageLease> lease(String reference) {
+        synchronized (recordLock) {
+            Optional<ImageRecord> found = resolve(reference);
+            if (found.isEmpty()) {
+                return Optional.empty();
             }
-            return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
-        });
+            LocalImage image = localImage(found.get());
+            LayerLeases.Lease lease = leases.acquireUse(found.get().id(), found.get().diffIds());
+            return Optional.of(new ImageLease(image, lease::close));
+        }
+    }
+
+    private LocalImage localImage(ImageRecord r) {
+        ImageConfig c = config(r.id()).orElseThrow(() -> BerthException.internal(
+                "image " + r.id() + " has no config blob in " + blobs.root(), null));
+        ImageConfig.Config cc = c.config();
+        LocalImage.Config lc = new LocalImage.Config(
+                cc == null || cc.user() == null ? "" : cc.user(),
+                cc == null || cc.entrypoint() == null ? List.of() : cc.entrypoint(),
+                cc == null || cc.cmd() == null ? List.of() : cc.cmd(),
+                cc == null || cc.env() == null ? List.of() : cc.env(),
+                cc == null || cc.workingDir() == null ? "" : cc.workingDir(),
+                cc == null || cc.stopSignal() == null ? "" : cc.stopSignal(),
+                cc == null || cc.labels() == null ? Map.of() : cc.labels());
+        List<Path> lower = new ArrayList<>();
+        for (String d : r.diffIds().reversed()) {
+            lower.add(layers.lowerDir(d)); // the short name: many layers still fit in the mount options
+        }
+        return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
     }
 
     // ---- remove and garbage collection ----
 
+    /** How long RemoveImage waits for containers being created from the image to be mounted. */
+    private volatile Duration removeWait = Duration.ofSeconds(10);
+
+    /** Sets how long RemoveImage waits for an image a container being created holds (tests). */
+    void removeWait(Duration d) {
+        this.removeWait = d;
+    }
+
     /**
      * Removes an image or one of its tags. Returns false when nothing matched (CRI treats removing
-     * an absent image as success).
+     * an absent image as success). An image a container being created holds (between its lookup
+     * and its overlay mount) is removed once that lease ends; FAILED_PRECONDITION when it does not
+     * end within {@link #removeWait}.
      */
     public boolean remove(String reference) {
-        synchronized (recordLock) {
-            Optional<ImageRecord> found = resolve(reference);
-            if (found.isEmpty()) {
-                return false;
+        long deadline = System.nanoTime() + removeWait.toNanos();
+        while (true) {
+            String held;
+            synchronized (recordLock) {
+                Optional<ImageRecord> found = resolve(reference);
+                if (found.isEmpty()) {
+                    return false;
+                }
+                ImageRecord r = found.get();
+                String tag = tagOf(reference);
+                if (tag != null && r.repoTags().contains(tag) && r.repoTags().size() > 1) {
+                    List<String> tags = new ArrayList<>(r.repoTags());
+                    tags.remove(tag);
+                    state.put(ImageRecord.KIND, r.id(), new ImageRecord(r.id(), tags, r.repoDigests(), r.diffIds(),
+                            r.blobs(), r.size(), r.pinned(), r.pulledAt()));
+                    return true;
+                }
+                if (!leases.inUse(r.id())) {
+                    state.delete(ImageRecord.KIND, r.id());
+                    collectGarbageLocked();
+                    return true;
+                }
+                held = r.id();
             }
-            ImageRecord r = found.get();
-            String tag = tagOf(reference);
-            if (tag != null && r.repoTags().contains(tag) && r.repoTags().size() > 1) {
-                List<String> tags = new ArrayList<>(r.repoTags());
-                tags.remove(tag);
-                state.put(ImageRecord.KIND, r.id(), new ImageRecord(r.id(), tags, r.repoDigests(), r.diffIds(), r.blobs(),
-                        r.size(), r.pinned(), r.pulledAt()));
-                return true;
+            // outside the record lock: the creating container's lease ends without it
+            if (!leases.awaitUnused(held, deadline)) {
+                throw BerthException.precondition("image %s is in use by a container being created; remove it "
+                        + "again once the container is created", held);
             }
-            state.delete(ImageRecord.KIND, r.id());
-            collectGarbageLocked();
-            return true;
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.core.state.StateStore;
+import dev.berth.image.ImageLease;
 import dev.berth.image.ImageLookup;
 import dev.berth.image.LocalImage;
 import dev.berth.runtime.cgroup.CgroupManager;
@@ -23,6 +24,7 @@ import dev.berth.runtime.sandbox.SandboxView;
 import dev.berth.runtime.spec.SpecBuilder;
 import dev.berth.runtime.userns.PodUserNamespace;
 import dev.berth.runtime.spec.SpecContext;
+import dev.berth.runtime.store.IdLocks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,8 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import runtime.v1.ContainerConfig;
@@ -54,7 +54,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     public record Settings(Path containersRoot, Path seccompDefaultProfile, boolean apparmorEnabled,
             int maxExecOutputBytes) {}
 
-    private final StateStore store;
+    private final ContainerStore containers;
     private final ImageLookup images;
     private final SandboxLookup sandboxes;
     private final OciRuntimes runtimes;
@@ -64,13 +64,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final ExecRunner exec;
     /** What a container can be granted at most: the daemon's own capabilities (fixed for its life). */
     private final java.util.Set<String> daemonCapabilities = dev.berth.linux.Capabilities.ofSelf();
-    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final Object nameLock = new Object();
     private volatile LifecycleListener listener = LifecycleListener.NONE;
 
     public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
             Conmon conmon, CgroupManager cgroups, Settings settings) {
-        this.store = store;
+        this.containers = new ContainerStore(store);
         this.images = images;
         this.sandboxes = sandboxes;
         this.runtimes = runtimes;
@@ -103,8 +101,16 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (config.getMetadata().getName().isEmpty()) {
             throw BerthException.invalid("container metadata.name is empty");
         }
-        SandboxView pod = sandboxes.find(podId).orElseThrow(() -> BerthException.notFound(
-                "pod sandbox %s does not exist; run it first (RunPodSandbox)", podId));
+        // The pod is held (shared) until the container is recorded: a RemovePodSandbox waits for
+        // it and then finds the container, and a create that comes after the removal finds no pod.
+        try (SandboxLookup.Held held = sandboxes.hold(podId).orElseThrow(() -> BerthException.notFound(
+                "pod sandbox %s does not exist; run it first (RunPodSandbox)", podId))) {
+            return create(held.view(), config);
+        }
+    }
+
+    private String create(SandboxView pod, ContainerConfig config) {
+        String podId = pod.id();
         if (!pod.ready()) {
             throw BerthException.precondition("pod sandbox %s is not ready; containers can only be created in a "
                     + "running pod", podId);
@@ -119,8 +125,19 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         // CRI-O's convention: an image that is the path of a checkpoint archive restores that container.
         Optional<CheckpointArchive.ContainerConfigDump> restoreFrom = CheckpointArchive.detect(imageRefText);
         String imageWanted = restoreFrom.map(c -> c.rootfsImageName()).orElse(imageRefText);
-        LocalImage image = images.find(imageWanted).orElseThrow(() -> BerthException.notFound(
-                "image %s is not present on this node; pull it first (PullImage)", imageWanted));
+        // The image's layers are leased until the overlay is mounted (the mount keeps them after):
+        // a RemoveImage meanwhile waits instead of emptying a lowerdir.
+        try (ImageLease lease = images.lease(imageWanted).orElseThrow(() -> BerthException.notFound(
+                "image %s is not present on this node; pull it first (PullImage)", imageWanted))) {
+            return create(pod, config, userns, restoreFrom, imageRefText, imageWanted, lease);
+        }
+    }
+
+    private String create(SandboxView pod, ContainerConfig config, Optional<PodUserNamespace> userns,
+            Optional<CheckpointArchive.ContainerConfigDump> restoreFrom, String imageRefText, String imageWanted,
+            ImageLease lease) {
+        String podId = pod.id();
+        LocalImage image = lease.image();
         Path logPath = LogPaths.resolve(pod.config().getLogDirectory(), config.getLogPath());
         OciRuntime runtime = runtimes.forHandler(pod.runtimeHandler());
         LinuxContainerResources resources = config.getLinux().getResources();
@@ -129,31 +146,26 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         String id = HexFormat.of().formatHex(randomBytes());
         String cgroup = cgroups.driver().containerCgroup(pod.cgroupPath(), id);
         String stopSignal = stopSignal(config, image);
-        ContainerRecord rec;
-        synchronized (nameLock) {
-            String taken = names().get(
-                    nameKey(podId, config.getMetadata().getName(), config.getMetadata().getAttempt()));
-            if (taken != null) {
-                throw BerthException.alreadyExists("container %s (attempt %d) already exists in pod %s as %s; "
-                        + "remove it first", config.getMetadata().getName(), config.getMetadata().getAttempt(), podId,
-                        taken);
-            }
-            rec = new ContainerRecord(id, podId, config.getMetadata().getName(), config.getMetadata().getAttempt(),
-                    imageWanted, image.id(), imageRef(image), config.getLabelsMap(), config.getAnnotationsMap(),
-                    Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
-                    runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
-                    List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
-            names.put(nameKey(podId, rec.name(), rec.attempt()), id);
+        ContainerRecord rec = new ContainerRecord(id, podId, config.getMetadata().getName(),
+                config.getMetadata().getAttempt(), imageWanted, image.id(), imageRef(image), config.getLabelsMap(),
+                config.getAnnotationsMap(), Phase.CREATING, System.currentTimeMillis() * 1_000_000L, 0, 0, 0, "", "", 0,
+                runtime.handler(), cgroup, logPath == null ? "" : logPath.toString(), stopSignal, 0, 0,
+                List.of(), ContainerRecord.encode(config), ContainerRecord.encode(resources));
+        IdLocks.Held lock = containers.lock(id);
+        String taken = containers.reserve(rec);
+        if (taken != null) {
+            lock.close();
+            throw BerthException.alreadyExists("container %s (attempt %d) already exists in pod %s as %s; "
+                    + "remove it first", config.getMetadata().getName(), config.getMetadata().getAttempt(), podId,
+                    taken);
         }
-        ReentrantLock lock = lock(id);
-        lock.lock();
         // The CREATING record's commit (an fsync) overlaps preparing the container's own directory
         // (overlay mount, config.json): a crash before the commit leaves only that directory, which
         // recover() removes as it has no record. Everything outside it (cgroup, runtime state,
         // monitor) is made only once the record is durable, so the record leads to those leftovers.
         ContainerRecord creating = rec;
         CompletableFuture<Void> committed = CompletableFuture.runAsync(
-                () -> store.put(ContainerRecord.KIND, id, creating), COMMITS);
+                () -> containers.persist(creating), COMMITS);
         try {
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
             if (userns.isPresent()) {
@@ -190,7 +202,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     rec.imageRef(), rec.labels(), rec.annotations(), Phase.CREATED, rec.createdAt(), 0, 0, 0, "", "",
                     pid, rec.handler(), cgroup, rec.logPath(), stopSignal, user.path("uid").asLong(),
                     user.path("gid").asLong(), gids, rec.config(), rec.resources());
-            store.put(ContainerRecord.KIND, id, rec);
+            containers.put(rec);
             emit(LifecycleEvent.Type.CREATED, rec);
             return id;
         } catch (RuntimeException | IOException e) {
@@ -213,7 +225,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             throw BerthException.internal("create container " + config.getMetadata().getName() + ": " + e, e);
         } finally {
-            lock.unlock();
+            lock.close();
         }
     }
 
@@ -254,12 +266,12 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 }
             } catch (BerthException e) {
                 ContainerRecord failed = rec.exited(now(), 128, "StartError", e.getMessage());
-                store.put(ContainerRecord.KIND, id, failed);
+                containers.put(failed);
                 emit(LifecycleEvent.Type.STOPPED, failed);
                 throw e.withContext("start container " + id);
             }
             ContainerRecord running = rec.started(startedAt);
-            store.put(ContainerRecord.KIND, id, running);
+            containers.put(running);
             emit(LifecycleEvent.Type.STARTED, running);
             return null;
         });
@@ -308,11 +320,11 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      * an unknown id (whatever it looks like) is already stopped: CRI asks stop to be idempotent.
      */
     public void stop(String id, long timeoutSeconds) {
-        if (!validId(id) || store.get(ContainerRecord.KIND, id, ContainerRecord.class).isEmpty()) {
+        if (!validId(id) || containers.get(id).isEmpty()) {
             return;
         }
         withLock(id, () -> {
-            store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+            containers.get(id)
                     .ifPresent(rec -> stopLocked(refresh(rec), timeoutSeconds));
             return null;
         });
@@ -359,7 +371,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             return;
         }
         withLock(id, () -> {
-            Optional<ContainerRecord> found = store.get(ContainerRecord.KIND, id, ContainerRecord.class);
+            Optional<ContainerRecord> found = containers.get(id);
             if (found.isEmpty()) {
                 return null;
             }
@@ -367,7 +379,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             if (rec.phase() == Phase.RUNNING || rec.phase() == Phase.CREATED) {
                 rec = stopLocked(refresh(rec), 0);
             }
-            store.put(ContainerRecord.KIND, id, rec.withPhase(Phase.REMOVING));
+            containers.put(rec.withPhase(Phase.REMOVING));
             cleanup(rec);
             emit(LifecycleEvent.Type.DELETED, rec);
             return null;
@@ -394,45 +406,24 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         cgroups.remove(rec.cgroup());
         cpuRates.forget(rec.cgroup());
         conmon.forget(rec.id());
-        store.delete(ContainerRecord.KIND, rec.id());
-        synchronized (nameLock) {
-            if (names != null) {
-                names.remove(nameKey(rec.podId(), rec.name(), rec.attempt()), rec.id());
-            }
-        }
-    }
-
-    /** (pod, name, attempt) -> id of every container record; loaded once, then kept with the records. */
-    private Map<String, String> names;
-
-    private Map<String, String> names() {
-        if (names == null) {
-            Map<String, String> m = new java.util.HashMap<>();
-            for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-                m.put(nameKey(r.podId(), r.name(), r.attempt()), r.id());
-            }
-            names = m;
-        }
-        return names;
-    }
-
-    private static String nameKey(String pod, String name, int attempt) {
-        return pod + "\0" + name + "\0" + attempt;
+        containers.delete(rec);
     }
 
     // ---- status ----
 
+    /**
+     * ContainerStatus, from the container's snapshot: never waits for a lifecycle step (a stop in
+     * its grace period holds the container's lock). An exit conmon has recorded is reported at
+     * once, and committed too when no step holds the container.
+     */
     public ContainerRecord status(String id) {
-        return withLock(id, () -> refresh(get(id)));
+        return observe(get(id));
     }
 
-    /** ListContainers with every CRI filter (id or unique id prefix, state, pod, labels). */
+    /** ListContainers with every CRI filter (id or unique id prefix, state, pod, labels); snapshots, no locks. */
     public List<ContainerRecord> list(ContainerFilter f) {
         List<ContainerRecord> out = new ArrayList<>();
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-            if (r.phase() == Phase.CREATING || r.phase() == Phase.REMOVING) {
-                continue;
-            }
+        for (ContainerRecord r : containers.visible()) {
             if (f != null) {
                 if (!f.getId().isEmpty() && !r.id().startsWith(f.getId())) {
                     continue;
@@ -445,20 +436,36 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     continue;
                 }
             }
-            ContainerRecord cur = r;
-            if (r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED) {
-                cur = withLock(r.id(), () -> store.get(ContainerRecord.KIND, r.id(), ContainerRecord.class)
-                        .map(this::refresh).orElse(null));
-                if (cur == null) {
-                    continue;
-                }
-            }
+            ContainerRecord cur = observe(r);
             if (f != null && f.hasState() && ContainerStates.toCri(cur.phase()) != f.getState().getState()) {
                 continue;
             }
             out.add(cur);
         }
         return out;
+    }
+
+    /**
+     * A snapshot with the exit conmon may have recorded since: one file look for a running or
+     * created container. When the container's lock is free the exit is committed (and its STOPPED
+     * event sent) as {@link #refresh} does; when a step holds it, that step commits it.
+     */
+    private ContainerRecord observe(ContainerRecord rec) {
+        if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
+            return rec;
+        }
+        Optional<Conmon.Exit> exit = conmon.exit(rec.id(), ContainerPaths.of(settings.containersRoot(), rec.id())
+                .persist());
+        if (exit.isEmpty()) {
+            return rec;
+        }
+        Optional<IdLocks.Held> held = containers.tryLock(rec.id());
+        if (held.isEmpty()) {
+            return exited(rec, exit.get());
+        }
+        try (IdLocks.Held h = held.get()) {
+            return containers.get(rec.id()).map(this::refresh).orElse(exited(rec, exit.get()));
+        }
     }
 
     /** The OCI spec berth wrote for the container (ContainerStatus verbose). */
@@ -485,22 +492,26 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), paths.persist());
         ContainerRecord updated = null;
         if (exit.isPresent()) {
-            Conmon.Exit e = exit.get();
-            boolean oom = e.oomKilled() || cgroups.oomKills(rec.cgroup()) > 0;
-            String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
-            updated = rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason, oom ? "the container exceeded its memory "
-                    + "limit and was killed" : "");
+            updated = exited(rec, exit.get());
         } else if (monitorGone && !alive(rec) && !awaitingRestore(rec, paths)) {
             // Monitor and container both gone without an exit record (e.g. the node rebooted).
             updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
                     + "exit code");
         }
         if (updated != null) {
-            store.put(ContainerRecord.KIND, rec.id(), updated);
+            containers.put(updated);
             emit(LifecycleEvent.Type.STOPPED, updated);
             return updated;
         }
         return rec;
+    }
+
+    /** The record as conmon's exit file says it ended (OOMKilled from conmon's oom file or memory.events). */
+    private ContainerRecord exited(ContainerRecord rec, Conmon.Exit e) {
+        boolean oom = e.oomKilled() || cgroups.oomKills(rec.cgroup()) > 0;
+        String reason = oom ? "OOMKilled" : e.code() == 0 ? "Completed" : "Error";
+        return rec.exited(Math.max(e.finishedAtNanos(), rec.startedAt()), e.code(), reason,
+                oom ? "the container exceeded its memory limit and was killed" : "");
     }
 
     /** Created from a checkpoint archive: no process (nor monitor) until StartContainer restores it. */
@@ -525,9 +536,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      * looking at conmon (for event payloads: a stop in progress must not hold them up).
      */
     public List<ContainerRecord> snapshot(String podId) {
-        return store.list(ContainerRecord.KIND, ContainerRecord.class).stream()
-                .filter(r -> r.podId().equals(podId))
-                .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING).toList();
+        return containers.ofPod(podId).stream().filter(ContainerStore::isVisible).toList();
     }
 
     /**
@@ -536,7 +545,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      */
     public AutoCloseable watchExits() {
         return dev.berth.runtime.monitor.ExitWatcher.start(conmon.exitDir(), this::noticeExit, () -> {
-            for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+            for (ContainerRecord r : containers.all()) {
                 noticeExit(r.id());
             }
         });
@@ -549,7 +558,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         // off the watcher's thread: the container's lock may be held by a stop in progress
         Thread.ofVirtual().name("berth-exit-" + id.substring(0, Math.min(12, id.length()))).start(() -> {
             try {
-                withLock(id, () -> store.get(ContainerRecord.KIND, id, ContainerRecord.class)
+                withLock(id, () -> containers.get(id)
                         .filter(r -> r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED).map(this::refresh));
             } catch (RuntimeException e) {
                 LOG.log(Level.FINE, "noticing the exit of " + id, e);
@@ -597,7 +606,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             cgroups.applyResources(rec.cgroup(), r);
             LinuxContainerResources merged = rec.resourcesProto().toBuilder().mergeFrom(r).build();
-            store.put(ContainerRecord.KIND, id, rec.withResources(ContainerRecord.encode(merged)));
+            containers.put(rec.withResources(ContainerRecord.encode(merged)));
             return null;
         });
     }
@@ -655,14 +664,12 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     @Override
     public void stopAll(String sandboxId, long timeoutSeconds) {
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-            if (r.podId().equals(sandboxId)) {
-                try {
-                    stop(r.id(), timeoutSeconds);
-                } catch (BerthException e) {
-                    if (e.kind() != ErrorKind.NOT_FOUND) {
-                        throw e;
-                    }
+        for (ContainerRecord r : containers.ofPod(sandboxId)) {
+            try {
+                stop(r.id(), timeoutSeconds);
+            } catch (BerthException e) {
+                if (e.kind() != ErrorKind.NOT_FOUND) {
+                    throw e;
                 }
             }
         }
@@ -670,10 +677,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     @Override
     public void removeAll(String sandboxId) {
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
-            if (r.podId().equals(sandboxId)) {
-                remove(r.id());
-            }
+        for (ContainerRecord r : containers.ofPod(sandboxId)) {
+            remove(r.id());
         }
     }
 
@@ -687,7 +692,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      */
     public int recover() {
         int cleaned = 0;
-        for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
+        for (ContainerRecord r : containers.all()) {
             try {
                 if (r.phase() == Phase.CREATING || r.phase() == Phase.REMOVING) {
                     LOG.info("cleaning up container " + r.id() + " left " + r.phase().name().toLowerCase()
@@ -707,7 +712,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         try (var dirs = Files.list(settings.containersRoot())) {
             for (Path d : dirs.toList()) {
                 String id = d.getFileName().toString();
-                if (store.get(ContainerRecord.KIND, id, ContainerRecord.class).isEmpty()) {
+                if (containers.get(id).isEmpty()) {
                     LOG.info("removing files of unknown container " + id);
                     RootFs.remove(new ContainerPaths(d));
                     cleaned++;
@@ -730,23 +735,19 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (!validId(id)) {
             throw BerthException.notFound("container %s does not exist", id);
         }
-        return store.get(ContainerRecord.KIND, id, ContainerRecord.class)
-                .filter(r -> r.phase() != Phase.CREATING && r.phase() != Phase.REMOVING)
+        return containers.visible(id)
                 .orElseThrow(() -> BerthException.notFound("container %s does not exist", id));
     }
 
-    private ReentrantLock lock(String id) {
-        return locks.computeIfAbsent(id, k -> new ReentrantLock());
+    private <T> T withLock(String id, java.util.function.Supplier<T> body) {
+        try (IdLocks.Held l = containers.lock(id)) {
+            return body.get();
+        }
     }
 
-    private <T> T withLock(String id, java.util.function.Supplier<T> body) {
-        ReentrantLock l = lock(id);
-        l.lock();
-        try {
-            return body.get();
-        } finally {
-            l.unlock();
-        }
+    /** Containers whose lock is held or waited for now (tests: the lock map keeps no others). */
+    public int lockedContainers() {
+        return containers.lockCount();
     }
 
     private Path targetPidNamespace(ContainerConfig c) {

@@ -3,7 +3,6 @@ package dev.berth.runtime.sandbox;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.berth.cni.CniNetworks;
 import dev.berth.cni.PodNetworkRequest;
 import dev.berth.cni.PortMapping;
@@ -12,6 +11,7 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.state.StateStore;
 import dev.berth.linux.Mounts;
 import dev.berth.runtime.container.PodContainers;
+import dev.berth.runtime.store.IdLocks;
 import dev.berth.runtime.userns.PodUserNamespace;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -65,7 +64,6 @@ public final class SandboxManager implements SandboxLookup {
      * container with the pod's grace period before it stops the sandbox (containerd does the same).
      */
     private static final long STOP_TIMEOUT_SECONDS = 0;
-    private static final String PENDING = "pending.json";
     private static final java.util.concurrent.Executor BACKGROUND =
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
@@ -74,9 +72,7 @@ public final class SandboxManager implements SandboxLookup {
     private final CniNetworks cni;
     private final Supplier<PodContainers> containers;
     private final PodCgroup cgroups;
-    private final Map<String, SandboxRecord> records = new ConcurrentHashMap<>();
-    private final Map<String, String> reservations = new ConcurrentHashMap<>();
-    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    private final SandboxStore pods;
     private final java.util.Set<CompletableFuture<Void>> persisting = ConcurrentHashMap.newKeySet();
     private volatile dev.berth.runtime.container.LifecycleListener listener =
             dev.berth.runtime.container.LifecycleListener.NONE;
@@ -88,10 +84,7 @@ public final class SandboxManager implements SandboxLookup {
         this.cni = cni;
         this.containers = containers;
         this.cgroups = new PodCgroup(settings.cgroupMount());
-        for (SandboxRecord r : store.list(SandboxRecord.KIND, SandboxRecord.class)) {
-            records.put(r.id(), r);
-            reservations.put(r.reservationKey(), r.id());
-        }
+        this.pods = new SandboxStore(store, settings.runDir());
     }
 
     /** Where the pods' lifecycle events go (GetContainerEvents); the default drops them. */
@@ -114,31 +107,12 @@ public final class SandboxManager implements SandboxLookup {
      */
     public void recover() {
         // pods a crash caught before their first durable write: only their pending file knows them
-        Path pods = settings.runDir().resolve("pods");
-        if (Files.isDirectory(pods)) {
-            try (Stream<Path> dirs = Files.list(pods)) {
-                for (Path d : dirs.toList()) {
-                    Path pending = d.resolve(PENDING);
-                    String id = d.getFileName().toString();
-                    if (records.containsKey(id) || !Files.exists(pending)) {
-                        continue;
-                    }
-                    try {
-                        SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
-                        records.put(r.id(), r);
-                        reservations.putIfAbsent(r.reservationKey(), r.id());
-                        if (!r.state().equals(SandboxRecord.CREATING)) {
-                            save(r); // finished, but the daemon died before committing it
-                        }
-                    } catch (IOException e) {
-                        LOG.warning("unreadable " + pending + ": " + e.getMessage());
-                    }
-                }
-            } catch (IOException e) {
-                LOG.warning("cannot list " + pods + ": " + e.getMessage());
+        for (SandboxRecord r : pods.loadPending()) {
+            if (!r.state().equals(SandboxRecord.CREATING)) {
+                save(r); // finished, but the daemon died before committing it
             }
         }
-        for (SandboxRecord r : List.copyOf(records.values())) {
+        for (SandboxRecord r : pods.list()) {
             if (r.state().equals(SandboxRecord.CREATING)) {
                 try {
                     releaseResources(r);
@@ -214,7 +188,7 @@ public final class SandboxManager implements SandboxLookup {
 
         String key = SandboxRecord.reservationKey(md.getName(), md.getNamespace(), md.getUid(), md.getAttempt());
         String id = HexFormat.of().formatHex(randomBytes());
-        String existing = reservations.putIfAbsent(key, id);
+        String existing = pods.reserve(key, id);
         if (existing != null) {
             throw BerthException.alreadyExists("a pod sandbox named %s (namespace %s, uid %s, attempt %d) already "
                     + "exists as %s; remove it first or use a new attempt", md.getName(), md.getNamespace(),
@@ -237,16 +211,14 @@ public final class SandboxManager implements SandboxLookup {
                 hostNetwork ? null : nsDir.resolve("uts").toString(),
                 hostIpc ? "/dev/shm" : podDir.resolve("shm").toString(),
                 hostNetwork, cgroupPath, missingCgroups(cgroupPath), 0, 0, !hostNetwork, List.of(), null);
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
+        try (IdLocks.Held lock = pods.lock(id)) {
             try {
                 writePending(rec);
                 rec = create(rec, config, hostname, sysctls, podPid, ports);
                 emit(dev.berth.runtime.container.LifecycleEvent.Type.CREATED, id);
                 emit(dev.berth.runtime.container.LifecycleEvent.Type.STARTED, id);
             } catch (RuntimeException e) {
-                SandboxRecord last = records.getOrDefault(id, rec);
+                SandboxRecord last = pods.get(id).orElse(rec);
                 try {
                     releaseResources(last);
                 } catch (RuntimeException cleanup) {
@@ -257,8 +229,6 @@ public final class SandboxManager implements SandboxLookup {
                         + md.getName()) : e;
             }
             return id;
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -361,17 +331,10 @@ public final class SandboxManager implements SandboxLookup {
     }
 
     private void persistLater(String id) {
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            SandboxRecord current = records.get(id);
-            if (current != null && !store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent()) {
-                store.put(SandboxRecord.KIND, id, current);
-            }
+        try (IdLocks.Held lock = pods.lock(id)) {
+            pods.commit(id);
         } catch (RuntimeException e) {
             LOG.warning("persisting pod " + id + ": " + e.getMessage());
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -398,18 +361,11 @@ public final class SandboxManager implements SandboxLookup {
      * removed while waiting for the lock, is nothing to do (CRI: stop and remove are repeatable).
      */
     private void withRecordLocked(String id, Consumer<SandboxRecord> action) {
-        if (!records.containsKey(id)) {
+        if (!pods.contains(id)) {
             return;
         }
-        ReentrantLock lock = lockOf(id);
-        lock.lock();
-        try {
-            SandboxRecord rec = records.get(id);
-            if (rec != null) {
-                action.accept(rec);
-            }
-        } finally {
-            lock.unlock();
+        try (IdLocks.Held lock = pods.lock(id)) {
+            pods.get(id).ifPresent(action);
         }
     }
 
@@ -443,7 +399,7 @@ public final class SandboxManager implements SandboxLookup {
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
     public void remove(String id) {
-        if (!records.containsKey(id)) {
+        if (!pods.contains(id)) {
             return;
         }
         withRecordLocked(id, current -> {
@@ -456,7 +412,6 @@ public final class SandboxManager implements SandboxLookup {
             emit(dev.berth.runtime.container.LifecycleEvent.Type.DELETED, rec.id());
             forget(rec);
         });
-        locks.remove(id);
     }
 
     /** Undoes whatever of the pod exists on the host; every step accepts "already gone". */
@@ -509,7 +464,7 @@ public final class SandboxManager implements SandboxLookup {
      */
     public void updateResources(String id, runtime.v1.LinuxContainerResources overhead,
             runtime.v1.LinuxContainerResources resources, Consumer<String> applyToCgroup) {
-        if (!records.containsKey(id)) {
+        if (!pods.contains(id)) {
             throw BerthException.notFound("pod sandbox %s does not exist", id);
         }
         boolean[] done = {false};
@@ -537,11 +492,10 @@ public final class SandboxManager implements SandboxLookup {
 
     // ------------------------------------------------------------------ status / list / lookup
 
+    /** PodSandboxStatus from the pod's snapshot: never waits for a lifecycle step. */
     public PodSandboxStatusResponse status(String id, boolean verbose) {
-        SandboxRecord rec = records.get(id);
-        if (rec == null) {
-            throw BerthException.notFound("pod sandbox %s does not exist", id);
-        }
+        SandboxRecord rec = pods.get(id).orElseThrow(() -> BerthException.notFound("pod sandbox %s does not exist",
+                id));
         PodSandboxConfig config = config(rec);
         PodSandboxStatus.Builder st = PodSandboxStatus.newBuilder()
                 .setId(rec.id())
@@ -619,8 +573,9 @@ public final class SandboxManager implements SandboxLookup {
         return o;
     }
 
+    /** ListPodSandbox from snapshots: never waits for a lifecycle step. */
     public List<PodSandbox> list(PodSandboxFilter filter) {
-        Stream<SandboxRecord> s = records.values().stream();
+        Stream<SandboxRecord> s = pods.list().stream();
         if (filter != null) {
             if (!filter.getId().isEmpty()) {
                 s = s.filter(r -> r.id().startsWith(filter.getId()));
@@ -646,22 +601,40 @@ public final class SandboxManager implements SandboxLookup {
 
     @Override
     public Optional<SandboxView> find(String sandboxId) {
-        SandboxRecord r = records.get(sandboxId);
-        if (r == null) {
+        return pods.get(sandboxId).map(this::view);
+    }
+
+    /**
+     * The pod held shared (CreateContainer): StopPodSandbox and RemovePodSandbox wait until the
+     * container is recorded, then find it; a pod removed first is not found.
+     */
+    @Override
+    public Optional<Held> hold(String sandboxId) {
+        if (sandboxId == null || !pods.contains(sandboxId)) {
             return Optional.empty();
         }
+        IdLocks.Held shared = pods.share(sandboxId);
+        Optional<SandboxView> view = find(sandboxId);
+        if (view.isEmpty()) {
+            shared.close();
+            return Optional.empty();
+        }
+        return Optional.of(new Held(view.get(), shared::close));
+    }
+
+    private SandboxView view(SandboxRecord r) {
         Path podDir = Path.of(r.podDir());
         PodSandboxConfig config = config(r);
-        return Optional.of(new SandboxView(r.id(), config, r.state().equals(SandboxRecord.READY),
+        return new SandboxView(r.id(), config, r.state().equals(SandboxRecord.READY),
                 r.runtimeHandler(), path(r.netns()), path(r.ipcns()), path(r.utsns()),
                 r.infraPid() > 0 ? InfraProcess.pidNamespace(r.infraPid()) : null, r.cgroupPath(),
                 PodFiles.hosts(podDir), PodFiles.resolvConf(podDir), PodFiles.hostname(podDir), path(r.shm()),
-                userNamespace(config).isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null));
+                userNamespace(config).isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null);
     }
 
     /** Ids of every known pod (for the container side's recovery and for tests). */
     public List<String> ids() {
-        return List.copyOf(records.keySet());
+        return pods.list().stream().map(SandboxRecord::id).toList();
     }
 
     // ------------------------------------------------------------------ helpers
@@ -681,12 +654,8 @@ public final class SandboxManager implements SandboxLookup {
         return PodUserNamespace.forPod(config.getLinux().getSecurityContext().getNamespaceOptions());
     }
 
-    private static PodSandboxConfig config(SandboxRecord rec) {
-        try {
-            return PodSandboxConfig.parseFrom(Base64.getDecoder().decode(rec.config()));
-        } catch (InvalidProtocolBufferException e) {
-            throw BerthException.internal("stored config of pod " + rec.id() + " is unreadable", e);
-        }
+    private PodSandboxConfig config(SandboxRecord rec) {
+        return pods.config(rec);
     }
 
     private List<String> missingCgroups(String cgroupPath) {
@@ -707,9 +676,7 @@ public final class SandboxManager implements SandboxLookup {
     }
 
     private SandboxRecord save(SandboxRecord r) {
-        store.put(SandboxRecord.KIND, r.id(), r);
-        records.put(r.id(), r);
-        return r;
+        return pods.save(r);
     }
 
     /**
@@ -718,30 +685,21 @@ public final class SandboxManager implements SandboxLookup {
      * saving a synchronous commit per RunPodSandbox).
      */
     private void writePending(SandboxRecord r) {
-        Path dir = Path.of(r.podDir());
-        try {
-            Files.createDirectories(dir);
-            Files.write(dir.resolve(PENDING), JSON.writeValueAsBytes(r));
-        } catch (IOException e) {
-            throw BerthException.internal("cannot write " + dir.resolve(PENDING) + ": " + e.getMessage(), e);
-        }
-        records.put(r.id(), r);
+        pods.writePending(r);
     }
 
     /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
     private SandboxRecord remember(SandboxRecord r) {
-        records.put(r.id(), r);
-        return r;
+        return pods.remember(r);
     }
 
     private void forget(SandboxRecord r) {
-        store.delete(SandboxRecord.KIND, r.id());
-        records.remove(r.id());
-        reservations.remove(r.reservationKey(), r.id());
+        pods.forget(r);
     }
 
-    private ReentrantLock lockOf(String id) {
-        return locks.computeIfAbsent(id, k -> new ReentrantLock());
+    /** Pods whose lock is held or waited for now (tests: the lock map keeps no others). */
+    public int lockedPods() {
+        return pods.lockCount();
     }
 
     private static Path path(String s) {

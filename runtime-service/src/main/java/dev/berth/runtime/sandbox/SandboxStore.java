@@ -1,0 +1,178 @@
+package dev.berth.runtime.sandbox;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.berth.core.error.BerthException;
+import dev.berth.core.state.StateStore;
+import dev.berth.runtime.store.IdLocks;
+import dev.berth.runtime.store.RecordTable;
+import dev.berth.runtime.store.Reservations;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import runtime.v1.PodSandboxConfig;
+
+/**
+ * Every pod berth knows, apart from what is done to them: the records (immutable snapshots; see
+ * {@link SandboxRecord} for the state machine), the name reservations, the per-pod locks and the
+ * pending journal ({@code <run>/pods/<id>/pending.json}, written before RunPodSandbox touches the
+ * host and again at READY, ahead of the StateStore commit). {@link SandboxManager} holds a pod's
+ * lock exclusively for each lifecycle step; CreateContainer holds it shared. Status and list read
+ * snapshots (with the decoded PodSandboxConfig) and never wait for a step.
+ */
+public final class SandboxStore {
+    private static final Logger LOG = Logger.getLogger(SandboxStore.class.getName());
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    static final String PENDING = "pending.json";
+
+    private final RecordTable<SandboxRecord> records;
+    private final Reservations reservations = new Reservations();
+    private final IdLocks locks = new IdLocks();
+    /** Decoded configs by pod id, with the text they were decoded from (a resources update changes it). */
+    private final Map<String, Decoded> configs = new ConcurrentHashMap<>();
+
+    private record Decoded(String text, PodSandboxConfig config) {}
+    private final Path podsDir;
+
+    public SandboxStore(StateStore state, Path runDir) {
+        this.records = new RecordTable<>(state, SandboxRecord.KIND, SandboxRecord.class, SandboxRecord::id);
+        this.podsDir = runDir.resolve("pods");
+        for (SandboxRecord r : records.list()) {
+            reservations.reserve(r.reservationKey(), r.id());
+        }
+    }
+
+    public Optional<SandboxRecord> get(String id) {
+        return records.get(id);
+    }
+
+    public boolean contains(String id) {
+        return records.contains(id);
+    }
+
+    /** Every pod, in id order. */
+    public List<SandboxRecord> list() {
+        return records.list();
+    }
+
+    /** Reserves the pod's name for {@code id}; returns the id that holds it already, or null. */
+    public String reserve(String key, String id) {
+        return reservations.reserve(key, id);
+    }
+
+    public void release(String key, String id) {
+        reservations.release(key, id);
+    }
+
+    /** Commits the record, then publishes it; the caller holds the pod's lock. */
+    public SandboxRecord save(SandboxRecord r) {
+        return records.put(r);
+    }
+
+    /** Commits the pod's current record, if it still exists (the deferred commit of a finished RunPodSandbox). */
+    public void commit(String id) {
+        records.get(id).ifPresent(records::persist);
+    }
+
+    /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
+    public SandboxRecord remember(SandboxRecord r) {
+        return records.publish(r);
+    }
+
+    /** Writes the record to the pod's pending file, then publishes it in memory. */
+    public void writePending(SandboxRecord r) {
+        Path dir = Path.of(r.podDir());
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve(PENDING), JSON.writeValueAsBytes(r));
+        } catch (IOException e) {
+            throw BerthException.internal("cannot write " + dir.resolve(PENDING) + ": " + e.getMessage(), e);
+        }
+        records.publish(r);
+    }
+
+    /**
+     * Pods a crash caught before their first durable write: only their pending file knows them.
+     * Each is published and its name reserved.
+     */
+    public List<SandboxRecord> loadPending() {
+        List<SandboxRecord> out = new ArrayList<>();
+        if (!Files.isDirectory(podsDir)) {
+            return out;
+        }
+        try (Stream<Path> dirs = Files.list(podsDir)) {
+            for (Path d : dirs.toList()) {
+                Path pending = d.resolve(PENDING);
+                String id = d.getFileName().toString();
+                if (records.contains(id) || !Files.exists(pending)) {
+                    continue;
+                }
+                try {
+                    SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
+                    records.publish(r);
+                    reservations.reserve(r.reservationKey(), r.id());
+                    out.add(r);
+                } catch (IOException e) {
+                    LOG.warning("unreadable " + pending + ": " + e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            LOG.warning("cannot list " + podsDir + ": " + e.getMessage());
+        }
+        return out;
+    }
+
+    /** Deletes the record (StateStore, then memory) and frees its name. */
+    public void forget(SandboxRecord r) {
+        records.delete(r.id());
+        reservations.release(r.reservationKey(), r.id());
+        configs.remove(r.id());
+    }
+
+    /** The pod's PodSandboxConfig, decoded once per config text. */
+    public PodSandboxConfig config(SandboxRecord rec) {
+        Decoded d = configs.get(rec.id());
+        if (d != null && d.text().equals(rec.config())) {
+            return d.config();
+        }
+        PodSandboxConfig c = decode(rec);
+        configs.put(rec.id(), new Decoded(rec.config(), c));
+        if (!records.contains(rec.id())) {
+            configs.remove(rec.id()); // forgotten meanwhile: keep nothing of it
+        }
+        return c;
+    }
+
+    static PodSandboxConfig decode(SandboxRecord rec) {
+        try {
+            return PodSandboxConfig.parseFrom(Base64.getDecoder().decode(rec.config()));
+        } catch (InvalidProtocolBufferException e) {
+            throw BerthException.internal("stored config of pod " + rec.id() + " is unreadable", e);
+        }
+    }
+
+    /** Waits for the pod's lock alone (lifecycle steps). */
+    public IdLocks.Held lock(String id) {
+        return locks.exclusive(id);
+    }
+
+    /** Waits for the pod's lock shared (a container being created in it). */
+    public IdLocks.Held share(String id) {
+        return locks.shared(id);
+    }
+
+    /** Pods whose lock is held or waited for now. */
+    public int lockCount() {
+        return locks.size();
+    }
+}
