@@ -70,8 +70,30 @@ public class ContainerProducers {
             Conmon conmon, Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
         // Resolved per call: the pod side needs this service too (PodContainers), so neither
         // may need the other while being built.
-        ImageLookup imageLookup = ref -> images.isResolvable() ? images.get().find(ref) : Optional.empty();
-        SandboxLookup sandboxLookup = id -> sandboxes.isResolvable() ? sandboxes.get().find(id) : Optional.empty();
+        // Both forward the holding variants too: CreateContainer leases the image's layers and
+        // holds the pod while it works.
+        ImageLookup imageLookup = new ImageLookup() {
+            @Override
+            public Optional<dev.berth.image.LocalImage> find(String ref) {
+                return images.isResolvable() ? images.get().find(ref) : Optional.empty();
+            }
+
+            @Override
+            public Optional<dev.berth.image.ImageLease> lease(String ref) {
+                return images.isResolvable() ? images.get().lease(ref) : Optional.empty();
+            }
+        };
+        SandboxLookup sandboxLookup = new SandboxLookup() {
+            @Override
+            public Optional<dev.berth.runtime.sandbox.SandboxView> find(String id) {
+                return sandboxes.isResolvable() ? sandboxes.get().find(id) : Optional.empty();
+            }
+
+            @Override
+            public Optional<Held> hold(String id) {
+                return sandboxes.isResolvable() ? sandboxes.get().hold(id) : Optional.empty();
+            }
+        };
         return new ContainerService(store, imageLookup, sandboxLookup, runtimes, conmon, cgroups,
                 new ContainerService.Settings(containersRoot(config), config.seccompDefaultProfile(),
                         apparmorEnabled(), config.execMaxOutputBytes()));

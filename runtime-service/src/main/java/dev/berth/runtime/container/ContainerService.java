@@ -173,6 +173,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             } else {
                 RootFs.mount(paths, image.lowerDirs());
             }
+            lease.close(); // the mount holds the layers now (garbage collection keeps mounted lowerdirs)
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
                     settings.apparmorEnabled(), targetPidNamespace(config), runtime.features(), daemonCapabilities));
