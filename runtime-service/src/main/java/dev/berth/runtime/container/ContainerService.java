@@ -44,7 +44,9 @@ import runtime.v1.LinuxContainerResources;
 /**
  * The container lifecycle: CRI config to OCI bundle on an overlay root filesystem, run by an OCI
  * runtime under conmon, with metadata in the state store so that a restarted daemon finds every
- * container again (see {@link #recover()}).
+ * container again (see {@link #recover()}). The records, names and locks are the
+ * {@link ContainerStore}'s: each lifecycle step holds the container's lock, while status and list
+ * read snapshots and never wait for a step (a stop waiting out its grace period included).
  */
 public final class ContainerService implements dev.berth.runtime.container.PodContainers {
     private static final Logger LOG = Logger.getLogger(ContainerService.class.getName());

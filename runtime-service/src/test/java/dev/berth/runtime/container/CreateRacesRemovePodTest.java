@@ -48,6 +48,9 @@ import runtime.v1.PodSandboxMetadata;
 class CreateRacesRemovePodTest {
     private static final int ROUNDS = 16;
 
+    /** A thread per task: never queued behind another test's work in the common pool. */
+    private static final java.util.concurrent.Executor OWN_THREAD = r -> Thread.ofVirtual().start(r);
+
     private Path tmp;
     private StateStore store;
     private ContainerService containers;
@@ -109,7 +112,7 @@ class CreateRacesRemovePodTest {
                     .setMetadata(ContainerMetadata.newBuilder().setName("c"))
                     .setImage(ImageSpec.newBuilder().setImage("busybox"))
                     .addAllCommand(List.of("sleep", "1000")).setLogPath("c/0.log").build();
-            CompletableFuture<String> create = CompletableFuture.supplyAsync(() -> containers.create(podId, c));
+            CompletableFuture<String> create = CompletableFuture.supplyAsync(() -> containers.create(podId, c), OWN_THREAD);
             Thread.sleep(random.nextInt(40));
             pods.remove(podId);
             try {

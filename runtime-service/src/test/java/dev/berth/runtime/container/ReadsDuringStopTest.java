@@ -31,6 +31,9 @@ import runtime.v1.ImageSpec;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReadsDuringStopTest {
+    /** A thread per task: never queued behind another test's work in the common pool. */
+    private static final java.util.concurrent.Executor OWN_THREAD = r -> Thread.ofVirtual().start(r);
+
     private Path tmp;
     private StateStore store;
     private ContainerService service;
@@ -78,7 +81,7 @@ class ReadsDuringStopTest {
         }
         assertTrue(Files.exists(ready), "the container did not start its trap");
 
-        CompletableFuture<Void> stop = CompletableFuture.runAsync(() -> service.stop(id, 30));
+        CompletableFuture<Void> stop = CompletableFuture.runAsync(() -> service.stop(id, 30), OWN_THREAD);
         for (int i = 0; i < 100 && service.lockedContainers() == 0; i++) {
             Thread.sleep(10);
         }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -28,9 +27,20 @@ class IdLocksTest {
     void sharedHoldersExcludeTheExclusiveOneAndNotEachOther() throws Exception {
         IdLocks locks = new IdLocks();
         IdLocks.Held a = locks.shared("pod");
-        IdLocks.Held b = CompletableFuture.supplyAsync(() -> locks.shared("pod")).get(5, TimeUnit.SECONDS);
+        // a second shared holder on its own thread (read holds belong to the thread that took them)
+        CountDownLatch bHeld = new CountDownLatch(1);
+        CountDownLatch bRelease = new CountDownLatch(1);
+        Thread b = Thread.ofVirtual().start(() -> {
+            try (IdLocks.Held h = locks.shared("pod")) {
+                bHeld.countDown();
+                bRelease.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(bHeld.await(5, TimeUnit.SECONDS), "a shared holder waited for another shared holder");
         CountDownLatch got = new CountDownLatch(1);
-        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        Thread writer = Thread.ofVirtual().start(() -> {
             try (IdLocks.Held w = locks.exclusive("pod")) {
                 got.countDown();
             }
@@ -40,8 +50,10 @@ class IdLocksTest {
         a.close();
         a.close(); // twice: must not release another holder's hold
         assertFalse(got.await(200, TimeUnit.MILLISECONDS), "a double close released the other shared hold");
-        b.close();
-        writer.get(5, TimeUnit.SECONDS);
+        bRelease.countDown();
+        assertTrue(got.await(5, TimeUnit.SECONDS), "the exclusive holder never got the lock");
+        writer.join(5_000);
+        b.join(5_000);
         assertEquals(0, locks.size());
     }
 }
