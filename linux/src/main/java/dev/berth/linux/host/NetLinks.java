@@ -15,6 +15,9 @@ public interface NetLinks {
     /** Ports enslaved to a bridge. */
     List<String> bridgePorts(String bridge);
 
+    /** The MAC address of a device ("aa:bb:..."), empty when it has none or is gone. */
+    String macOf(String name);
+
     /** ifindex of a device in the daemon's network namespace; 0 when there is none. */
     int indexOf(String name);
 

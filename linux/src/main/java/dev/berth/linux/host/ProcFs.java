@@ -10,7 +10,8 @@ public interface ProcFs {
     /**
      * Writes each sysctl ("net.ipv4.ip_forward" or "net/ipv4/ip_forward") under /proc/sys from a
      * thread inside the network namespace {@code netns} and the IPC namespace {@code ipcns} (null:
-     * the daemon's own). ENOENT when this kernel lacks one.
+     * the daemon's own). ENOENT when this kernel lacks one, EINVAL when a value is refused; the
+     * exception's subject is the sysctl's name as given.
      */
     void writeSysctls(Path netns, Path ipcns, Map<String, String> values);
 

@@ -127,7 +127,8 @@ public final class FakeLinuxHost implements LinuxHost {
         for (FailureRule r : rules) {
             if (r.op().equals(op) && r.remaining()[0] > 0 && r.when().test(c)) {
                 r.remaining()[0]--;
-                throw new LinuxException(op, c.toString(), r.errno(), "injected failure");
+                throw new LinuxException(op, c.args().isEmpty() ? op : String.valueOf(c.args().get(0)), r.errno(),
+                        "injected failure");
             }
         }
         return c;

@@ -50,6 +50,15 @@ public final class FakeNetLinks implements NetLinks {
     }
 
     @Override
+    public String macOf(String name) {
+        synchronized (host) {
+            host.record("links.macOf", name);
+            Link l = links.get(name);
+            return l == null ? "" : String.format("02:00:00:00:%02x:%02x", l.index() >> 8 & 0xff, l.index() & 0xff);
+        }
+    }
+
+    @Override
     public int indexOf(String name) {
         synchronized (host) {
             host.record("links.indexOf", name);

@@ -27,7 +27,10 @@ public final class FakeProcFs implements ProcFs {
                     throw FakeLinuxHost.error("setns", ns, Errno.EINVAL, "not a namespace");
                 }
             }
-            values.forEach((k, v) -> sysctls.put(netns + "|" + ipcns + "|" + k, v));
+            values.forEach((k, v) -> {
+                host.record("procfs.writeSysctl", k, v); // one per file, so one can be made to fail
+                sysctls.put(netns + "|" + ipcns + "|" + k, v);
+            });
         }
     }
 

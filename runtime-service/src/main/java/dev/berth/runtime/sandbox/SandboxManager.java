@@ -11,6 +11,8 @@ import dev.berth.cni.result.CniResults;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.state.StateStore;
 import dev.berth.linux.Mounts;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.MountTable;
 import dev.berth.runtime.container.PodContainers;
 import dev.berth.runtime.userns.PodUserNamespace;
 import java.io.IOException;
@@ -74,6 +76,11 @@ public final class SandboxManager implements SandboxLookup {
     private final CniNetworks cni;
     private final Supplier<PodContainers> containers;
     private final PodCgroup cgroups;
+    private final MountTable mounts;
+    private final NamespacePinner namespacePinner;
+    private final UserNamespacePinner userNamespacePinner;
+    private final InfraProcess infraProcesses;
+    private final PodSysctls podSysctls;
     private final Map<String, SandboxRecord> records = new ConcurrentHashMap<>();
     private final Map<String, String> reservations = new ConcurrentHashMap<>();
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
@@ -82,12 +89,17 @@ public final class SandboxManager implements SandboxLookup {
             dev.berth.runtime.container.LifecycleListener.NONE;
 
     public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
-            Supplier<PodContainers> containers) {
+            Supplier<PodContainers> containers, LinuxHost host) {
         this.store = store;
         this.settings = settings;
         this.cni = cni;
         this.containers = containers;
-        this.cgroups = new PodCgroup(settings.cgroupMount());
+        this.cgroups = new PodCgroup(host.cgroups(settings.cgroupMount()));
+        this.mounts = host.mounts();
+        this.namespacePinner = new NamespacePinner(host);
+        this.userNamespacePinner = new UserNamespacePinner(host);
+        this.infraProcesses = new InfraProcess(host.processes());
+        this.podSysctls = new PodSysctls(host.procfs());
         for (SandboxRecord r : store.list(SandboxRecord.KIND, SandboxRecord.class)) {
             records.put(r.id(), r);
             reservations.put(r.reservationKey(), r.id());
@@ -147,8 +159,8 @@ public final class SandboxManager implements SandboxLookup {
                 }
                 save(r.withState(SandboxRecord.NOTREADY).withNetwork(false, r.podIps(), r.cniResult()));
             } else if (r.state().equals(SandboxRecord.READY)) {
-                boolean netOk = r.hostNetwork() || NamespacePinner.isPinned(Path.of(r.netns()));
-                boolean infraOk = r.infraPid() == 0 || InfraProcess.isAlive(r.id(), r.infraPid());
+                boolean netOk = r.hostNetwork() || namespacePinner.isPinned(Path.of(r.netns()));
+                boolean infraOk = r.infraPid() == 0 || infraProcesses.isAlive(r.id(), r.infraPid());
                 if (!netOk || !infraOk) {
                     save(r.withState(SandboxRecord.NOTREADY));
                 }
@@ -272,9 +284,9 @@ public final class SandboxManager implements SandboxLookup {
         }
         Optional<PodUserNamespace> userns = userNamespace(config);
         if (userns.isPresent()) {
-            UserNamespacePinner.pin(podDir.resolve("ns"), userns.get(), hostname);
+            userNamespacePinner.pin(podDir.resolve("ns"), userns.get(), hostname);
         } else {
-            NamespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
+            namespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
                     hostname);
         }
         if (rec.ipcns() != null) {
@@ -284,18 +296,18 @@ public final class SandboxManager implements SandboxLookup {
             } catch (IOException e) {
                 throw BerthException.internal("cannot create " + shm + ": " + e.getMessage(), e);
             }
-            Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
+            mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
                     "mode=1777,size=65536k");
         }
         Failpoints.hit("sandbox-after-namespaces");
         cgroups.create(rec.cgroupPath());
-        PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
+        podSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
         String podId = rec.id();
         // The infra process starts while the network is set up: neither needs the other.
         Path infraUserns = userns.isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null;
         CompletableFuture<InfraProcess.Started> infra = podPid
-                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId, infraUserns), BACKGROUND) : null;
+                ? CompletableFuture.supplyAsync(() -> infraProcesses.start(podId, infraUserns), BACKGROUND) : null;
         // resolv.conf and hostname do not depend on the network: written meanwhile too
         CompletableFuture<Void> files = CompletableFuture.runAsync(() -> {
             PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
@@ -377,7 +389,7 @@ public final class SandboxManager implements SandboxLookup {
 
     private void moveIntoCgroup(SandboxRecord rec, int pid) {
         try {
-            if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+            if (cgroups.isCgroup2()) {
                 cgroups.addProcess(rec.cgroupPath(), pid);
             }
         } catch (BerthException e) {
@@ -425,7 +437,7 @@ public final class SandboxManager implements SandboxLookup {
             changed = true;
         }
         if (rec.infraPid() > 0) {
-            InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
+            infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
         }
         boolean stopped = false;
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
@@ -466,23 +478,23 @@ public final class SandboxManager implements SandboxLookup {
             step(errors, () -> cni.tearDown(request(rec, config(rec), List.of())));
         }
         if (rec.infraPid() > 0) {
-            step(errors, () -> InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
+            step(errors, () -> infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
         } else if (rec.state().equals(SandboxRecord.CREATING)) {
             // a crash between starting the infra and recording it
-            for (int pid : InfraProcess.findByMarker(rec.id())) {
-                step(errors, () -> InfraProcess.stop(rec.id(), pid, 0));
+            for (int pid : infraProcesses.findByMarker(rec.id())) {
+                step(errors, () -> infraProcesses.stop(rec.id(), pid, 0));
             }
         }
         for (String f : new String[] {rec.netns(), rec.ipcns(), rec.utsns()}) {
             if (f != null) {
-                step(errors, () -> NamespacePinner.unpin(Path.of(f)));
+                step(errors, () -> namespacePinner.unpin(Path.of(f)));
             }
         }
         // pinned only for pods with userns mode POD; unpinning what is not there is a no-op
-        step(errors, () -> NamespacePinner.unpin(UserNamespacePinner.userNamespaceFile(
+        step(errors, () -> namespacePinner.unpin(UserNamespacePinner.userNamespaceFile(
                 Path.of(rec.podDir()).resolve("ns"))));
         if (rec.ipcns() != null && rec.shm() != null) {
-            step(errors, () -> Mounts.ensureUnmounted(Path.of(rec.shm())));
+            step(errors, () -> mounts.ensureUnmounted(Path.of(rec.shm())));
         }
         step(errors, () -> cgroups.remove(rec.createdCgroups()));
         step(errors, () -> cgroups.removeDefaultParentsIfUnused(rec.cgroupPath()));

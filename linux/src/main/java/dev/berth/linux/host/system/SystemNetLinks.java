@@ -28,6 +28,15 @@ final class SystemNetLinks implements NetLinks {
     }
 
     @Override
+    public String macOf(String name) {
+        try {
+            return Files.readString(Path.of("/sys/class/net", name, "address")).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
     public int indexOf(String name) {
         return Netlink.indexOf(name);
     }

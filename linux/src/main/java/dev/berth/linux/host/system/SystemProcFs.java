@@ -32,9 +32,9 @@ final class SystemProcFs implements ProcFs {
                 try {
                     Files.writeString(p, e.getValue());
                 } catch (NoSuchFileException nf) {
-                    throw new LinuxException("write", p.toString(), Errno.ENOENT, "No such file or directory");
+                    throw new LinuxException("write", e.getKey(), Errno.ENOENT, "No such file or directory");
                 } catch (IOException io) {
-                    throw new LinuxException("write", p + " <- " + e.getValue(), Errno.EINVAL, io.getMessage());
+                    throw new LinuxException("write", e.getKey(), Errno.EINVAL, io.getMessage());
                 }
             }
         });
