@@ -92,7 +92,7 @@ class ContainerStreamsTest {
         service = TestFixtures.service(tmp, store, cgroups, images, pods, Map.of("runc", TestFixtures.RUNC));
         streams = new RuntimeStreams(service, pods, new OciRuntimes(Map.of("runc", TestFixtures.RUNC), "runc",
                 tmp.resolve("run/runtimes")), new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"),
-                tmp.resolve("run/attach")), tmp.resolve("containers"), 64 * 1024);
+                tmp.resolve("run/attach"), dev.berth.linux.host.LinuxHost.system().processes()), tmp.resolve("containers"), 64 * 1024);
     }
 
     @AfterAll
