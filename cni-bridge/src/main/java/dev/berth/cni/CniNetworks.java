@@ -12,6 +12,7 @@ import dev.berth.cni.exec.ExternalPlugin;
 import dev.berth.cni.exec.PluginInvocation;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
+import dev.berth.linux.host.LinuxHost;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,11 +35,13 @@ public final class CniNetworks implements NetworkReadiness {
     private final ConfigLoader loader;
     private final BuiltinBridgePlugin builtin;
     private final Path results;
+    private final LinuxHost host;
 
-    public CniNetworks(CniSettings settings) {
+    public CniNetworks(CniSettings settings, LinuxHost host) {
         this.settings = settings;
+        this.host = host;
         this.loader = new ConfigLoader(settings.confDir());
-        this.builtin = new BuiltinBridgePlugin(settings.stateDir().resolve("networks"));
+        this.builtin = new BuiltinBridgePlugin(settings.stateDir().resolve("networks"), host);
         this.results = settings.stateDir().resolve("results");
     }
 
@@ -186,7 +189,7 @@ public final class CniNetworks implements NetworkReadiness {
         for (Path dir : settings.binDirs()) {
             Path exe = dir.resolve(type);
             if (Files.isExecutable(exe)) {
-                return new ExternalPlugin(type, exe);
+                return new ExternalPlugin(type, exe, host.commands());
             }
         }
         throw new BerthException(ErrorKind.FAILED_PRECONDITION, "CNI plugin \"" + type + "\" of network "

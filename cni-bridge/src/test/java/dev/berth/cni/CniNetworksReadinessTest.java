@@ -17,7 +17,7 @@ class CniNetworksReadinessTest {
 
     CniNetworks networks() {
         return new CniNetworks(new CniSettings(dir.resolve("net.d"), List.of(dir.resolve("bin")), dir.resolve("state"),
-                "10.66.0.0/16", "berth0"));
+                "10.66.0.0/16", "berth0"), dev.berth.linux.host.LinuxHost.system());
     }
 
     @Test

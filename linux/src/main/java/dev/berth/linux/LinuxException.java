@@ -6,10 +6,17 @@ import dev.berth.core.error.ErrorKind;
 /** A failed system call: names the call, its subject, errno's number and text. */
 public final class LinuxException extends BerthException {
     private final int errno;
+    private final String subject;
 
     public LinuxException(String call, String subject, int errno, String text) {
         super(kindOf(errno), call + "(" + subject + "): " + text + " (errno " + errno + ")");
         this.errno = errno;
+        this.subject = subject;
+    }
+
+    /** What the call was about (a path, a pid, a sysctl name). */
+    public String subject() {
+        return subject;
     }
 
     public int errno() {

@@ -14,13 +14,12 @@ import dev.berth.cni.ipam.Cidr;
 import dev.berth.cni.ipam.HostLocalAllocator;
 import dev.berth.cni.ipam.IpRange;
 import dev.berth.core.error.BerthException;
-import dev.berth.linux.net.NetCommand;
-import dev.berth.linux.net.Netlink;
-import dev.berth.linux.ns.NamespaceThread;
-import dev.berth.linux.ns.Namespaces;
-import java.io.IOException;
+import dev.berth.linux.host.HostCommands;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.NetLinks;
+import dev.berth.linux.host.ProcFs;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -57,11 +56,17 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private static final Pattern IFNAME = Pattern.compile("[a-zA-Z0-9_.\\-]{1,15}");
 
     private final Path defaultDataDir;
+    private final NetLinks links;
+    private final HostCommands commands;
+    private final ProcFs procfs;
     private final Map<String, ReentrantLock> bridgeLocks = new ConcurrentHashMap<>();
     private final Set<String> ensured = ConcurrentHashMap.newKeySet();
 
-    public BuiltinBridgePlugin(Path defaultDataDir) {
+    public BuiltinBridgePlugin(Path defaultDataDir, LinuxHost host) {
         this.defaultDataDir = defaultDataDir;
+        this.links = host.links();
+        this.commands = host.commands();
+        this.procfs = host.procfs();
     }
 
     /** The parts of the plugin config this plugin reads. */
@@ -143,9 +148,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         try {
             if (linkExists(veth)) {
-                try (Netlink nl = Netlink.open()) {
-                    nl.deleteLink(veth); // left by an ADD that failed or crashed halfway
-                }
+                links.delete(veth); // left by an ADD that failed or crashed halfway
             }
             String podMac = USE_IP_TOOL ? configureWithIpTool(c, inv, veth, allocs) : configure(c, inv, veth, allocs);
 
@@ -168,35 +171,28 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     /** Netlink path: one socket on the host, one on a thread inside the pod netns; no process forks. */
     private String configure(BridgeConfig c, PluginInvocation inv, String veth, List<Allocation> allocs) {
         byte[] mac = podMac(allocs);
-        int master = Netlink.indexOf(c.bridge);
+        int master = links.indexOf(c.bridge);
         if (master == 0) {
             throw BerthException.internal("bridge " + c.bridge + " disappeared", null);
         }
-        try (Netlink nl = Netlink.open()) {
-            nl.addVethIntoNamespace(veth, c.mtu, master, inv.ifName(), mac, Path.of(inv.netns()));
-        }
+        links.addVethIntoNamespace(veth, c.mtu, master, inv.ifName(), mac, Path.of(inv.netns()));
         if (c.hairpin) {
-            writeSysfs(Path.of("/sys/class/net", veth, "brport", "hairpin_mode"), "1");
+            links.setHairpin(veth);
         }
-        NamespaceThread.run("cni-add", () -> {
-            Namespaces.join(Path.of(inv.netns()), Namespaces.CLONE_NEWNET);
-            try (Netlink nl = Netlink.open()) {
-                nl.setUp(1, "lo"); // loopback is index 1 in every network namespace
-                int index = Netlink.indexOf(inv.ifName());
-                nl.setUp(index, inv.ifName());
-                for (Allocation a : allocs) {
-                    nl.addAddress(index, a.address(), a.subnet().prefix());
-                }
-                if (c.isGateway) {
-                    Set<Boolean> routed = new LinkedHashSet<>();
-                    for (Allocation a : allocs) {
-                        if (routed.add(a.isIpv4())) {
-                            nl.addDefaultRoute(index, a.gateway());
-                        }
-                    }
+        List<NetLinks.Address> addresses = new ArrayList<>();
+        for (Allocation a : allocs) {
+            addresses.add(new NetLinks.Address(a.address(), a.subnet().prefix()));
+        }
+        List<InetAddress> gateways = new ArrayList<>();
+        if (c.isGateway) {
+            Set<Boolean> routed = new LinkedHashSet<>();
+            for (Allocation a : allocs) {
+                if (routed.add(a.isIpv4())) {
+                    gateways.add(a.gateway());
                 }
             }
-        });
+        }
+        links.configureInside(Path.of(inv.netns()), inv.ifName(), addresses, gateways);
         return HexFormat.ofDelimiter(":").formatHex(mac);
     }
 
@@ -226,7 +222,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
             host.append("link set dev ").append(veth).append(" type bridge_slave hairpin on\n");
         }
         host.append("link set ").append(veth).append(" up\n");
-        NetCommand.check(List.of("ip", "-batch", "-"), host.toString());
+        commands.check(List.of("ip", "-batch", "-"), host.toString());
 
         StringBuilder pod = new StringBuilder("link set lo up\n");
         for (Allocation a : allocs) {
@@ -245,27 +241,17 @@ public final class BuiltinBridgePlugin implements CniPlugin {
             }
         }
         pod.append("link show dev ").append(inv.ifName()).append('\n');
-        String out = NetCommand.check(
+        String out = commands.check(
                 List.of("nsenter", "--net=" + inv.netns(), "ip", "-batch", "-"), pod.toString()).stdout();
         Matcher m = MAC.matcher(out);
         String podMac = m.find() ? m.group(1) : "";
         return podMac;
     }
 
-    private static void writeSysfs(Path p, String value) {
-        try {
-            Files.writeString(p, value);
-        } catch (IOException e) {
-            throw BerthException.internal("cannot write " + p + ": " + e.getMessage(), e);
-        }
-    }
-
     private void del(BridgeConfig c, PluginInvocation inv) {
         String veth = hostVethName(inv.containerId(), inv.ifName());
         if (linkExists(veth)) {
-            try (Netlink nl = Netlink.open()) {
-                nl.deleteLink(veth);
-            }
+            links.delete(veth);
         }
         if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {
             // after a restart nothing says whether the pod had hostPorts: look
@@ -318,7 +304,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
             }
         }
         b.append("link set ").append(c.bridge).append(" up\n");
-        NetCommand.check(List.of("ip", "-batch", "-"), b.toString());
+        commands.check(List.of("ip", "-batch", "-"), b.toString());
         // 127.0.0.1-sourced hostPort traffic may be routed out of the bridge; forwarding on the bridge
         // device only lets pods reach each other through hostPorts (hairpin).
         writeSysctl("net/ipv4/conf/" + c.bridge + "/route_localnet", "1");
@@ -332,24 +318,19 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private void teardownBridge(BridgeConfig c) {
         if (linkExists(c.bridge)) {
             // only our veths are enslaved; another user of the device would still have ports
-            Path brif = Path.of("/sys/class/net", c.bridge, "brif");
-            try (var s = Files.list(brif)) {
-                if (s.findAny().isPresent()) {
-                    return;
-                }
-            } catch (IOException ignored) {
-                // not a bridge any more
+            if (!links.bridgePorts(c.bridge).isEmpty()) {
+                return;
             }
-            NetCommand.run(List.of("ip", "link", "del", c.bridge));
+            commands.run(List.of("ip", "link", "del", c.bridge));
         }
         firewall(c).removeAll();
         c.ipam.store().removeIfEmpty();
         ensured.remove(c.bridge);
     }
 
-    /** Whether the network currently has its bridge (used by readiness and tests). */
-    public static boolean linkExists(String name) {
-        return Files.exists(Path.of("/sys/class/net", name));
+    /** Whether the device exists in the daemon's network namespace. */
+    private boolean linkExists(String name) {
+        return links.exists(name);
     }
 
     private BridgeFirewall firewall(BridgeConfig c) {
@@ -359,18 +340,17 @@ public final class BuiltinBridgePlugin implements CniPlugin {
                 subnets.add(r.subnet());
             }
         }
-        return new BridgeFirewall(c.bridge, subnets);
+        return new BridgeFirewall(c.bridge, subnets, commands);
     }
 
     private ReentrantLock lockOf(String bridge) {
         return bridgeLocks.computeIfAbsent(bridge, k -> new ReentrantLock());
     }
 
-    private static void writeSysctl(String key, String value) {
-        Path p = Path.of("/proc/sys", key);
+    private void writeSysctl(String key, String value) {
         try {
-            Files.writeString(p, value);
-        } catch (IOException e) {
+            procfs.writeSysctls(null, null, Map.of(key, value));
+        } catch (BerthException e) {
             throw BerthException.internal("cannot set " + key.replace('/', '.') + "=" + value + ": " + e.getMessage(), e);
         }
     }
@@ -409,12 +389,8 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         return r;
     }
 
-    private static String readMac(String dev) {
-        try {
-            return Files.readString(Path.of("/sys/class/net", dev, "address")).strip();
-        } catch (IOException e) {
-            return "";
-        }
+    private String readMac(String dev) {
+        return links.macOf(dev);
     }
 
 }

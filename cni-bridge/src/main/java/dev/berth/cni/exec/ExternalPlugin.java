@@ -3,6 +3,7 @@ package dev.berth.cni.exec;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.berth.linux.host.HostCommands;
 import dev.berth.linux.net.NetCommand;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -16,10 +17,12 @@ public final class ExternalPlugin implements CniPlugin {
 
     private final String type;
     private final Path executable;
+    private final HostCommands commands;
 
-    public ExternalPlugin(String type, Path executable) {
+    public ExternalPlugin(String type, Path executable, HostCommands commands) {
         this.type = type;
         this.executable = executable;
+        this.commands = commands;
     }
 
     @Override
@@ -30,7 +33,7 @@ public final class ExternalPlugin implements CniPlugin {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        NetCommand.Result r = NetCommand.run(List.of(executable.toString()), inv.environment(), stdin, TIMEOUT);
+        NetCommand.Result r = commands.run(List.of(executable.toString()), inv.environment(), stdin, TIMEOUT);
         String out = r.stdout().strip();
         if (!r.ok()) {
             try {

@@ -2,6 +2,7 @@ package dev.berth.cni.firewall;
 
 import dev.berth.cni.PortMapping;
 import dev.berth.cni.ipam.Cidr;
+import dev.berth.linux.host.HostCommands;
 import dev.berth.linux.net.NetCommand;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,9 +24,11 @@ import java.util.List;
 public final class BridgeFirewall {
     private final String bridge;
     private final List<Cidr> subnets;
+    private final HostCommands commands;
 
-    public BridgeFirewall(String bridge, List<Cidr> subnets) {
+    public BridgeFirewall(String bridge, List<Cidr> subnets, HostCommands commands) {
         this.bridge = bridge;
+        this.commands = commands;
         this.subnets = subnets.stream().filter(Cidr::isIpv4).toList();
     }
 
@@ -43,8 +46,8 @@ public final class BridgeFirewall {
 
     /** Creates the chains and jumps that are missing; rewrites the SNAT and FORWARD chains. */
     public void ensureBase(boolean masquerade) {
-        String save = NetCommand.check(List.of("iptables-save", "-t", "nat"), null).stdout()
-                + NetCommand.check(List.of("iptables-save", "-t", "filter"), null).stdout();
+        String save = commands.check(List.of("iptables-save", "-t", "nat"), null).stdout()
+                + commands.check(List.of("iptables-save", "-t", "filter"), null).stdout();
         StringBuilder nat = new StringBuilder("*nat\n");
         nat.append(':').append(snatChain()).append(" - [0:0]\n");
         if (!save.contains(":" + hostPortChain() + " ")) {
@@ -105,7 +108,7 @@ public final class BridgeFirewall {
 
     /** Removes the container's DNAT rules; repeatable. */
     public void removeHostPorts(String containerId) {
-        NetCommand.Result r = NetCommand.run(List.of("iptables", "-w", "-t", "nat", "-S", hostPortChain()));
+        NetCommand.Result r = commands.run(List.of("iptables", "-w", "-t", "nat", "-S", hostPortChain()));
         if (!r.ok()) {
             return; // no chain, no rules
         }
@@ -123,8 +126,8 @@ public final class BridgeFirewall {
 
     /** Removes every rule and chain of this bridge; repeatable. */
     public void removeAll() {
-        String save = NetCommand.run(List.of("iptables-save", "-t", "nat")).stdout()
-                + NetCommand.run(List.of("iptables-save", "-t", "filter")).stdout();
+        String save = commands.run(List.of("iptables-save", "-t", "nat")).stdout()
+                + commands.run(List.of("iptables-save", "-t", "filter")).stdout();
         StringBuilder nat = new StringBuilder();
         StringBuilder filter = new StringBuilder();
         for (String line : save.split("\n")) {
@@ -155,11 +158,11 @@ public final class BridgeFirewall {
         }
     }
 
-    private static void restore(String input) {
+    private void restore(String input) {
         // Another program's ruleset transaction at the same moment can make nft-based iptables fail
         // with EBUSY/EAGAIN: retry a few times before reporting.
         for (int attempt = 1; ; attempt++) {
-            NetCommand.Result r = NetCommand.run(List.of("iptables-restore", "-w", "--noflush"), null,
+            NetCommand.Result r = commands.run(List.of("iptables-restore", "-w", "--noflush"), null,
                     input.getBytes(java.nio.charset.StandardCharsets.UTF_8), NetCommand.DEFAULT_TIMEOUT);
             if (r.ok() || attempt == 3) {
                 r.orThrow();

@@ -40,7 +40,7 @@ class ExternalPluginTest {
                   "$CNI_COMMAND" "$CNI_IFNAME" "$name" "$CNI_ARGS"
                 """);
         ObjectNode conf = JSON.createObjectNode().put("cniVersion", "1.0.0").put("name", "netx").put("type", "fake");
-        JsonNode r = new ExternalPlugin("fake", p).invoke(conf,
+        JsonNode r = new ExternalPlugin("fake", p, dev.berth.linux.host.LinuxHost.system().commands()).invoke(conf,
                 new PluginInvocation("ADD", "cid", "/run/x/ns", "eth0", "K8S_POD_NAME=a", dir.toString()));
         assertEquals("ADD|eth0|netx|K8S_POD_NAME=a", r.path("dns").path("domain").asText());
         assertEquals(List.of("10.1.2.3"), CniResults.podIps(r));
@@ -51,7 +51,7 @@ class ExternalPluginTest {
     void errorResultBecomesAClearException() throws Exception {
         Path p = script("cat >/dev/null; echo '{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"bad things\","
                 + "\"details\":\"more\"}'; exit 1\n");
-        CniPluginException e = assertThrows(CniPluginException.class, () -> new ExternalPlugin("fake", p).invoke(
+        CniPluginException e = assertThrows(CniPluginException.class, () -> new ExternalPlugin("fake", p, dev.berth.linux.host.LinuxHost.system().commands()).invoke(
                 JSON.createObjectNode(), new PluginInvocation("ADD", "c", "", "eth0", "", "")));
         assertEquals(7, e.code());
         assertTrue(e.getMessage().contains("bad things") && e.getMessage().contains("fake ADD"), e.getMessage());
@@ -60,7 +60,7 @@ class ExternalPluginTest {
     @Test
     void emptyOutputOfDelIsFine() throws Exception {
         Path p = script("cat >/dev/null; exit 0\n");
-        assertNull(new ExternalPlugin("fake", p).invoke(JSON.createObjectNode(),
+        assertNull(new ExternalPlugin("fake", p, dev.berth.linux.host.LinuxHost.system().commands()).invoke(JSON.createObjectNode(),
                 new PluginInvocation("DEL", "c", "", "eth0", "", "")));
     }
 

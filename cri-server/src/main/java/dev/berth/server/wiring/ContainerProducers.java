@@ -2,6 +2,7 @@ package dev.berth.server.wiring;
 
 import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageLookup;
+import dev.berth.linux.host.LinuxHost;
 import dev.berth.runtime.cgroup.CgroupDriver;
 import dev.berth.runtime.cgroup.CgroupHost;
 import dev.berth.runtime.cgroup.CgroupManager;
@@ -55,8 +56,9 @@ public class ContainerProducers {
     /** conmon: exit files under {@code <run>/exits}, attach links and exec sockets under {@code <run>/attach}. */
     @Produces
     @Singleton
-    Conmon conmon(BerthConfig config) {
-        return new Conmon(config.conmon(), config.run().resolve("exits"), config.run().resolve("attach"));
+    Conmon conmon(BerthConfig config, LinuxHost host) {
+        return new Conmon(config.conmon(), config.run().resolve("exits"), config.run().resolve("attach"),
+                host.processes());
     }
 
     /** Where container directories live. */
@@ -67,7 +69,7 @@ public class ContainerProducers {
     @Produces
     @Singleton
     ContainerService containers(BerthConfig config, StateStore store, CgroupManager cgroups, OciRuntimes runtimes,
-            Conmon conmon, Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes) {
+            Conmon conmon, Instance<ImageLookup> images, Instance<SandboxLookup> sandboxes, LinuxHost host) {
         // Resolved per call: the pod side needs this service too (PodContainers), so neither
         // may need the other while being built.
         // Both forward the holding variants too: CreateContainer leases the image's layers and
@@ -96,7 +98,7 @@ public class ContainerProducers {
         };
         return new ContainerService(store, imageLookup, sandboxLookup, runtimes, conmon, cgroups,
                 new ContainerService.Settings(containersRoot(config), config.seccompDefaultProfile(),
-                        apparmorEnabled(), config.execMaxOutputBytes()));
+                        apparmorEnabled(), config.execMaxOutputBytes()), host);
     }
 
     /** Brings containers up to date (and cleans up half-done work) as soon as the daemon starts. */

@@ -3,6 +3,7 @@ package dev.berth.server.wiring;
 import dev.berth.cni.CniNetworks;
 import dev.berth.cni.CniSettings;
 import dev.berth.core.state.StateStore;
+import dev.berth.linux.host.LinuxHost;
 import dev.berth.runtime.container.PodContainers;
 import dev.berth.runtime.sandbox.SandboxManager;
 import dev.berth.runtime.sandbox.SandboxSettings;
@@ -24,9 +25,9 @@ public class SandboxProducers {
     /** Also the daemon's {@link dev.berth.cni.NetworkReadiness} (Status NetworkReady). */
     @Produces
     @Singleton
-    CniNetworks cniNetworks(BerthConfig config) {
+    CniNetworks cniNetworks(BerthConfig config, LinuxHost host) {
         CniNetworks cni = new CniNetworks(new CniSettings(config.cniConfDir(), config.cniBinDirs(),
-                config.root().resolve("cni"), config.cniDefaultSubnet(), config.cniBridge()));
+                config.root().resolve("cni"), config.cniDefaultSubnet(), config.cniBridge()), host);
         try {
             cni.writeDefaultConfigIfMissing().ifPresent(f -> LOG.infof("wrote the default CNI network config %s", f));
         } catch (RuntimeException e) {
@@ -39,11 +40,11 @@ public class SandboxProducers {
     @Produces
     @Singleton
     SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni,
-            Instance<PodContainers> containers) {
+            Instance<PodContainers> containers, LinuxHost host) {
         SandboxManager m = new SandboxManager(store,
                 new SandboxSettings(config.run(), config.cgroupMount(), new LinkedHashSet<>(config.runtimes().keySet()),
                         config.defaultHandler()),
-                cni, () -> containers.isResolvable() ? containers.get() : null);
+                cni, () -> containers.isResolvable() ? containers.get() : null, host);
         m.recover();
         return m;
     }

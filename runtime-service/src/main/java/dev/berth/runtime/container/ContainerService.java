@@ -7,6 +7,8 @@ import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageLease;
 import dev.berth.image.ImageLookup;
 import dev.berth.image.LocalImage;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.ProcessTable;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.container.ContainerRecord.Phase;
 import dev.berth.runtime.checkpoint.CheckpointArchive;
@@ -64,12 +66,15 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final CgroupManager cgroups;
     private final Settings settings;
     private final ExecRunner exec;
+    private final ProcessTable processes;
+    private final RootFs rootFs;
+    private final UserNamespaceMounts userNamespaceMounts;
     /** What a container can be granted at most: the daemon's own capabilities (fixed for its life). */
     private final java.util.Set<String> daemonCapabilities = dev.berth.linux.Capabilities.ofSelf();
     private volatile LifecycleListener listener = LifecycleListener.NONE;
 
     public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
-            Conmon conmon, CgroupManager cgroups, Settings settings) {
+            Conmon conmon, CgroupManager cgroups, Settings settings, LinuxHost host) {
         this.containers = new ContainerStore(store);
         this.images = images;
         this.sandboxes = sandboxes;
@@ -78,6 +83,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         this.cgroups = cgroups;
         this.settings = settings;
         this.exec = new ExecRunner(conmon, settings.maxExecOutputBytes());
+        this.processes = host.processes();
+        this.rootFs = new RootFs(host.mounts());
+        this.userNamespaceMounts = rootFs.idmapped();
     }
 
     /** Where lifecycle events go (GetContainerEvents); the default drops them. */
@@ -171,16 +179,16 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         try {
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
             if (userns.isPresent()) {
-                UserNamespaceMounts.mountRootFs(paths, image.lowerDirs(), pod.userNamespacePath(), userns.get());
+                userNamespaceMounts.mountRootFs(paths, image.lowerDirs(), pod.userNamespacePath(), userns.get());
             } else {
-                RootFs.mount(paths, image.lowerDirs());
+                rootFs.mount(paths, image.lowerDirs());
             }
             lease.close(); // the mount holds the layers now (garbage collection keeps mounted lowerdirs)
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
                     settings.apparmorEnabled(), targetPidNamespace(config), runtime.features(), daemonCapabilities));
             if (userns.isPresent()) {
-                UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
+                userNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
             if (restoreFrom.isPresent()) {
                 ContainerRestore.prepare(Path.of(imageRefText), paths.dir(), paths.rootfs(), spec);
@@ -197,7 +205,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
                     config.getStdinOnce()));
             // the runtime has made the container's mounts: the idmapped views are no longer needed
-            UserNamespaceMounts.releaseBinds(paths);
+            userNamespaceMounts.releaseBinds(paths);
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
             List<Long> gids = new ArrayList<>();
             user.path("additionalGids").forEach(g -> gids.add(g.asLong()));
@@ -359,7 +367,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             if (conmon.exit(rec.id(), paths.persist()).isPresent()) {
                 return true;
             }
-            if (Conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
+            if (conmon.monitorPid(paths.persist()).isEmpty() && !alive(rec)) {
                 return true;
             }
             sleep(sleep);
@@ -396,16 +404,16 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         // A monitor still waiting on a half-created container would hold the mount: end it (its
         // runtime child dies with it), then every process left in the container's cgroup, so an
         // interrupted "runc create" cannot leave its init process behind; then the runtime state.
-        Conmon.monitorPid(paths.persist()).ifPresent(pid -> {
+        conmon.monitorPid(paths.persist()).ifPresent(pid -> {
             if (conmon.exit(rec.id(), paths.persist()).isEmpty()) {
-                dev.berth.linux.Processes.kill(pid, dev.berth.linux.Processes.SIGKILL);
+                processes.kill(pid, dev.berth.linux.Processes.SIGKILL);
             }
         });
         if (!cgroups.killAll(rec.cgroup(), 5_000)) {
             LOG.warning("processes of container " + rec.id() + " survive in cgroup " + rec.cgroup());
         }
         rt.delete(rec.id(), true);
-        RootFs.remove(paths);
+        rootFs.remove(paths);
         cgroups.remove(rec.cgroup());
         cpuRates.forget(rec.cgroup());
         conmon.forget(rec.id());
@@ -491,7 +499,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), rec.id());
         // conmon writes the exit file and then exits: whether it is gone is asked first, so that a
         // monitor ending between the two looks is never taken for one that left no exit code.
-        boolean monitorGone = Conmon.monitorPid(paths.persist()).isEmpty();
+        boolean monitorGone = conmon.monitorPid(paths.persist()).isEmpty();
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), paths.persist());
         ContainerRecord updated = null;
         if (exit.isPresent()) {
@@ -523,7 +531,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     }
 
     private boolean alive(ContainerRecord rec) {
-        if (rec.pid() <= 0 || !dev.berth.linux.Processes.alive(rec.pid())) {
+        if (rec.pid() <= 0 || !processes.alive(rec.pid())) {
             return false;
         }
         try {
@@ -594,7 +602,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         }
         ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
         Path log = rec.logPath().isEmpty() ? paths.persist().resolve("container.log") : Path.of(rec.logPath());
-        if (!Conmon.reopenLog(paths.bundle(), log, paths.persist())) {
+        if (!conmon.reopenLog(paths.bundle(), log, paths.persist())) {
             throw BerthException.precondition("the monitor of container %s is not running; cannot reopen its log",
                     id);
         }
@@ -717,7 +725,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 String id = d.getFileName().toString();
                 if (containers.get(id).isEmpty()) {
                     LOG.info("removing files of unknown container " + id);
-                    RootFs.remove(new ContainerPaths(d));
+                    rootFs.remove(new ContainerPaths(d));
                     cleaned++;
                 }
             }

@@ -3,7 +3,7 @@ package dev.berth.runtime.container;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.LinuxException;
 import dev.berth.linux.Mounts;
-import dev.berth.linux.OverlayMount;
+import dev.berth.linux.host.MountTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +12,20 @@ import java.util.List;
 
 /** The container's root filesystem: overlayfs of the image's layers under a private writable layer. */
 final class RootFs {
-    private RootFs() {}
+    private final MountTable mounts;
+    private final UserNamespaceMounts idmapped;
 
-    static void mount(ContainerPaths p, List<Path> lowerDirs) {
+    RootFs(MountTable mounts) {
+        this.mounts = mounts;
+        this.idmapped = new UserNamespaceMounts(mounts, this);
+    }
+
+    /** The root filesystems and bind views of containers in a user namespace. */
+    UserNamespaceMounts idmapped() {
+        return idmapped;
+    }
+
+    void mount(ContainerPaths p, List<Path> lowerDirs) {
         try {
             Files.createDirectories(p.upper());
             Files.createDirectories(p.work());
@@ -31,38 +42,28 @@ final class RootFs {
                 }
             }
             // Short layer names, relative when many layers would overflow mount(2)'s one-page options.
-            OverlayMount.mount(lowers, p.upper(), p.work(), p.rootfs(), Mounts.MS_NODEV);
+            mounts.overlay(lowers, p.upper(), p.work(), p.rootfs(), Mounts.MS_NODEV);
         } catch (IOException e) {
             throw BerthException.internal("cannot prepare the root filesystem in " + p.dir() + ": " + e, e);
         }
     }
 
     /** Unmounts (lazily if busy) and removes every file of the container; repeatable. */
-    static void remove(ContainerPaths p) {
+    void remove(ContainerPaths p) {
         if (Files.exists(p.rootfs())) {
             try {
-                Mounts.ensureUnmounted(p.rootfs());
+                mounts.ensureUnmounted(p.rootfs());
             } catch (LinuxException e) {
-                Mounts.unmount(p.rootfs(), Mounts.MNT_DETACH);
+                mounts.unmount(p.rootfs(), Mounts.MNT_DETACH);
             }
-            if (isMountPoint(p.rootfs())) {
+            if (mounts.isMountPoint(p.rootfs())) {
                 // Never walk into a mounted root: that would delete the image's layers.
                 throw BerthException.internal("root filesystem " + p.rootfs() + " is still mounted", null);
             }
         }
         // idmapped views (user namespace pods) must be gone before anything is deleted
-        UserNamespaceMounts.releaseAll(p);
+        idmapped.releaseAll(p);
         deleteTree(p.dir());
-    }
-
-    static boolean isMountPoint(Path dir) {
-        try {
-            Object a = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Object b = Files.getAttribute(dir.getParent(), "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            return !a.equals(b);
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     static void deleteTree(Path dir) {

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.FileNodes;
-import dev.berth.linux.IdMappedMounts;
 import dev.berth.linux.LinuxException;
 import dev.berth.linux.Mounts;
+import dev.berth.linux.host.MountTable;
 import dev.berth.runtime.userns.PodUserNamespace;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,17 +36,23 @@ import java.util.logging.Logger;
 final class UserNamespaceMounts {
     private static final Logger LOG = Logger.getLogger(UserNamespaceMounts.class.getName());
 
-    private UserNamespaceMounts() {}
+    private final MountTable mounts;
+    private final RootFs rootFs;
+
+    UserNamespaceMounts(MountTable mounts, RootFs rootFs) {
+        this.mounts = mounts;
+        this.rootFs = rootFs;
+    }
 
     /** The container's root filesystem, owned by container root; {@code userns} is the pod's pinned namespace. */
-    static void mountRootFs(ContainerPaths p, List<Path> lowerDirs, Path userns, PodUserNamespace ids) {
+    void mountRootFs(ContainerPaths p, List<Path> lowerDirs, Path userns, PodUserNamespace ids) {
         try {
             Files.createDirectories(p.upper());
             requireSearchable(p.dir());
             // the merged root directory takes its owner from the upper one
             FileNodes.lchown(p.upper(), (int) ids.hostRootUid(), (int) ids.hostRootGid());
             if (lowerDirs.isEmpty()) {
-                RootFs.mount(p, lowerDirs);
+                rootFs.mount(p, lowerDirs);
                 return;
             }
             // lower dirs may be the layer store's short links (images/l/...): the view must hold the
@@ -59,13 +65,13 @@ final class UserNamespaceMounts {
             Path common = commonParent(lowerDirs);
             Path view = p.idmappedLayers();
             Files.createDirectories(view);
-            IdMappedMounts.mount(common, view, userns, false, true);
+            mounts.idmapped(common, view, userns, false, true);
             try {
                 List<Path> lowers = new ArrayList<>();
                 for (Path l : lowerDirs) {
                     lowers.add(view.resolve(common.relativize(l.toAbsolutePath().normalize())));
                 }
-                RootFs.mount(p, lowers);
+                rootFs.mount(p, lowers);
             } finally {
                 unmountView(view);
             }
@@ -78,7 +84,7 @@ final class UserNamespaceMounts {
      * Points every bind mount of {@code spec} at an idmapped view of its source, where the kernel
      * allows one. The views stay mounted until {@link #releaseBinds}.
      */
-    static void idmapBinds(ObjectNode spec, ContainerPaths p, Path userns) {
+    void idmapBinds(ObjectNode spec, ContainerPaths p, Path userns) {
         int n = 0;
         for (JsonNode m : spec.path("mounts")) {
             if (!"bind".equals(m.path("type").asText())) {
@@ -97,7 +103,7 @@ final class UserNamespaceMounts {
                 } else {
                     Files.createFile(view);
                 }
-                IdMappedMounts.mount(source, view, userns, recursive, false);
+                mounts.idmapped(source, view, userns, recursive, false);
                 ((ObjectNode) m).put("source", view.toString());
             } catch (LinuxException e) {
                 // this filesystem cannot be idmapped: bound as is
@@ -110,7 +116,7 @@ final class UserNamespaceMounts {
     }
 
     /** Unmounts the views of bind sources (the container has its own mounts by now); repeatable. */
-    static void releaseBinds(ContainerPaths p) {
+    void releaseBinds(ContainerPaths p) {
         Path dir = p.idmappedBinds();
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
@@ -126,16 +132,16 @@ final class UserNamespaceMounts {
     }
 
     /** Unmounts every view left by a crash or failure, so nothing under the container dir reaches other files. */
-    static void releaseAll(ContainerPaths p) {
+    void releaseAll(ContainerPaths p) {
         releaseBinds(p);
         if (Files.exists(p.idmappedLayers(), LinkOption.NOFOLLOW_LINKS)) {
             unmountView(p.idmappedLayers());
         }
     }
 
-    private static void unmountView(Path view) {
+    private void unmountView(Path view) {
         try {
-            Mounts.unmount(view, Mounts.MNT_DETACH | Mounts.UMOUNT_NOFOLLOW);
+            mounts.unmount(view, Mounts.MNT_DETACH | Mounts.UMOUNT_NOFOLLOW);
         } catch (LinuxException e) {
             if (e.errno() != dev.berth.linux.Errno.EINVAL && e.errno() != dev.berth.linux.Errno.ENOENT) {
                 throw e;
@@ -145,7 +151,7 @@ final class UserNamespaceMounts {
     }
 
     /** Deletes a view's mount point, never while something is mounted on it (a volume's files). */
-    private static void deleteIfUnmounted(Path view) {
+    private void deleteIfUnmounted(Path view) {
         if (isMountedAt(view)) {
             throw BerthException.internal("idmapped view " + view + " is still mounted", null);
         }
@@ -181,19 +187,8 @@ final class UserNamespaceMounts {
      * Whether something is mounted on {@code path} in this mount namespace. From mountinfo, not
      * st_dev: an idmapped view of a directory on the same filesystem has its parent's device.
      */
-    static boolean isMountedAt(Path path) {
-        String target = path.toAbsolutePath().normalize().toString();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                String[] f = line.split(" ");
-                if (f.length > 4 && f[4].replace("\\040", " ").equals(target)) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (IOException e) {
-            return true; // unknown: never delete
-        }
+    boolean isMountedAt(Path path) {
+        return mounts.isMountPoint(path);
     }
 
     /** The deepest directory that holds every layer. */

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.Fifos;
-import dev.berth.linux.Processes;
+import dev.berth.linux.host.ProcessTable;
 import dev.berth.runtime.oci.OciRuntime;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,11 +31,13 @@ public final class Conmon {
     private final Path binary;
     private final Path exitDir;
     private final Path socketDir;
+    private final ProcessTable processes;
 
-    public Conmon(Path binary, Path exitDir, Path socketDir) {
+    public Conmon(Path binary, Path exitDir, Path socketDir, ProcessTable processes) {
         this.binary = binary;
         this.exitDir = exitDir;
         this.socketDir = socketDir;
+        this.processes = processes;
         try {
             Files.createDirectories(exitDir);
             Files.createDirectories(socketDir);
@@ -98,22 +100,14 @@ public final class Conmon {
     }
 
     private int launch(Launch l, List<String> argv) {
-        Processes.Pipe sync = Processes.pipe();
-        int pid;
+        // conmon's first process forks the monitor and exits at once; the table reaps it
+        ProcessTable.Report r = processes.spawnReporting(argv, environment(), 64 * 1024, CREATE_TIMEOUT_MS);
         try {
-            pid = Processes.spawn(argv, environment(), Map.of(3, sync.write()), true);
-        } finally {
-            Processes.close(sync.write());
-        }
-        try {
-            Processes.ReadResult r = Processes.readLine(sync.read(), 64 * 1024, CREATE_TIMEOUT_MS);
-            // conmon's first process forks the monitor and exits at once: reap it, no zombies.
-            Processes.waitFor(pid, 10_000);
             if (r.timedOut()) {
                 throw BerthException.internal("conmon for container " + l.id() + " did not report within "
                         + CREATE_TIMEOUT_MS / 1000 + "s", null);
             }
-            String text = r.text().strip();
+            String text = r.line().strip();
             if (text.isEmpty()) {
                 throw BerthException.internal("conmon for container " + l.id()
                         + " exited without reporting a pid; see its exit and the runtime's log", null);
@@ -127,8 +121,6 @@ public final class Conmon {
             return value;
         } catch (IOException e) {
             throw BerthException.internal("conmon for container " + l.id() + " sent no JSON", e);
-        } finally {
-            Processes.close(sync.read());
         }
     }
 
@@ -237,7 +229,7 @@ public final class Conmon {
      * the new file as soon as the call returns (CRI-O waits for it the same way). False when
      * conmon is gone.
      */
-    public static boolean reopenLog(Path bundle, Path logPath, Path persistDir) {
+    public boolean reopenLog(Path bundle, Path logPath, Path persistDir) {
         if (!Fifos.writeIfRead(bundle.resolve("ctl"), "2 0 0\n".getBytes(StandardCharsets.US_ASCII))) {
             return false;
         }
@@ -263,15 +255,14 @@ public final class Conmon {
     }
 
     /** The monitor's pid from its pid file, if it is still running. */
-    public static Optional<Integer> monitorPid(Path persistDir) {
+    public Optional<Integer> monitorPid(Path persistDir) {
         try {
             int pid = Integer.parseInt(Files.readString(persistDir.resolve("conmon.pid")).strip());
-            if (!Processes.alive(pid)) {
+            if (pid <= 0 || !processes.alive(pid)) {
                 return Optional.empty();
             }
             // After a reboot the number may belong to another process: it must be this monitor.
-            String cmdline = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")),
-                    StandardCharsets.UTF_8);
+            String cmdline = processes.cmdline(pid);
             return cmdline.contains(persistDir.toString()) ? Optional.of(pid) : Optional.empty();
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();

@@ -1,9 +1,8 @@
 package dev.berth.runtime.sandbox;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.linux.net.NetCommand;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.berth.linux.Processes;
+import dev.berth.linux.host.ProcessTable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,7 +22,11 @@ public final class InfraProcess {
     // (critest's execSync-with-timeout spec checks with `pgrep sleep` that its exec is gone).
     private static final String SCRIPT = "trap 'exit 0' TERM INT; while :; do busybox sleep 2147483647 & wait; done";
 
-    private InfraProcess() {}
+    private final ProcessTable processes;
+
+    public InfraProcess(ProcessTable processes) {
+        this.processes = processes;
+    }
 
     /** A started infra: the namespace's init and its unshare parent. */
     public record Started(int initPid, int parentPid) {}
@@ -32,7 +35,7 @@ public final class InfraProcess {
         return BUSYBOX.stream().anyMatch(Files::isExecutable);
     }
 
-    public static Started start(String sandboxId) {
+    public Started start(String sandboxId) {
         return start(sandboxId, null);
     }
 
@@ -41,7 +44,7 @@ public final class InfraProcess {
      * {@code nsenter --user}, so the new PID namespace is owned by the pod's user namespace and its
      * containers may mount /proc for it.
      */
-    public static Started start(String sandboxId, Path userNamespace) {
+    public Started start(String sandboxId, Path userNamespace) {
         Path busybox = BUSYBOX.stream().filter(Files::isExecutable).findFirst()
                 .orElseThrow(() -> BerthException.precondition("a shared PID namespace needs busybox at /bin/busybox "
                         + "(Debian package busybox-static)"));
@@ -52,8 +55,7 @@ public final class InfraProcess {
         }
         argv.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", busybox.toString(), "sh", "-c", SCRIPT,
                 marker(sandboxId)));
-        Process p = NetCommand.startDetached(argv);
-        int parent = (int) p.pid();
+        int parent = processes.startDetached(argv);
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (System.nanoTime() < deadline) {
             for (int child : children(parent)) {
@@ -61,7 +63,7 @@ public final class InfraProcess {
                     return new Started(child, parent);
                 }
             }
-            if (!p.isAlive()) {
+            if (!processes.alive(parent)) {
                 break;
             }
             try {
@@ -71,27 +73,27 @@ public final class InfraProcess {
                 break;
             }
         }
-        p.destroyForcibly();
+        processes.kill(parent, Processes.SIGKILL);
         throw BerthException.internal("the infra process of pod " + sandboxId + " did not start", null);
     }
 
     /** Whether pid is still this pod's infra (not a reused pid). */
-    public static boolean isAlive(String sandboxId, int pid) {
+    public boolean isAlive(String sandboxId, int pid) {
         return pid > 0 && cmdline(pid).contains(marker(sandboxId));
     }
 
     /** Kills the infra (and with it every process of the PID namespace); repeatable. */
-    public static void stop(String sandboxId, int initPid, int parentPid) {
+    public void stop(String sandboxId, int initPid, int parentPid) {
         // Kill the namespace's init only: its unshare parent reaps it at once and exits by itself
         // (killing the parent too would leave the init's zombie to a slower reaper).
         if (isAlive(sandboxId, initPid)) {
-            ProcessHandle.of(initPid).ifPresent(ProcessHandle::destroyForcibly);
+            processes.kill(initPid, Processes.SIGKILL);
         } else if (isAlive(sandboxId, parentPid)) {
-            ProcessHandle.of(parentPid).ifPresent(ProcessHandle::destroyForcibly);
+            processes.kill(parentPid, Processes.SIGKILL);
         }
         long deadline = System.nanoTime() + 5_000_000_000L;
         // the namespace is gone once its init has been reaped
-        while ((isAlive(sandboxId, initPid) || (cmdline(initPid).isEmpty() && Files.exists(pidNamespace(initPid))))
+        while ((isAlive(sandboxId, initPid) || (cmdline(initPid).isEmpty() && processes.hasNamespaceFile(initPid, "pid")))
                 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(2);
@@ -103,45 +105,29 @@ public final class InfraProcess {
     }
 
     /** Pids whose command line carries the pod's marker (an infra a crash left unrecorded). */
-    public static List<Integer> findByMarker(String sandboxId) {
+    public List<Integer> findByMarker(String sandboxId) {
         List<Integer> out = new java.util.ArrayList<>();
-        try (var procs = Files.list(Path.of("/proc"))) {
-            for (Path p : (Iterable<Path>) procs::iterator) {
-                String n = p.getFileName().toString();
-                if (n.chars().allMatch(Character::isDigit) && cmdline(Integer.parseInt(n)).contains(marker(sandboxId))) {
-                    out.add(Integer.parseInt(n));
-                }
+        for (int pid : processes.pids()) {
+            if (cmdline(pid).contains(marker(sandboxId))) {
+                out.add(pid);
             }
-        } catch (IOException e) {
-            return out;
         }
         return out;
     }
 
     public static Path pidNamespace(int pid) {
-        return Path.of("/proc", Integer.toString(pid), "ns", "pid");
+        return ProcessTable.namespaceFile(pid, "pid");
     }
 
     private static String marker(String sandboxId) {
         return "berth-infra-" + sandboxId;
     }
 
-    private static String cmdline(int pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "cmdline")),
-                    StandardCharsets.UTF_8).replace('\0', ' ');
-        } catch (IOException e) {
-            return "";
-        }
+    private String cmdline(int pid) {
+        return pid > 0 ? processes.cmdline(pid) : "";
     }
 
-    private static List<Integer> children(int pid) {
-        try {
-            String s = Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid),
-                    "children")).strip();
-            return s.isEmpty() ? List.of() : java.util.Arrays.stream(s.split("\\s+")).map(Integer::valueOf).toList();
-        } catch (IOException | NumberFormatException e) {
-            return List.of();
-        }
+    private List<Integer> children(int pid) {
+        return processes.children(pid);
     }
 }

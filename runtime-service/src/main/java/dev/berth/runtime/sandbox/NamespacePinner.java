@@ -1,9 +1,9 @@
 package dev.berth.runtime.sandbox;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.linux.Mounts;
-import dev.berth.linux.ns.NamespaceThread;
-import dev.berth.linux.ns.Namespaces;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.MountTable;
+import dev.berth.linux.host.NamespacePins;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,31 +11,33 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Creates a pod's namespaces and pins them: a fresh platform thread unshares the requested kinds,
- * sets the hostname in the new UTS namespace, and bind-mounts /proc/thread-self/ns/{net,ipc,uts}
- * onto files under the pod dir; then the thread exits. The bind mounts keep the namespaces alive
- * with no process in them, across daemon restarts.
+ * Creates a pod's namespaces and pins them on files under the pod dir ({@link NamespacePins}:
+ * a fresh platform thread unshares the requested kinds, sets the hostname in the new UTS
+ * namespace and bind-mounts /proc/thread-self/ns/{net,ipc,uts} onto the files). The bind mounts
+ * keep the namespaces alive with no process in them, across daemon restarts.
  */
 public final class NamespacePinner {
-    private NamespacePinner() {}
+    private final MountTable mounts;
+    private final NamespacePins pins;
+
+    public NamespacePinner(LinuxHost host) {
+        this.mounts = host.mounts();
+        this.pins = host.namespaces();
+    }
 
     /** Which namespaces to make; the map returned holds the pinned file of each ("net", "ipc", "uts"). */
-    public static Map<String, Path> pin(Path nsDir, boolean net, boolean ipc, boolean uts, String hostname) {
+    public Map<String, Path> pin(Path nsDir, boolean net, boolean ipc, boolean uts, String hostname) {
         Map<String, Path> files = new LinkedHashMap<>();
-        int flags = 0;
         if (net) {
-            flags |= Namespaces.CLONE_NEWNET;
             files.put("net", nsDir.resolve("net"));
         }
         if (ipc) {
-            flags |= Namespaces.CLONE_NEWIPC;
             files.put("ipc", nsDir.resolve("ipc"));
         }
         if (uts) {
-            flags |= Namespaces.CLONE_NEWUTS;
             files.put("uts", nsDir.resolve("uts"));
         }
-        if (flags == 0) {
+        if (files.isEmpty()) {
             return files;
         }
         try {
@@ -48,25 +50,16 @@ public final class NamespacePinner {
         } catch (IOException e) {
             throw BerthException.internal("cannot create namespace files in " + nsDir + ": " + e.getMessage(), e);
         }
-        int unshareFlags = flags;
-        NamespaceThread.run("pin", () -> {
-            Namespaces.unshare(unshareFlags);
-            if (uts && hostname != null && !hostname.isEmpty()) {
-                Namespaces.setHostname(hostname);
-            }
-            for (Map.Entry<String, Path> e : files.entrySet()) {
-                Mounts.bind(Path.of("/proc/thread-self/ns", e.getKey()), e.getValue());
-            }
-        });
+        pins.createAndPin(files, hostname);
         return files;
     }
 
     /** Unmounts and deletes a pinned namespace file; repeatable. */
-    public static void unpin(Path file) {
+    public void unpin(Path file) {
         if (file == null) {
             return;
         }
-        Mounts.ensureUnmounted(file);
+        mounts.ensureUnmounted(file);
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
@@ -75,21 +68,7 @@ public final class NamespacePinner {
     }
 
     /** Whether {@code file} is a mount point in this mount namespace (a pinned namespace still in place). */
-    public static boolean isPinned(Path file) {
-        if (file == null) {
-            return false;
-        }
-        String target = file.toAbsolutePath().normalize().toString();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-                String[] f = line.split(" ");
-                if (f.length > 4 && f[4].replace("\\040", " ").equals(target)) {
-                    return true;
-                }
-            }
-        } catch (IOException e) {
-            return false;
-        }
-        return false;
+    public boolean isPinned(Path file) {
+        return file != null && mounts.isMountPoint(file);
     }
 }

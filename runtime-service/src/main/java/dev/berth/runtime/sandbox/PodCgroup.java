@@ -1,11 +1,9 @@
 package dev.berth.runtime.sandbox;
 
 import dev.berth.core.error.BerthException;
-import java.io.IOException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.berth.linux.Errno;
+import dev.berth.linux.LinuxException;
+import dev.berth.linux.host.CgroupFiles;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,10 +16,10 @@ import java.util.List;
 public final class PodCgroup {
     /** The pod cgroup's child that holds the infra process (the pod's PID 1, when it has one). */
     static final String INFRA_LEAF = "berth-infra";
-    private final Path mount;
+    private final CgroupFiles files;
 
-    public PodCgroup(Path mount) {
-        this.mount = mount;
+    public PodCgroup(CgroupFiles files) {
+        this.files = files;
     }
 
     /** The pod cgroup path for a CRI cgroup_parent. */
@@ -57,40 +55,38 @@ public final class PodCgroup {
 
     /** Creates the directory and missing parents; returns those it created, outermost first. */
     public List<String> create(String cgroupPath) {
-        if (!Files.exists(mount.resolve("cgroup.controllers"))) {
+        if (!files.exists("cgroup.controllers")) {
             throw BerthException.precondition("%s is not a cgroup v2 mount (no cgroup.controllers); berth needs "
-                    + "cgroup v2: set cgroup.mount to the cgroup2 mount point", mount);
+                    + "cgroup v2: set cgroup.mount to the cgroup2 mount point", files.mount());
         }
         for (int attempt = 0; ; attempt++) {
             try {
                 return createOnce(cgroupPath);
-            } catch (java.nio.file.NoSuchFileException raced) {
-                // a parent was removed by another pod's teardown between our check and mkdir
-                if (attempt >= 3) {
-                    throw BerthException.internal("cannot create cgroup " + cgroupPath + ": " + raced.getMessage(),
-                            raced);
+            } catch (LinuxException e) {
+                // ENOENT: a parent was removed by another pod's teardown between our check and mkdir
+                if (e.errno() != Errno.ENOENT || attempt >= 3) {
+                    throw BerthException.internal("cannot create cgroup " + cgroupPath + ": " + e.getMessage(), e);
                 }
-            } catch (IOException e) {
-                throw BerthException.internal("cannot create cgroup " + cgroupPath + ": " + e.getMessage(), e);
             }
         }
     }
 
-    private List<String> createOnce(String cgroupPath) throws IOException {
+    private List<String> createOnce(String cgroupPath) {
         List<String> created = new ArrayList<>();
-        Path dir = mount;
         StringBuilder rel = new StringBuilder();
         for (String part : cgroupPath.split("/")) {
             if (part.isEmpty()) {
                 continue;
             }
-            dir = dir.resolve(part);
             rel.append('/').append(part);
-            if (!Files.isDirectory(dir)) {
+            if (!files.isDirectory(rel.toString())) {
                 try {
-                    Files.createDirectory(dir);
+                    files.mkdir(rel.toString());
                     created.add(rel.toString());
-                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                } catch (LinuxException e) {
+                    if (e.errno() != Errno.EEXIST) {
+                        throw e;
+                    }
                     // another pod made the shared parent at the same time
                 }
             }
@@ -107,32 +103,40 @@ public final class PodCgroup {
             return;
         }
         for (int i = created.size() - 1; i >= 0; i--) {
-            Path dir = mount.resolve(created.get(i).substring(1));
+            String dir = created.get(i);
             boolean deepest = i == created.size() - 1;
-            if (deepest && Files.isDirectory(dir.resolve(INFRA_LEAF))) {
-                remove(List.of(created.get(i) + "/" + INFRA_LEAF)); // the infra's leaf goes first
+            if (deepest && files.isDirectory(dir + "/" + INFRA_LEAF)) {
+                remove(List.of(dir + "/" + INFRA_LEAF)); // the infra's leaf goes first
             }
             for (int attempt = 0; ; attempt++) {
                 try {
-                    Files.deleteIfExists(dir);
+                    files.rmdir(dir);
                     break;
-                } catch (DirectoryNotEmptyException e) {
-                    if (!deepest) {
-                        return; // a parent shared with other pods
+                } catch (LinuxException e) {
+                    if (e.errno() == Errno.ENOENT) {
+                        break; // already gone
                     }
-                    throw BerthException.precondition("cgroup %s still has child cgroups; remove the pod's "
-                            + "containers first", dir);
-                } catch (FileSystemException e) {
-                    // EBUSY: processes still leaving the cgroup
+                    if (e.errno() == Errno.ENOTEMPTY) {
+                        // a plain directory standing in for cgroupfs (tests): child directories
+                        if (!deepest) {
+                            return; // a parent shared with other pods
+                        }
+                        throw BerthException.precondition("cgroup %s still has child cgroups; remove the pod's "
+                                + "containers first", files.resolve(dir));
+                    }
+                    if (e.errno() != Errno.EBUSY) {
+                        throw BerthException.internal("cannot remove cgroup " + files.resolve(dir) + ": "
+                                + e.getMessage(), e);
+                    }
+                    // EBUSY: child cgroups, or processes still leaving the cgroup
                     if (!deepest) {
                         return;
                     }
                     if (attempt >= 50) {
-                        throw BerthException.precondition("cgroup %s is still in use: %s", dir, e.getMessage());
+                        throw BerthException.precondition("cgroup %s is still in use: %s", files.resolve(dir),
+                                e.getMessage());
                     }
                     sleep(20);
-                } catch (IOException e) {
-                    throw BerthException.internal("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
                 }
             }
         }
@@ -145,20 +149,18 @@ public final class PodCgroup {
         }
         for (String p : List.of(DEFAULT_PARENT, "/berth")) {
             try {
-                Files.deleteIfExists(mount.resolve(p.substring(1)));
-            } catch (IOException busyOrInUse) {
-                return; // other pods are still there
+                files.rmdir(p);
+            } catch (LinuxException e) {
+                if (e.errno() != Errno.ENOENT) {
+                    return; // other pods are still there
+                }
             }
         }
     }
 
-    /** Whether dir is a real cgroup2 mount (tests use a plain directory standing in for one). */
-    public static boolean isCgroup2(Path dir) {
-        try {
-            return Files.getFileStore(dir).type().equals("cgroup2");
-        } catch (IOException e) {
-            return false;
-        }
+    /** Whether the mount is a real cgroup2 mount (tests use a plain directory standing in for one). */
+    public boolean isCgroup2() {
+        return files.isCgroup2();
     }
 
     /**
@@ -167,13 +169,15 @@ public final class PodCgroup {
      * only while it holds no process of its own ("no internal processes").
      */
     public void addProcess(String cgroupPath, int pid) {
-        Path leaf = mount.resolve(cgroupPath.substring(1)).resolve(INFRA_LEAF);
-        Path procs = leaf.resolve("cgroup.procs");
+        String leaf = cgroupPath + "/" + INFRA_LEAF;
         try {
-            Files.createDirectories(leaf);
-            Files.writeString(procs, Integer.toString(pid));
-        } catch (IOException e) {
-            throw BerthException.internal("cannot move pid " + pid + " into " + procs + ": " + e.getMessage(), e);
+            if (!files.isDirectory(leaf)) {
+                files.mkdir(leaf);
+            }
+            files.write(leaf + "/cgroup.procs", Integer.toString(pid));
+        } catch (LinuxException e) {
+            throw BerthException.internal("cannot move pid " + pid + " into " + files.resolve(leaf) + ": "
+                    + e.getMessage(), e);
         }
     }
 

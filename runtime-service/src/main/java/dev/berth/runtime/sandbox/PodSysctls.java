@@ -1,11 +1,9 @@
 package dev.berth.runtime.sandbox;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.linux.ns.NamespaceThread;
-import dev.berth.linux.ns.Namespaces;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.berth.linux.Errno;
+import dev.berth.linux.LinuxException;
+import dev.berth.linux.host.ProcFs;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -17,8 +15,11 @@ import java.util.regex.Pattern;
  */
 public final class PodSysctls {
     private static final Pattern KEY = Pattern.compile("[a-z0-9_]+([./][a-zA-Z0-9_\\-]+)+");
+    private final ProcFs procfs;
 
-    private PodSysctls() {}
+    public PodSysctls(ProcFs procfs) {
+        this.procfs = procfs;
+    }
 
     /** Throws INVALID_ARGUMENT for a sysctl that is malformed or not confined to the pod's namespaces. */
     public static void validate(Map<String, String> sysctls, boolean hostNetwork, boolean hostIpc) {
@@ -54,28 +55,18 @@ public final class PodSysctls {
     }
 
     /** Writes the sysctls from a thread inside the pod's network and IPC namespaces. */
-    public static void apply(Map<String, String> sysctls, Path netns, Path ipcns) {
+    public void apply(Map<String, String> sysctls, Path netns, Path ipcns) {
         if (sysctls.isEmpty()) {
             return;
         }
-        NamespaceThread.run("sysctl", () -> {
-            if (netns != null) {
-                Namespaces.join(netns, Namespaces.CLONE_NEWNET);
+        try {
+            procfs.writeSysctls(netns, ipcns, sysctls);
+        } catch (LinuxException e) {
+            String key = e.subject();
+            if (e.errno() == Errno.ENOENT) {
+                throw BerthException.invalid("sysctl %s does not exist on this kernel", key);
             }
-            if (ipcns != null) {
-                Namespaces.join(ipcns, Namespaces.CLONE_NEWIPC);
-            }
-            for (Map.Entry<String, String> e : sysctls.entrySet()) {
-                Path p = Path.of("/proc/sys", e.getKey().contains("/") ? e.getKey() : e.getKey().replace('.', '/'));
-                try {
-                    Files.writeString(p, e.getValue());
-                } catch (NoSuchFileException nf) {
-                    throw BerthException.invalid("sysctl %s does not exist on this kernel", e.getKey());
-                } catch (IOException io) {
-                    throw BerthException.invalid("sysctl %s=%s was refused: %s", e.getKey(), e.getValue(),
-                            io.getMessage());
-                }
-            }
-        });
+            throw BerthException.invalid("sysctl %s=%s was refused: %s", key, sysctls.get(key), e.getMessage());
+        }
     }
 }

@@ -10,6 +10,8 @@ import dev.berth.cni.result.CniResults;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.state.StateStore;
 import dev.berth.linux.Mounts;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.MountTable;
 import dev.berth.runtime.container.PodContainers;
 import dev.berth.runtime.store.IdLocks;
 import dev.berth.runtime.userns.PodUserNamespace;
@@ -73,18 +75,28 @@ public final class SandboxManager implements SandboxLookup {
     private final Supplier<PodContainers> containers;
     private final PodCgroup cgroups;
     private final SandboxStore pods;
+    private final MountTable mounts;
+    private final NamespacePinner namespacePinner;
+    private final UserNamespacePinner userNamespacePinner;
+    private final InfraProcess infraProcesses;
+    private final PodSysctls podSysctls;
     private final java.util.Set<CompletableFuture<Void>> persisting = ConcurrentHashMap.newKeySet();
     private volatile dev.berth.runtime.container.LifecycleListener listener =
             dev.berth.runtime.container.LifecycleListener.NONE;
 
     public SandboxManager(StateStore store, SandboxSettings settings, CniNetworks cni,
-            Supplier<PodContainers> containers) {
+            Supplier<PodContainers> containers, LinuxHost host) {
         this.store = store;
         this.settings = settings;
         this.cni = cni;
         this.containers = containers;
-        this.cgroups = new PodCgroup(settings.cgroupMount());
+        this.cgroups = new PodCgroup(host.cgroups(settings.cgroupMount()));
         this.pods = new SandboxStore(store, settings.runDir());
+        this.mounts = host.mounts();
+        this.namespacePinner = new NamespacePinner(host);
+        this.userNamespacePinner = new UserNamespacePinner(host);
+        this.infraProcesses = new InfraProcess(host.processes());
+        this.podSysctls = new PodSysctls(host.procfs());
     }
 
     /** Where the pods' lifecycle events go (GetContainerEvents); the default drops them. */
@@ -121,8 +133,8 @@ public final class SandboxManager implements SandboxLookup {
                 }
                 save(r.withState(SandboxRecord.NOTREADY).withNetwork(false, r.podIps(), r.cniResult()));
             } else if (r.state().equals(SandboxRecord.READY)) {
-                boolean netOk = r.hostNetwork() || NamespacePinner.isPinned(Path.of(r.netns()));
-                boolean infraOk = r.infraPid() == 0 || InfraProcess.isAlive(r.id(), r.infraPid());
+                boolean netOk = r.hostNetwork() || namespacePinner.isPinned(Path.of(r.netns()));
+                boolean infraOk = r.infraPid() == 0 || infraProcesses.isAlive(r.id(), r.infraPid());
                 if (!netOk || !infraOk) {
                     save(r.withState(SandboxRecord.NOTREADY));
                 }
@@ -242,9 +254,9 @@ public final class SandboxManager implements SandboxLookup {
         }
         Optional<PodUserNamespace> userns = userNamespace(config);
         if (userns.isPresent()) {
-            UserNamespacePinner.pin(podDir.resolve("ns"), userns.get(), hostname);
+            userNamespacePinner.pin(podDir.resolve("ns"), userns.get(), hostname);
         } else {
-            NamespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
+            namespacePinner.pin(podDir.resolve("ns"), !rec.hostNetwork(), rec.ipcns() != null, !rec.hostNetwork(),
                     hostname);
         }
         if (rec.ipcns() != null) {
@@ -254,18 +266,18 @@ public final class SandboxManager implements SandboxLookup {
             } catch (IOException e) {
                 throw BerthException.internal("cannot create " + shm + ": " + e.getMessage(), e);
             }
-            Mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
+            mounts.mount("shm", shm, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC,
                     "mode=1777,size=65536k");
         }
         Failpoints.hit("sandbox-after-namespaces");
         cgroups.create(rec.cgroupPath());
-        PodSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
+        podSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
         String podId = rec.id();
         // The infra process starts while the network is set up: neither needs the other.
         Path infraUserns = userns.isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null;
         CompletableFuture<InfraProcess.Started> infra = podPid
-                ? CompletableFuture.supplyAsync(() -> InfraProcess.start(podId, infraUserns), BACKGROUND) : null;
+                ? CompletableFuture.supplyAsync(() -> infraProcesses.start(podId, infraUserns), BACKGROUND) : null;
         // resolv.conf and hostname do not depend on the network: written meanwhile too
         CompletableFuture<Void> files = CompletableFuture.runAsync(() -> {
             PodFiles.write(PodFiles.resolvConf(podDir), PodFiles.resolvContent(config.getDnsConfig()));
@@ -340,7 +352,7 @@ public final class SandboxManager implements SandboxLookup {
 
     private void moveIntoCgroup(SandboxRecord rec, int pid) {
         try {
-            if (PodCgroup.isCgroup2(settings.cgroupMount())) {
+            if (cgroups.isCgroup2()) {
                 cgroups.addProcess(rec.cgroupPath(), pid);
             }
         } catch (BerthException e) {
@@ -381,7 +393,7 @@ public final class SandboxManager implements SandboxLookup {
             changed = true;
         }
         if (rec.infraPid() > 0) {
-            InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
+            infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
         }
         boolean stopped = false;
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
@@ -421,23 +433,23 @@ public final class SandboxManager implements SandboxLookup {
             step(errors, () -> cni.tearDown(request(rec, config(rec), List.of())));
         }
         if (rec.infraPid() > 0) {
-            step(errors, () -> InfraProcess.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
+            step(errors, () -> infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid()));
         } else if (rec.state().equals(SandboxRecord.CREATING)) {
             // a crash between starting the infra and recording it
-            for (int pid : InfraProcess.findByMarker(rec.id())) {
-                step(errors, () -> InfraProcess.stop(rec.id(), pid, 0));
+            for (int pid : infraProcesses.findByMarker(rec.id())) {
+                step(errors, () -> infraProcesses.stop(rec.id(), pid, 0));
             }
         }
         for (String f : new String[] {rec.netns(), rec.ipcns(), rec.utsns()}) {
             if (f != null) {
-                step(errors, () -> NamespacePinner.unpin(Path.of(f)));
+                step(errors, () -> namespacePinner.unpin(Path.of(f)));
             }
         }
         // pinned only for pods with userns mode POD; unpinning what is not there is a no-op
-        step(errors, () -> NamespacePinner.unpin(UserNamespacePinner.userNamespaceFile(
+        step(errors, () -> namespacePinner.unpin(UserNamespacePinner.userNamespaceFile(
                 Path.of(rec.podDir()).resolve("ns"))));
         if (rec.ipcns() != null && rec.shm() != null) {
-            step(errors, () -> Mounts.ensureUnmounted(Path.of(rec.shm())));
+            step(errors, () -> mounts.ensureUnmounted(Path.of(rec.shm())));
         }
         step(errors, () -> cgroups.remove(rec.createdCgroups()));
         step(errors, () -> cgroups.removeDefaultParentsIfUnused(rec.cgroupPath()));

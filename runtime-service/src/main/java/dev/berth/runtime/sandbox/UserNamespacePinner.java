@@ -1,10 +1,8 @@
 package dev.berth.runtime.sandbox;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.linux.Mounts;
-import dev.berth.linux.ns.NamespaceThread;
-import dev.berth.linux.ns.Namespaces;
-import dev.berth.linux.ns.UserNamespaceHolder;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.NamespacePins;
 import dev.berth.runtime.userns.PodUserNamespace;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,14 +15,18 @@ import java.util.Map;
  * do it, the network, IPC and UTS namespaces are created inside the pod's user namespace, so they
  * are owned by it: its containers (root mapped to an unprivileged host id) may then mount sysfs and
  * mqueue for them and set the hostname, which they could not for namespaces the host's user
- * namespace owns. A {@link UserNamespaceHolder} makes all four at once; the pod's id maps are
+ * namespace owns. {@link NamespacePins#createAndPinWithUser} makes all four at once; the pod's id maps are
  * written, then each namespace is pinned under the pod's ns dir like {@link NamespacePinner} does
  * ("user" beside "net", "ipc", "uts").
  */
 public final class UserNamespacePinner {
     static final String USER = "user";
 
-    private UserNamespacePinner() {}
+    private final NamespacePins pins;
+
+    public UserNamespacePinner(LinuxHost host) {
+        this.pins = host.namespaces();
+    }
 
     /** The pinned user namespace of the pod whose namespace files live in {@code nsDir}. */
     public static Path userNamespaceFile(Path nsDir) {
@@ -32,7 +34,7 @@ public final class UserNamespacePinner {
     }
 
     /** Makes and pins user, net, ipc and uts namespaces; the map returned holds the pinned file of each. */
-    public static Map<String, Path> pin(Path nsDir, PodUserNamespace userns, String hostname) {
+    public Map<String, Path> pin(Path nsDir, PodUserNamespace userns, String hostname) {
         Map<String, Path> files = new LinkedHashMap<>();
         for (String kind : new String[] {USER, "net", "ipc", "uts"}) {
             files.put(kind, nsDir.resolve(kind));
@@ -47,19 +49,10 @@ public final class UserNamespacePinner {
         } catch (IOException e) {
             throw BerthException.internal("cannot create namespace files in " + nsDir + ": " + e.getMessage(), e);
         }
-        try (UserNamespaceHolder holder = UserNamespaceHolder.start(
-                Namespaces.CLONE_NEWNET | Namespaces.CLONE_NEWIPC | Namespaces.CLONE_NEWUTS)) {
-            holder.writeMaps(userns.uids().mapLine(), userns.gids().mapLine());
-            for (Map.Entry<String, Path> e : files.entrySet()) {
-                Mounts.bind(holder.namespaceFile(e.getKey()), e.getValue());
-            }
-        }
+        pins.createAndPinWithUser(files, userns.uids().mapLine(), userns.gids().mapLine());
         if (hostname != null && !hostname.isEmpty()) {
             // root of the host's user namespace may enter a UTS namespace a child namespace owns
-            NamespaceThread.run("hostname", () -> {
-                Namespaces.join(files.get("uts"), Namespaces.CLONE_NEWUTS);
-                Namespaces.setHostname(hostname);
-            });
+            pins.setHostname(files.get("uts"), hostname);
         }
         return files;
     }

@@ -443,7 +443,7 @@ class ContainerLifecycleTest {
         ContainerRecord half = store.get(ContainerRecord.KIND, running, ContainerRecord.class).orElseThrow();
         String halfId = "ff".repeat(32);
         ContainerPaths hp = ContainerPaths.of(tmp.resolve("containers"), halfId);
-        RootFs.mount(hp, List.of(tmp.resolve("image/rootfs")));
+        new RootFs(dev.berth.linux.host.LinuxHost.system().mounts()).mount(hp, List.of(tmp.resolve("image/rootfs")));
         store.put(ContainerRecord.KIND, halfId, new ContainerRecord(halfId, "pod1", "half", 0, "busybox",
                 half.imageId(), half.imageRef(), Map.of(), Map.of(), Phase.CREATING, 1, 0, 0, 0, "", "", 0, "runc",
                 podCgroup + "/berth-" + halfId, "", "SIGTERM", 0, 0, List.of(), half.config(), half.resources()));
@@ -453,7 +453,7 @@ class ContainerLifecycleTest {
         String orphan = service.create("pod1", cfg("orphan", "sleep", "1000").build());
         ContainerRecord orec = service.status(orphan);
         int orphanInit = orec.pid();
-        Conmon.monitorPid(ContainerPaths.of(tmp.resolve("containers"), orphan).persist())
+        new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach"), dev.berth.linux.host.LinuxHost.system().processes()).monitorPid(ContainerPaths.of(tmp.resolve("containers"), orphan).persist())
                 .ifPresent(p -> Processes.kill(p, Processes.SIGKILL));
         store.put(ContainerRecord.KIND, orphan, orec.withPhase(Phase.CREATING));
 

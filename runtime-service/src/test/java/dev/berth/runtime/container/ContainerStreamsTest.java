@@ -82,7 +82,7 @@ class ContainerStreamsTest {
         TestFixtures.Pods pods = new TestFixtures.Pods();
         pods.byId.put("hostpod", TestFixtures.pod("hostpod", tmp.resolve("pods/hostpod"), podCgroup, ""));
         // A pod with a network namespace of its own, loopback up (what CNI does for a pod).
-        netns = NamespacePinner.pin(tmp.resolve("pods/netpod/ns"), true, false, false, null).get("net");
+        netns = new NamespacePinner(dev.berth.linux.host.LinuxHost.system()).pin(tmp.resolve("pods/netpod/ns"), true, false, false, null).get("net");
         run("nsenter", "--net=" + netns, "ip", "link", "set", "lo", "up");
         SandboxView base = TestFixtures.pod("netpod", tmp.resolve("pods/netpod"), podCgroup, "");
         pods.byId.put("netpod", new SandboxView(base.id(), base.config(), true, "", netns, null, null, null,
@@ -92,13 +92,13 @@ class ContainerStreamsTest {
         service = TestFixtures.service(tmp, store, cgroups, images, pods, Map.of("runc", TestFixtures.RUNC));
         streams = new RuntimeStreams(service, pods, new OciRuntimes(Map.of("runc", TestFixtures.RUNC), "runc",
                 tmp.resolve("run/runtimes")), new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"),
-                tmp.resolve("run/attach")), tmp.resolve("containers"), 64 * 1024);
+                tmp.resolve("run/attach"), dev.berth.linux.host.LinuxHost.system().processes()), tmp.resolve("containers"), 64 * 1024);
     }
 
     @AfterAll
     void tearDown() throws Exception {
         if (netns != null) {
-            NamespacePinner.unpin(netns);
+            new NamespacePinner(dev.berth.linux.host.LinuxHost.system()).unpin(netns);
         }
         TestFixtures.cleanUp(service, store, cgroups, podCgroup, tmp);
     }

@@ -87,9 +87,9 @@ final class TestFixtures {
             SandboxLookup pods, Map<String, Path> runtimes) {
         return new ContainerService(store, images, pods,
                 new OciRuntimes(runtimes, "runc", tmp.resolve("run/runtimes")),
-                new Conmon(CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach")), cgroups,
+                new Conmon(CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach"), dev.berth.linux.host.LinuxHost.system().processes()), cgroups,
                 new ContainerService.Settings(tmp.resolve("containers"), Path.of("/usr/share/containers/seccomp.json"),
-                        false, 1 << 20));
+                        false, 1 << 20), dev.berth.linux.host.LinuxHost.system());
     }
 
     /** Removes every container the test made, the pod cgroup, the store and the temp root. */

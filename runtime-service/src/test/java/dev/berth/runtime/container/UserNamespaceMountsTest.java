@@ -52,8 +52,8 @@ class UserNamespaceMountsTest {
 
     @Test
     void mountinfoTellsWhatIsMounted() {
-        assertTrue(UserNamespaceMounts.isMountedAt(Path.of("/")));
-        assertTrue(UserNamespaceMounts.isMountedAt(Path.of("/proc")));
-        assertFalse(UserNamespaceMounts.isMountedAt(tmp.resolve("nothing-here")));
+        assertTrue(new RootFs(dev.berth.linux.host.LinuxHost.system().mounts()).idmapped().isMountedAt(Path.of("/")));
+        assertTrue(new RootFs(dev.berth.linux.host.LinuxHost.system().mounts()).idmapped().isMountedAt(Path.of("/proc")));
+        assertFalse(new RootFs(dev.berth.linux.host.LinuxHost.system().mounts()).idmapped().isMountedAt(tmp.resolve("nothing-here")));
     }
 }

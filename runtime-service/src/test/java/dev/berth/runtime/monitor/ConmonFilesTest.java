@@ -19,14 +19,14 @@ class ConmonFilesTest {
         Path persist = Files.createDirectories(tmp.resolve("c1/monitor"));
         // A live process that is not conmon for this container (this JVM), as after a reboot.
         Files.writeString(persist.resolve("conmon.pid"), Long.toString(ProcessHandle.current().pid()));
-        assertTrue(Conmon.monitorPid(persist).isEmpty());
+        assertTrue(new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("exits"), tmp.resolve("attach"), dev.berth.linux.host.LinuxHost.system().processes()).monitorPid(persist).isEmpty());
         Files.writeString(persist.resolve("conmon.pid"), "999999999");
-        assertTrue(Conmon.monitorPid(persist).isEmpty());
+        assertTrue(new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("exits"), tmp.resolve("attach"), dev.berth.linux.host.LinuxHost.system().processes()).monitorPid(persist).isEmpty());
     }
 
     @Test
     void exitFilesGiveCodeTimeAndOom() throws Exception {
-        Conmon c = new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("exits"), tmp.resolve("attach"));
+        Conmon c = new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("exits"), tmp.resolve("attach"), dev.berth.linux.host.LinuxHost.system().processes());
         Path persist = Files.createDirectories(tmp.resolve("c2/monitor"));
         assertTrue(c.exit("c2", persist).isEmpty());
         Files.writeString(persist.resolve("exit"), "137");

@@ -14,6 +14,7 @@ import dev.berth.cni.CniSettings;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.core.state.StateStore;
+import dev.berth.linux.host.LinuxHost;
 import dev.berth.runtime.container.PodContainers;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -85,7 +86,7 @@ class SandboxManagerTest {
 
     private SandboxManager newManager() {
         cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
-                stateDir.resolve("cni"), subnetPrefix + ".0/24", bridge));
+                stateDir.resolve("cni"), subnetPrefix + ".0/24", bridge), LinuxHost.system());
         cni.writeDefaultConfigIfMissing();
         PodContainers pc = new PodContainers() {
             @Override
@@ -99,7 +100,7 @@ class SandboxManagerTest {
             }
         };
         SandboxManager m = new SandboxManager(store, new SandboxSettings(runDir, cgroupDir, Set.of("runc", "crun"),
-                "runc"), cni, () -> pc);
+                "runc"), cni, () -> pc, LinuxHost.system());
         m.recover();
         return m;
     }
@@ -226,8 +227,8 @@ class SandboxManagerTest {
         assertEquals("web-1", hn);
         assertTrue(Files.isDirectory(cgroupDir.resolve("berth-test-files/pod")));
         assertEquals("/berth-test-files/pod", v.cgroupPath());
-        assertTrue(NamespacePinner.isPinned(v.ipcNamespacePath()));
-        assertTrue(NamespacePinner.isPinned(v.shmPath()));
+        assertTrue(new NamespacePinner(LinuxHost.system()).isPinned(v.ipcNamespacePath()));
+        assertTrue(new NamespacePinner(LinuxHost.system()).isPinned(v.shmPath()));
     }
 
     @Test
@@ -359,7 +360,7 @@ class SandboxManagerTest {
         manager = newManager();
         assertEquals(PodSandboxState.SANDBOX_READY, manager.status(ready, false).getStatus().getState());
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(half, false).getStatus().getState());
-        assertFalse(NamespacePinner.isPinned(halfNetns), "recovery left the half-made pod's netns");
+        assertFalse(new NamespacePinner(LinuxHost.system()).isPinned(halfNetns), "recovery left the half-made pod's netns");
         manager.remove(half);
         manager.remove(ready);
     }
@@ -386,7 +387,7 @@ class SandboxManagerTest {
                 new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r.withState(SandboxRecord.CREATING)));
         manager = newManager();
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
-        assertFalse(NamespacePinner.isPinned(Path.of(r.netns())));
+        assertFalse(new NamespacePinner(LinuxHost.system()).isPinned(Path.of(r.netns())));
         assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isPresent());
         manager.remove(id);
     }

@@ -1,0 +1,206 @@
+package dev.berth.linux.testing;
+
+import dev.berth.linux.Errno;
+import dev.berth.linux.host.ProcessTable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Processes as a table of pids with their command lines and parents. What a started program does
+ * is up to a {@link Program} registered for its name (the last part of argv[0]); without one, a
+ * detached program just runs (and with {@code --fork} in its arguments, as {@code unshare --fork},
+ * it gets a child with the same command line), and a reporting one exits at once saying nothing.
+ * A killed process takes its children with it, and its parent when that is a {@code --kill-child}
+ * wrapper. Any signal but 0 kills.
+ */
+public final class FakeProcesses implements ProcessTable {
+    /** What a started program does: may add processes; for a reporting program, returns its line. */
+    @FunctionalInterface
+    public interface Program {
+        String run(FakeProcesses processes, int pid, List<String> argv, Map<String, String> env);
+    }
+
+    private record Proc(int pid, int parent, List<String> argv) {}
+
+    private final FakeLinuxHost host;
+    private final AtomicInteger next = new AtomicInteger(1000);
+    private final Map<Integer, Proc> live = new LinkedHashMap<>();
+    private final Map<String, Program> programs = new LinkedHashMap<>();
+
+    FakeProcesses(FakeLinuxHost host) {
+        this.host = host;
+    }
+
+    /** What the program named {@code name} (argv[0]'s last part) does when started. */
+    public FakeProcesses program(String name, Program program) {
+        synchronized (host) {
+            programs.put(name, program);
+            return this;
+        }
+    }
+
+    @Override
+    public Report spawnReporting(List<String> argv, Map<String, String> env, int maxLine, long timeoutMillis) {
+        synchronized (host) {
+            host.record("processes.spawnReporting", List.copyOf(argv), env == null ? Map.of() : Map.copyOf(env));
+            int pid = add(0, argv);
+            Program p = programs.get(name(argv));
+            String line = p == null ? "" : p.run(this, pid, argv, env == null ? Map.of() : env);
+            end(pid); // it daemonized (or died) and was reaped
+            return new Report(pid, line == null ? "" : line, false);
+        }
+    }
+
+    @Override
+    public int startDetached(List<String> argv) {
+        synchronized (host) {
+            host.record("processes.startDetached", List.copyOf(argv));
+            int pid = add(0, argv);
+            Program p = programs.get(name(argv));
+            if (p != null) {
+                p.run(this, pid, argv, Map.of());
+            } else if (argv.contains("--fork")) {
+                add(pid, argv);
+            }
+            return pid;
+        }
+    }
+
+    @Override
+    public boolean alive(int pid) {
+        synchronized (host) {
+            host.record("processes.alive", pid);
+            return live.containsKey(pid);
+        }
+    }
+
+    @Override
+    public boolean kill(int pid, int signal) {
+        synchronized (host) {
+            host.record("processes.kill", pid, signal);
+            if (pid <= 0) {
+                throw new IllegalArgumentException("refusing to signal pid " + pid);
+            }
+            Proc p = live.get(pid);
+            if (p == null) {
+                return false;
+            }
+            if (signal != 0) {
+                end(pid);
+                Proc parent = live.get(p.parent());
+                if (parent != null && parent.argv().contains("--kill-child")) {
+                    end(parent.pid());
+                }
+            }
+            return true;
+        }
+    }
+
+    @Override
+    public String cmdline(int pid) {
+        synchronized (host) {
+            host.record("processes.cmdline", pid);
+            return cmdlineOf(pid);
+        }
+    }
+
+    @Override
+    public List<Integer> children(int pid) {
+        synchronized (host) {
+            host.record("processes.children", pid);
+            return live.values().stream().filter(p -> p.parent() == pid).map(Proc::pid).toList();
+        }
+    }
+
+    @Override
+    public List<Integer> pids() {
+        synchronized (host) {
+            host.record("processes.pids");
+            return List.copyOf(live.keySet());
+        }
+    }
+
+    @Override
+    public boolean hasNamespaceFile(int pid, String kind) {
+        synchronized (host) {
+            host.record("processes.hasNamespaceFile", pid, kind);
+            return live.containsKey(pid);
+        }
+    }
+
+    // ---------------------------------------------------------------- model
+
+    /** Adds a running process (a program's child, or one a test says survived a crash); returns its pid. */
+    public int add(int parent, List<String> argv) {
+        synchronized (host) {
+            int pid = next.getAndIncrement();
+            live.put(pid, new Proc(pid, parent, List.copyOf(argv)));
+            return pid;
+        }
+    }
+
+    /** Ends a process and its descendants without a recorded call (it exited, or the node rebooted). */
+    public void end(int pid) {
+        synchronized (host) {
+            for (Proc c : List.copyOf(live.values())) {
+                if (c.parent() == pid) {
+                    end(c.pid());
+                }
+            }
+            if (live.remove(pid) != null) {
+                for (FakeCgroupsRef ref : cgroupRefs) {
+                    ref.forget(pid);
+                }
+            }
+        }
+    }
+
+    /** Pids of live processes. */
+    public List<Integer> live() {
+        synchronized (host) {
+            return List.copyOf(live.keySet());
+        }
+    }
+
+    /** Live processes whose command line contains {@code text}. */
+    public List<Integer> find(String text) {
+        synchronized (host) {
+            return live.values().stream().filter(p -> String.join(" ", p.argv()).contains(text)).map(Proc::pid)
+                    .toList();
+        }
+    }
+
+    String cmdlineOf(int pid) {
+        Proc p = live.get(pid);
+        return p == null ? "" : String.join(" ", p.argv()) + " ";
+    }
+
+    boolean isLive(int pid) {
+        return live.containsKey(pid);
+    }
+
+    /** The cgroup models that must forget a process when it ends. */
+    interface FakeCgroupsRef {
+        void forget(int pid);
+    }
+
+    private final List<FakeCgroupsRef> cgroupRefs = new ArrayList<>();
+
+    void track(FakeCgroupsRef ref) {
+        cgroupRefs.add(ref);
+    }
+
+    static void requireLive(FakeProcesses p, int pid) {
+        if (!p.isLive(pid)) {
+            throw FakeLinuxHost.error("write cgroup.procs", pid, Errno.ESRCH, "No such process");
+        }
+    }
+
+    private static String name(List<String> argv) {
+        return argv.isEmpty() ? "" : Path.of(argv.get(0)).getFileName().toString();
+    }
+}
