@@ -70,9 +70,9 @@ class CreateRacesRemovePodTest {
         cgroups = new CgroupManager(Path.of("/sys/fs/cgroup"), new CgroupfsDriver(), false);
         AtomicReference<ContainerService> ref = new AtomicReference<>();
         CniNetworks cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
-                tmp.resolve("cni"), "10.68.0.0/24", "brace0"));
+                tmp.resolve("cni"), "10.68.0.0/24", "brace0"), dev.berth.linux.host.LinuxHost.system());
         pods = new SandboxManager(store, new SandboxSettings(tmp.resolve("run"), Path.of("/sys/fs/cgroup"),
-                Set.of("runc"), "runc"), cni, ref::get);
+                Set.of("runc"), "runc"), cni, ref::get, dev.berth.linux.host.LinuxHost.system());
         containers = TestFixtures.service(tmp, store, cgroups, images, pods, Map.of("runc", TestFixtures.RUNC));
         ref.set(containers);
     }
