@@ -49,6 +49,9 @@ public class BerthException extends RuntimeException {
     public BerthException withContext(String context) {
         BerthException e = new BerthException(kind, context + ": " + getMessage(), getCause());
         e.setStackTrace(getStackTrace());
+        for (Throwable s : getSuppressed()) {
+            e.addSuppressed(s); // e.g. a failed rollback step reported beside the cause
+        }
         return e;
     }
 }

@@ -13,7 +13,8 @@ import jakarta.inject.Singleton;
 public class StatsProducers {
     @Produces
     @Singleton
-    PodStatsReader podStats(SandboxManager sandboxes, ContainerService containers, CgroupManager cgroups) {
-        return new PodStatsReader(sandboxes, containers, cgroups);
+    PodStatsReader podStats(SandboxManager sandboxes, ContainerService containers, CgroupManager cgroups,
+            dev.berth.linux.host.LinuxHost host) {
+        return new PodStatsReader(sandboxes, containers, cgroups, host.procfs());
     }
 }

@@ -475,7 +475,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             return exited(rec, exit.get());
         }
         try (IdLocks.Held h = held.get()) {
-            return containers.get(rec.id()).map(this::refresh).orElse(exited(rec, exit.get()));
+            return containers.get(rec.id()).map(this::refresh).orElseGet(() -> exited(rec, exit.get()));
         }
     }
 

@@ -23,6 +23,15 @@ public final class OciRuntimes {
         this.defaultHandler = defaultHandler;
     }
 
+    /** Runtimes already made (tests drive a fake one); the first with {@code defaultHandler}'s name is the default. */
+    public OciRuntimes(java.util.List<OciRuntime> runtimes, String defaultHandler) {
+        runtimes.forEach(r -> byHandler.put(r.handler(), r));
+        if (!byHandler.containsKey(defaultHandler)) {
+            throw BerthException.invalid("no runtime serves the default handler %s", defaultHandler);
+        }
+        this.defaultHandler = defaultHandler;
+    }
+
     /** The runtime for a handler; "" means the default. Unknown -> INVALID_ARGUMENT. */
     public OciRuntime forHandler(String handler) {
         String h = handler == null || handler.isEmpty() ? defaultHandler : handler;

@@ -32,12 +32,15 @@ public final class PodStatsReader {
     private final SandboxManager sandboxes;
     private final ContainerService containers;
     private final CgroupManager cgroups;
+    private final dev.berth.linux.host.ProcFs procfs;
     private final CpuRates cpuRates = new CpuRates();
 
-    public PodStatsReader(SandboxManager sandboxes, ContainerService containers, CgroupManager cgroups) {
+    public PodStatsReader(SandboxManager sandboxes, ContainerService containers, CgroupManager cgroups,
+            dev.berth.linux.host.ProcFs procfs) {
         this.sandboxes = sandboxes;
         this.containers = containers;
         this.cgroups = cgroups;
+        this.procfs = procfs;
     }
 
     /** One pod's sample; NOT_FOUND for an unknown id, FAILED_PRECONDITION for a pod that is not ready. */
@@ -99,13 +102,13 @@ public final class PodStatsReader {
         return out;
     }
 
-    private static List<NetDevices.Counters> interfaces(SandboxView view) {
+    private List<NetDevices.Counters> interfaces(SandboxView view) {
         Path netns = view.netNamespacePath();
         if (netns == null || !Files.exists(netns)) {
             return List.of(); // host network: the node's interfaces are not the pod's
         }
         try {
-            return NetDevices.read(netns).stream().filter(c -> !c.name().equals("lo")).toList();
+            return procfs.netDevices(netns).stream().filter(c -> !c.name().equals("lo")).toList();
         } catch (RuntimeException e) {
             LOG.fine("network counters of pod " + view.id() + ": " + e.getMessage());
             return List.of();
