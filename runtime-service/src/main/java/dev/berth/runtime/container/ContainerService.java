@@ -20,6 +20,7 @@ import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxLookup;
 import dev.berth.runtime.sandbox.SandboxView;
+import dev.berth.runtime.spec.NamespaceSpec;
 import dev.berth.runtime.spec.SpecBuilder;
 import dev.berth.runtime.userns.PodUserNamespace;
 import dev.berth.runtime.spec.SpecContext;
@@ -163,7 +164,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
-                    settings.apparmorEnabled(), targetPidNamespace(config), runtime.features(), daemonCapabilities));
+                    settings.apparmorEnabled(), targetPidNamespace(config, podId), runtime.features(), daemonCapabilities));
             if (userns.isPresent()) {
                 UserNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
@@ -749,16 +750,18 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         }
     }
 
-    private Path targetPidNamespace(ContainerConfig c) {
-        var ns = c.getLinux().getSecurityContext().getNamespaceOptions();
-        if (ns.getPid() != runtime.v1.NamespaceMode.TARGET) {
-            return null;
-        }
-        ContainerRecord target = status(ns.getTargetId());
-        if (target.phase() != Phase.RUNNING) {
-            throw BerthException.precondition("PID namespace target container %s is not running", ns.getTargetId());
-        }
-        return Path.of("/proc/" + target.pid() + "/ns/pid");
+    private Path targetPidNamespace(ContainerConfig c, String podId) {
+        return NamespaceSpec.pidTarget(c.getLinux().getSecurityContext().getNamespaceOptions(), podId, tid -> {
+            try {
+                ContainerRecord t = status(tid);
+                return Optional.of(new NamespaceSpec.PidTarget(t.podId(), t.phase() == Phase.RUNNING, t.pid()));
+            } catch (BerthException e) {
+                if (e.kind() != ErrorKind.NOT_FOUND) {
+                    throw e;
+                }
+                return Optional.empty();
+            }
+        });
     }
 
     private static String stopSignal(ContainerConfig c, LocalImage image) {
