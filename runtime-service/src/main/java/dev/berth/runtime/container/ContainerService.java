@@ -18,6 +18,7 @@ import dev.berth.runtime.logs.LogPaths;
 import dev.berth.runtime.monitor.Conmon;
 import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
+import dev.berth.runtime.sandbox.PodCgroup;
 import dev.berth.runtime.sandbox.SandboxLookup;
 import dev.berth.runtime.sandbox.SandboxView;
 import dev.berth.runtime.spec.NamespaceSpec;
@@ -181,7 +182,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Files.createDirectories(monitorLog.getParent());
             int pid = restoreFrom.isPresent() ? 0 : conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
-                    config.getStdinOnce()));
+                    config.getStdinOnce(), cgroups.dir(PodCgroup.monitorCgroup(cgroup))));
             // the runtime has made the container's mounts: the idmapped views are no longer needed
             UserNamespaceMounts.releaseBinds(paths);
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
@@ -275,7 +276,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Files.createDirectories(monitorLog.getParent());
             int pid = conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(),
                     monitorLog, runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(),
-                    config.getStdinOnce()), images, ContainerRestore.workDir(paths.dir()));
+                    config.getStdinOnce(), cgroups.dir(PodCgroup.monitorCgroup(rec.cgroup()))), images, ContainerRestore.workDir(paths.dir()));
             RestoredCgroup.adopt(cgroups, pid, rec.cgroup());
             return pid;
         } catch (IOException e) {

@@ -18,6 +18,12 @@ import java.util.List;
 public final class PodCgroup {
     /** The pod cgroup's child that holds the infra process (the pod's PID 1, when it has one). */
     static final String INFRA_LEAF = "berth-infra";
+    /**
+     * The pod cgroup's child that holds the pod's container monitors (conmon), as CRI-O's
+     * conmon_cgroup "pod": outside the daemon's cgroup, so a daemon restart under systemd (which
+     * kills its unit's cgroup) leaves them running, and charged to the pod.
+     */
+    public static final String MONITOR_LEAF = "berth-conmon";
     private final Path mount;
 
     public PodCgroup(Path mount) {
@@ -50,6 +56,15 @@ public final class PodCgroup {
         }
         String abs = p.startsWith("/") ? p : "/" + p;
         return abs.replaceAll("/+", "/").replaceAll("/$", "");
+    }
+
+    /** The monitors' leaf beside a container's cgroup ({@code <pod cgroup>/berth-conmon}), absolute. */
+    public static String monitorCgroup(String containerCgroup) {
+        int slash = containerCgroup.lastIndexOf('/');
+        if (!containerCgroup.startsWith("/") || slash < 0) {
+            throw BerthException.internal("container cgroup " + containerCgroup + " is not absolute", null);
+        }
+        return containerCgroup.substring(0, slash) + "/" + MONITOR_LEAF;
     }
 
     /** Where pods without a cgroup_parent go: /berth/pods/pod-<id>; berth owns these parents. */
@@ -109,8 +124,8 @@ public final class PodCgroup {
         for (int i = created.size() - 1; i >= 0; i--) {
             Path dir = mount.resolve(created.get(i).substring(1));
             boolean deepest = i == created.size() - 1;
-            if (deepest && Files.isDirectory(dir.resolve(INFRA_LEAF))) {
-                remove(List.of(created.get(i) + "/" + INFRA_LEAF)); // the infra's leaf goes first
+            if (deepest) {
+                removeLeaves(created.get(i));
             }
             for (int attempt = 0; ; attempt++) {
                 try {
@@ -134,6 +149,24 @@ public final class PodCgroup {
                 } catch (IOException e) {
                     throw BerthException.internal("cannot remove cgroup " + dir + ": " + e.getMessage(), e);
                 }
+            }
+        }
+    }
+
+    /**
+     * Removes berth's leaves of a pod cgroup, the infra's and the monitors', once their processes
+     * are gone (the containers were removed before, their monitors end just after them). Done for
+     * every pod, also where the pod cgroup itself is kubelet's to remove. Repeatable.
+     */
+    public void removeLeaves(String cgroupPath) {
+        if (cgroupPath == null || !cgroupPath.startsWith("/")) {
+            return;
+        }
+        for (String leaf : List.of(INFRA_LEAF, MONITOR_LEAF)) {
+            Path dir = mount.resolve(cgroupPath.substring(1)).resolve(leaf);
+            if (Files.isDirectory(dir)) {
+                awaitEmpty(dir, 5_000);
+                remove(List.of(cgroupPath + "/" + leaf));
             }
         }
     }
@@ -174,6 +207,24 @@ public final class PodCgroup {
             Files.writeString(procs, Integer.toString(pid));
         } catch (IOException e) {
             throw BerthException.internal("cannot move pid " + pid + " into " + procs + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Waits until no process is left in the cgroup {@code dir} (or it is gone), at most {@code millis}. */
+    public static boolean awaitEmpty(Path dir, long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (true) {
+            try {
+                if (Files.readString(dir.resolve("cgroup.procs")).isBlank()) {
+                    return true;
+                }
+            } catch (IOException gone) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleep(10);
         }
     }
 
