@@ -57,6 +57,7 @@ public final class CniNetworks implements NetworkReadiness {
 
     /** Runs ADD through the chain; on failure the chain is DELeted again and the error thrown. */
     public JsonNode setUp(PodNetworkRequest req) {
+        req.checkCniArgs();
         NetworkConfigList conf = loader.load();
         // No cache entry before ADD: after a crash mid-ADD, DEL runs with the current config and no
         // prevResult, which the spec requires plugins to handle (berth-bridge finds its veth and

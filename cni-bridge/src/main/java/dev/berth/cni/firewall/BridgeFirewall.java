@@ -1,11 +1,13 @@
 package dev.berth.cni.firewall;
 
 import dev.berth.cni.PortMapping;
+import dev.berth.core.error.BerthException;
 import dev.berth.cni.ipam.Cidr;
 import dev.berth.linux.host.HostCommands;
 import dev.berth.linux.net.NetCommand;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * iptables rules of one berth bridge, kept in chains named after it so they can be found and removed
@@ -22,6 +24,8 @@ import java.util.List;
  * Changes go through one {@code iptables-restore --noflush} each (a single fork). IPv4 only.
  */
 public final class BridgeFirewall {
+    private static final Pattern RULE_WORD = Pattern.compile("[A-Za-z0-9_.-]{1,128}");
+    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
     private final String bridge;
     private final List<Cidr> subnets;
     private final HostCommands commands;
@@ -85,19 +89,34 @@ public final class BridgeFirewall {
         restore(nat.toString() + filter);
     }
 
-    /** Adds one DNAT per mapping towards {@code podIp}. */
+    /**
+     * Adds one DNAT per mapping towards {@code podIp}. The mappings were checked when made
+     * ({@link PortMapping}: ports, protocol, an IP literal), the rest is checked here: nothing a
+     * request carries reaches the iptables-restore input unchecked. A mapping bound to an IPv6
+     * host address is left out (these rules are IPv4, as the portmap plugin does for a v4 pod).
+     */
     public void addHostPorts(String containerId, String podIp, List<PortMapping> mappings) {
         if (mappings.isEmpty()) {
             return;
         }
+        if (!RULE_WORD.matcher(containerId).matches()) {
+            throw BerthException.invalid("container id \"%s\" cannot label a firewall rule (letters, digits, '-', "
+                    + "'_', '.'; at most 128)", containerId);
+        }
+        if (!IPV4.matcher(podIp).matches()) {
+            throw BerthException.invalid("pod IP \"%s\" is not an IPv4 address", podIp);
+        }
         StringBuilder nat = new StringBuilder("*nat\n");
         for (PortMapping m : mappings) {
+            if (m.ipv6HostIp()) {
+                continue;
+            }
             nat.append("-A ").append(hostPortChain());
-            if (m.hostIP() != null && !m.hostIP().isEmpty() && !m.hostIP().equals("0.0.0.0")) {
+            if (!m.hostIP().isEmpty() && !m.hostIP().equals("0.0.0.0")) {
                 nat.append(" -d ").append(m.hostIP());
             }
-            String proto = m.protocol() == null || m.protocol().isEmpty() ? "tcp" : m.protocol().toLowerCase();
-            nat.append(" -p ").append(proto).append(" -m ").append(proto).append(" --dport ").append(m.hostPort())
+            nat.append(" -p ").append(m.protocol()).append(" -m ").append(m.protocol()).append(" --dport ")
+                    .append(m.hostPort())
                     .append(" -m comment --comment berth:").append(containerId)
                     .append(" -j DNAT --to-destination ").append(podIp).append(':').append(m.containerPort())
                     .append('\n');

@@ -169,6 +169,114 @@ class BerthContainerTest extends ContainerContract implements ReadOnlyMountsAndG
     }
 
     @Test
+    void requestsThatWouldCrossThePodAreRefused() throws Exception {
+        String pod = runPod("target-a");
+        String other = runPod("target-b");
+        try {
+            String target = create(pod, container("target", "sleep", "100").build());
+            start(target);
+            runtime.v1.NamespaceOption targetNs = NAMESPACES.toBuilder().setPid(runtime.v1.NamespaceMode.TARGET)
+                    .setTargetId(target).build();
+            java.util.function.Function<runtime.v1.NamespaceOption, runtime.v1.ContainerConfig> joining =
+                    ns -> container("debug", "true").setLinux(runtime.v1.LinuxContainerConfig.newBuilder()
+                            .setSecurityContext(runtime.v1.LinuxContainerSecurityContext.newBuilder()
+                                    .setNamespaceOptions(ns))).build();
+            StatusRuntimeException crossPod = assertThrows(StatusRuntimeException.class,
+                    () -> create(other, joining.apply(targetNs)));
+            assertEquals(Status.Code.INVALID_ARGUMENT, crossPod.getStatus().getCode());
+            assertTrue(crossPod.getStatus().getDescription().contains("another pod"),
+                    crossPod.getStatus().getDescription());
+            assertEquals(Status.Code.NOT_FOUND, code(() -> create(pod,
+                    joining.apply(targetNs.toBuilder().setTargetId("ab".repeat(32)).build()))));
+            String debug = create(pod, joining.apply(targetNs)); // the same pod: fine
+            remove(debug);
+            StatusRuntimeException privileged = assertThrows(StatusRuntimeException.class, () -> create(pod,
+                    container("root", "true").setLinux(runtime.v1.LinuxContainerConfig.newBuilder()
+                            .setSecurityContext(runtime.v1.LinuxContainerSecurityContext.newBuilder()
+                                    .setNamespaceOptions(NAMESPACES).setPrivileged(true))).build()));
+            assertEquals(Status.Code.INVALID_ARGUMENT, privileged.getStatus().getCode());
+            assertTrue(privileged.getStatus().getDescription().contains("no privileged container allowed"),
+                    privileged.getStatus().getDescription());
+            assertTrue(ids(ContainerFilter.newBuilder().setPodSandboxId(other).build()).isEmpty(),
+                    "refused creates leave nothing listed");
+            remove(target);
+        } finally {
+            removePod(pod);
+            removePod(other);
+        }
+    }
+
+    @Test
+    void monitorsAndTheInfraProcessLiveOutsideTheDaemonsCgroup() throws Exception {
+        String daemonCgroup = cgroupOf(daemon.pid());
+        Path logs = Files.createDirectories(logRoot().resolve("monitors-" + java.util.UUID.randomUUID()));
+        runtime.v1.PodSandboxConfig cfg = runtime.v1.PodSandboxConfig.newBuilder()
+                .setMetadata(runtime.v1.PodSandboxMetadata.newBuilder().setName("monitors").setNamespace("conformance")
+                        .setUid(java.util.UUID.randomUUID().toString()))
+                .setLogDirectory(logs.toString())
+                .setLinux(runtime.v1.LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                        runtime.v1.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(
+                                NAMESPACES.toBuilder().setPid(runtime.v1.NamespaceMode.POD))))
+                .build();
+        String pod = cri().runtime().runPodSandbox(runtime.v1.RunPodSandboxRequest.newBuilder().setConfig(cfg).build())
+                .getPodSandboxId();
+        try {
+            String id = create(pod, container("monitored", "sleep", "100").setLinux(
+                    runtime.v1.LinuxContainerConfig.newBuilder().setSecurityContext(
+                            runtime.v1.LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(
+                                    NAMESPACES.toBuilder().setPid(runtime.v1.NamespaceMode.POD)))).build());
+            start(id);
+            List<Long> conmons = pidsWhoseArgs(List.of("-c", id), "conmon");
+            assertEquals(1, conmons.size(), "one monitor for " + id + ": " + conmons);
+            String conmon = cgroupOf(conmons.get(0));
+            assertFalse(conmon.equals(daemonCgroup), "conmon is still in the daemon's cgroup " + daemonCgroup);
+            assertTrue(conmon.endsWith("/berth-conmon"), "in the pod's monitor leaf: " + conmon);
+            List<Long> infra = pidsWhoseArgs(List.of("berth-infra-" + pod), null);
+            assertEquals(2, infra.size(), "the infra's unshare and its init: " + infra);
+            for (long p : infra) {
+                String c = cgroupOf(p);
+                assertTrue(c.endsWith("/berth-infra") && !c.equals(daemonCgroup), "infra " + p + " in " + c);
+            }
+            assertEquals(conmon.substring(0, conmon.lastIndexOf('/')),
+                    cgroupOf(infra.get(0)).substring(0, cgroupOf(infra.get(0)).lastIndexOf('/')),
+                    "both leaves of the same pod cgroup, absolute in the v2 hierarchy");
+            remove(id);
+        } finally {
+            removePod(pod);
+        }
+    }
+
+    /** The "0::" line of /proc/<pid>/cgroup. */
+    private static String cgroupOf(long pid) throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/cgroup")).stream().filter(l -> l.startsWith("0::"))
+                .map(l -> l.substring(3)).findFirst().orElseThrow();
+    }
+
+    /** Pids whose argument list holds {@code args} in a row (and whose command is {@code comm}, if given). */
+    private static List<Long> pidsWhoseArgs(List<String> args, String comm) throws java.io.IOException {
+        List<Long> out = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                String n = p.getFileName().toString();
+                if (!n.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    List<String> argv = List.of(new String(Files.readAllBytes(p.resolve("cmdline")),
+                            java.nio.charset.StandardCharsets.UTF_8).split("\0"));
+                    if (java.util.Collections.indexOfSubList(argv, args) >= 0
+                            && (comm == null || Files.readString(p.resolve("comm")).strip().equals(comm))) {
+                        out.add(Long.parseLong(n));
+                    }
+                } catch (java.io.IOException gone) {
+                    // ended meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
     void skipMissingControllersRunsWithoutTheLimit() throws Exception {
         String controllers = daemon.namespace().run("cat", "/sys/fs/cgroup/cgroup.controllers").output();
         assumeTrue(!controllers.contains("memory"), "the host has a memory controller: nothing to skip");

@@ -21,8 +21,10 @@ import dev.berth.runtime.logs.LogPaths;
 import dev.berth.runtime.monitor.Conmon;
 import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
+import dev.berth.runtime.sandbox.PodCgroup;
 import dev.berth.runtime.sandbox.SandboxLookup;
 import dev.berth.runtime.sandbox.SandboxView;
+import dev.berth.runtime.spec.NamespaceSpec;
 import dev.berth.runtime.spec.SpecBuilder;
 import dev.berth.runtime.userns.PodUserNamespace;
 import dev.berth.runtime.spec.SpecContext;
@@ -186,7 +188,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             lease.close(); // the mount holds the layers now (garbage collection keeps mounted lowerdirs)
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
-                    settings.apparmorEnabled(), targetPidNamespace(config), runtime.features(), daemonCapabilities));
+                    settings.apparmorEnabled(), targetPidNamespace(config, podId), runtime.features(), daemonCapabilities));
             if (userns.isPresent()) {
                 userNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
@@ -203,7 +205,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Files.createDirectories(monitorLog.getParent());
             int pid = restoreFrom.isPresent() ? 0 : conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
-                    config.getStdinOnce()));
+                    config.getStdinOnce(), cgroups.dir(PodCgroup.monitorCgroup(cgroup))));
             // the runtime has made the container's mounts: the idmapped views are no longer needed
             userNamespaceMounts.releaseBinds(paths);
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
@@ -297,7 +299,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             Files.createDirectories(monitorLog.getParent());
             int pid = conmon.restore(new Conmon.Launch(rec.id(), rec.name(), paths.bundle(), paths.persist(),
                     monitorLog, runtimes.forHandler(rec.handler()), config.getTty(), config.getStdin(),
-                    config.getStdinOnce()), images, ContainerRestore.workDir(paths.dir()));
+                    config.getStdinOnce(), cgroups.dir(PodCgroup.monitorCgroup(rec.cgroup()))), images, ContainerRestore.workDir(paths.dir()));
             RestoredCgroup.adopt(cgroups, pid, rec.cgroup());
             return pid;
         } catch (IOException e) {
@@ -761,16 +763,18 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         return containers.lockCount();
     }
 
-    private Path targetPidNamespace(ContainerConfig c) {
-        var ns = c.getLinux().getSecurityContext().getNamespaceOptions();
-        if (ns.getPid() != runtime.v1.NamespaceMode.TARGET) {
-            return null;
-        }
-        ContainerRecord target = status(ns.getTargetId());
-        if (target.phase() != Phase.RUNNING) {
-            throw BerthException.precondition("PID namespace target container %s is not running", ns.getTargetId());
-        }
-        return Path.of("/proc/" + target.pid() + "/ns/pid");
+    private Path targetPidNamespace(ContainerConfig c, String podId) {
+        return NamespaceSpec.pidTarget(c.getLinux().getSecurityContext().getNamespaceOptions(), podId, tid -> {
+            try {
+                ContainerRecord t = status(tid);
+                return Optional.of(new NamespaceSpec.PidTarget(t.podId(), t.phase() == Phase.RUNNING, t.pid()));
+            } catch (BerthException e) {
+                if (e.kind() != ErrorKind.NOT_FOUND) {
+                    throw e;
+                }
+                return Optional.empty();
+            }
+        });
     }
 
     private static String stopSignal(ContainerConfig c, LocalImage image) {

@@ -21,10 +21,14 @@ import java.util.Optional;
  * Starts conmon, the per-container monitor: it runs {@code <runtime> create}, holds the
  * container's stdio, writes the CRI log file itself, and records the exit code in
  * {@code exitDir/<id>} and {@code <persistDir>/exit} when the container ends. conmon daemonizes
- * in its own session, so containers and their monitors outlive the daemon.
+ * in its own session, so containers and their monitors outlive the daemon; and it is moved out of
+ * the daemon's cgroup into the pod's monitor leaf ({@link Launch#monitorCgroup}), so systemd
+ * stopping or restarting the daemon's unit (KillMode=control-group kills the whole cgroup) does
+ * not kill it either.
  */
 public final class Conmon {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Conmon.class.getName());
     private static final long CREATE_TIMEOUT_MS = 120_000;
     private static final long REOPEN_TIMEOUT_MS = 10_000;
 
@@ -51,9 +55,17 @@ public final class Conmon {
      *
      * @param persistDir per-container directory where conmon leaves "exit" (and "oom") files
      * @param logPath the CRI log file (conmon's k8s-file driver)
+     * @param monitorCgroup the cgroup v2 directory (a host path under the cgroup2 mount, absolute in
+     *     the hierarchy, never relative to the daemon's own cgroup) conmon is moved into; null: left
+     *     where the daemon is (no cgroup2 mount, unit tests)
      */
     public record Launch(String id, String name, Path bundle, Path persistDir, Path logPath, OciRuntime runtime,
-            boolean terminal, boolean stdin, boolean stdinOnce) {}
+            boolean terminal, boolean stdin, boolean stdinOnce, Path monitorCgroup) {
+        public Launch(String id, String name, Path bundle, Path persistDir, Path logPath, OciRuntime runtime,
+                boolean terminal, boolean stdin, boolean stdinOnce) {
+            this(id, name, bundle, persistDir, logPath, runtime, terminal, stdin, stdinOnce, null);
+        }
+    }
 
     /** Creates the container through conmon; returns the container's init pid (host view). */
     public int create(Launch l) {
@@ -101,6 +113,8 @@ public final class Conmon {
 
     private int launch(Launch l, List<String> argv) {
         // conmon's first process forks the monitor and exits at once; the table reaps it
+        // (spawn and report are one step of the table: the monitor is moved into its cgroup once it
+        // reported, below; it is born in the daemon's and moved before the container starts)
         ProcessTable.Report r = processes.spawnReporting(argv, environment(), 64 * 1024, CREATE_TIMEOUT_MS);
         try {
             if (r.timedOut()) {
@@ -118,6 +132,7 @@ public final class Conmon {
                 throw BerthException.internal("creating container " + l.id() + " failed: "
                         + n.path("message").asText("(no message)").strip(), null);
             }
+            monitorPid(l.persistDir()).ifPresent(monitor -> intoMonitorCgroup(l, monitor, true));
             return value;
         } catch (IOException e) {
             throw BerthException.internal("conmon for container " + l.id() + " sent no JSON", e);
@@ -252,6 +267,26 @@ public final class Conmon {
             sleep = Math.min(sleep * 2, 50);
         }
         return true;
+    }
+
+    /**
+     * Moves {@code pid} into the launch's monitor cgroup (made when missing). A failure is logged,
+     * not thrown: the container runs all the same, its monitor only stays in the daemon's cgroup.
+     */
+    private void intoMonitorCgroup(Launch l, int pid, boolean mustStay) {
+        Path dir = l.monitorCgroup();
+        if (dir == null || !Files.exists(dir.getParent().resolve("cgroup.controllers"))) {
+            return;
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("cgroup.procs"), Integer.toString(pid));
+        } catch (IOException e) {
+            if (mustStay || processes.alive(pid)) {
+                LOG.warning("conmon " + pid + " of container " + l.id() + " stays in the daemon's cgroup: cannot "
+                        + "move it into " + dir + ": " + e.getMessage());
+            }
+        }
     }
 
     /** The monitor's pid from its pid file, if it is still running. */

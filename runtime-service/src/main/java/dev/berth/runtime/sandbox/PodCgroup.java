@@ -16,6 +16,12 @@ import java.util.List;
 public final class PodCgroup {
     /** The pod cgroup's child that holds the infra process (the pod's PID 1, when it has one). */
     static final String INFRA_LEAF = "berth-infra";
+    /**
+     * The pod cgroup's child that holds the pod's container monitors (conmon), as CRI-O's
+     * conmon_cgroup "pod": outside the daemon's cgroup, so a daemon restart under systemd (which
+     * kills its unit's cgroup) leaves them running, and charged to the pod.
+     */
+    public static final String MONITOR_LEAF = "berth-conmon";
     private final CgroupFiles files;
 
     public PodCgroup(CgroupFiles files) {
@@ -48,6 +54,15 @@ public final class PodCgroup {
         }
         String abs = p.startsWith("/") ? p : "/" + p;
         return abs.replaceAll("/+", "/").replaceAll("/$", "");
+    }
+
+    /** The monitors' leaf beside a container's cgroup ({@code <pod cgroup>/berth-conmon}), absolute. */
+    public static String monitorCgroup(String containerCgroup) {
+        int slash = containerCgroup.lastIndexOf('/');
+        if (!containerCgroup.startsWith("/") || slash < 0) {
+            throw BerthException.internal("container cgroup " + containerCgroup + " is not absolute", null);
+        }
+        return containerCgroup.substring(0, slash) + "/" + MONITOR_LEAF;
     }
 
     /** Where pods without a cgroup_parent go: /berth/pods/pod-<id>; berth owns these parents. */
@@ -105,8 +120,8 @@ public final class PodCgroup {
         for (int i = created.size() - 1; i >= 0; i--) {
             String dir = created.get(i);
             boolean deepest = i == created.size() - 1;
-            if (deepest && files.isDirectory(dir + "/" + INFRA_LEAF)) {
-                remove(List.of(dir + "/" + INFRA_LEAF)); // the infra's leaf goes first
+            if (deepest) {
+                removeLeaves(created.get(i));
             }
             for (int attempt = 0; ; attempt++) {
                 try {
@@ -138,6 +153,24 @@ public final class PodCgroup {
                     }
                     sleep(20);
                 }
+            }
+        }
+    }
+
+    /**
+     * Removes berth's leaves of a pod cgroup, the infra's and the monitors', once their processes
+     * are gone (the containers were removed before, their monitors end just after them). Done for
+     * every pod, also where the pod cgroup itself is kubelet's to remove. Repeatable.
+     */
+    public void removeLeaves(String cgroupPath) {
+        if (cgroupPath == null || !cgroupPath.startsWith("/")) {
+            return;
+        }
+        for (String leaf : List.of(INFRA_LEAF, MONITOR_LEAF)) {
+            String dir = cgroupPath + "/" + leaf;
+            if (files.isDirectory(dir)) {
+                awaitEmpty(dir, 5_000);
+                remove(List.of(dir));
             }
         }
     }
@@ -178,6 +211,24 @@ public final class PodCgroup {
         } catch (LinuxException e) {
             throw BerthException.internal("cannot move pid " + pid + " into " + files.resolve(leaf) + ": "
                     + e.getMessage(), e);
+        }
+    }
+
+    /** Waits until no process is left in the cgroup {@code dir} (or it is gone), at most {@code millis}. */
+    private boolean awaitEmpty(String dir, long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (true) {
+            try {
+                if (files.read(dir + "/cgroup.procs").isBlank()) {
+                    return true;
+                }
+            } catch (LinuxException gone) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleep(10);
         }
     }
 

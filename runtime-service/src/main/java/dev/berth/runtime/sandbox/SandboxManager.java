@@ -302,6 +302,8 @@ public final class SandboxManager implements SandboxLookup {
                 InfraProcess.Started started = infra.join();
                 // not persisted until READY: after a crash recover() finds it by its marker
                 rec = remember(rec.withInfra(started.initPid(), started.parentPid()));
+                // both: unshare --kill-child would take the init with it if systemd killed it
+                moveIntoCgroup(rec, started.parentPid());
                 moveIntoCgroup(rec, started.initPid());
             } catch (java.util.concurrent.CompletionException e) {
                 RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
@@ -358,6 +360,8 @@ public final class SandboxManager implements SandboxLookup {
         } catch (BerthException e) {
             // the pod cgroup may lack controllers the process' current cgroup has; the infra
             // needs no limits, so it is left where it is
+            LOG.warning("infra process " + pid + " of pod " + rec.id() + " stays in the daemon's cgroup: "
+                    + e.getMessage());
         }
     }
 
@@ -451,6 +455,7 @@ public final class SandboxManager implements SandboxLookup {
         if (rec.ipcns() != null && rec.shm() != null) {
             step(errors, () -> mounts.ensureUnmounted(Path.of(rec.shm())));
         }
+        step(errors, () -> cgroups.removeLeaves(rec.cgroupPath())); // also in a pod cgroup kubelet made
         step(errors, () -> cgroups.remove(rec.createdCgroups()));
         step(errors, () -> cgroups.removeDefaultParentsIfUnused(rec.cgroupPath()));
         step(errors, () -> deleteTree(Path.of(rec.podDir())));

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
 import dev.berth.runtime.sandbox.SandboxView;
 import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
+import runtime.v1.NamespaceMode;
 import runtime.v1.NamespaceOption;
 
 /**
@@ -41,6 +44,37 @@ public final class NamespaceSpec {
             }
             default -> arr.addObject().put("type", "pid");
         }
+    }
+
+    /** What the PID TARGET check needs to know of the named container. */
+    public record PidTarget(String podId, boolean running, int pid) {}
+
+    /**
+     * The PID namespace a TARGET container joins ({@code /proc/<pid>/ns/pid}), null for other modes.
+     * The target must be a running container of the same pod (as containerd and CRI-O require):
+     * joining another pod's PID namespace would let a container see and signal that pod's processes.
+     *
+     * @param find the target container by id, empty when there is none
+     */
+    public static Path pidTarget(NamespaceOption ns, String podId, Function<String, Optional<PidTarget>> find) {
+        if (ns.getPid() != NamespaceMode.TARGET) {
+            return null;
+        }
+        String targetId = ns.getTargetId();
+        if (targetId.isEmpty()) {
+            throw BerthException.invalid("PID namespace mode TARGET needs target_id (a container of the same pod)");
+        }
+        PidTarget t = find.apply(targetId).orElseThrow(() -> BerthException.notFound(
+                "PID namespace target container %s does not exist", targetId));
+        if (!t.podId().equals(podId)) {
+            throw BerthException.invalid("PID namespace target container %s belongs to another pod sandbox "
+                    + "(%s, not %s): a container can only join the PID namespace of a container of its own pod",
+                    targetId, t.podId(), podId);
+        }
+        if (!t.running() || t.pid() <= 0) {
+            throw BerthException.precondition("PID namespace target container %s is not running", targetId);
+        }
+        return Path.of("/proc/" + t.pid() + "/ns/pid");
     }
 
     private static void join(ArrayNode arr, String type, Path path) {

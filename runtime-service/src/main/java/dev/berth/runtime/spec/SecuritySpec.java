@@ -33,6 +33,7 @@ public final class SecuritySpec {
 
     static void apply(ObjectNode spec, SpecContext ctx) {
         LinuxContainerSecurityContext sc = ctx.security();
+        requirePrivilegedPod(sc, ctx);
         ObjectNode process = (ObjectNode) spec.get("process");
         ObjectNode linux = (ObjectNode) spec.get("linux");
         Set<String> caps = capabilities(sc, ctx.daemonCapabilities());
@@ -62,6 +63,18 @@ public final class SecuritySpec {
             SeccompProfiles.forContainer(sc, ctx.seccompDefaultProfile(), caps)
                     .ifPresent(p -> linux.set("seccomp", p));
             apparmor(process, sc, ctx.apparmorEnabled());
+        }
+    }
+
+    /**
+     * A privileged container only in a privileged pod sandbox (containerd: "no privileged container
+     * allowed in sandbox"; kubelet asks for a privileged sandbox whenever a container of the pod is).
+     * A non-privileged pod's namespaces and admission were decided without it.
+     */
+    static void requirePrivilegedPod(LinuxContainerSecurityContext sc, SpecContext ctx) {
+        if (sc.getPrivileged() && !ctx.sandbox().config().getLinux().getSecurityContext().getPrivileged()) {
+            throw BerthException.invalid("no privileged container allowed in pod sandbox %s: the sandbox is not "
+                    + "privileged (set privileged in the pod's linux.security_context too)", ctx.sandbox().id());
         }
     }
 

@@ -20,8 +20,11 @@ import java.util.function.IntConsumer;
  * <p>The relay ends when every output and control descriptor has reached end of file. Once a
  * control says the process is gone ({@link #drainOutputs}), outputs are read only until they
  * would block: what the process wrote before it ended is delivered, while a background child that
- * still holds a pipe open cannot keep the session alive. Every descriptor given to the relay is
- * closed when {@link #run} returns.
+ * still holds a pipe open cannot keep the session alive. A child that keeps writing cannot either:
+ * draining an output ends after {@link #DRAIN_MAX_BYTES} (more than any pipe or terminal holds, so
+ * more than the process itself can have left) or {@link #DRAIN_GRACE_MS} of reading, whichever
+ * comes first; time spent waiting for a slow client does not count, so a process's last output is
+ * never cut. Every descriptor given to the relay is closed when {@link #run} returns.
  */
 public final class FdRelay {
     /** conmon's attach socket: each packet starts with its stream (conmon's stdpipe_t: 2 stdout, 3 stderr). */
@@ -29,6 +32,9 @@ public final class FdRelay {
     public static final int STDERR_PACKET = 3;
     private static final int CHUNK = 32 * 1024;
     private static final int DRAIN_POLL_MS = 50;
+    /** /proc/sys/fs/pipe-max-size's default: no pipe holds more. */
+    static final long DRAIN_MAX_BYTES = 1L << 20;
+    static final long DRAIN_GRACE_MS = 1000;
 
     private final int wakeRead;
     private final int wakeWrite;
@@ -149,6 +155,21 @@ public final class FdRelay {
                     polled.add(c);
                 }
             }
+            if (draining) {
+                long now = System.nanoTime();
+                for (Output o : outputs) {
+                    if (o.done) {
+                        continue;
+                    }
+                    if (o.drainUntil == 0) {
+                        o.drainUntil = now + DRAIN_GRACE_MS * 1_000_000L;
+                    }
+                    if (!o.pending() && (o.drainBytes >= DRAIN_MAX_BYTES || now - o.drainUntil > 0)) {
+                        o.done = true; // what still comes is a surviving child's, not the process's
+                        o.end();
+                    }
+                }
+            }
             boolean readable = false;
             for (Output o : outputs) {
                 if (!o.done && !o.pending()) {
@@ -200,7 +221,10 @@ public final class FdRelay {
                     }
                 } else if (p instanceof Output o) {
                     if (r != 0) {
-                        o.read(buf);
+                        int read = o.read(buf);
+                        if (draining) {
+                            o.drainBytes += read;
+                        }
                     } else if (drainPass && quiet) {
                         o.done = true; // nothing more was buffered when the process ended
                         o.end();
@@ -214,6 +238,10 @@ public final class FdRelay {
             for (Output o : outputs) {
                 if (o.pending()) {
                     o.deliver();
+                    if (draining && !o.pending() && o.drainUntil != 0) {
+                        // the client took it: the grace counts from now, not from while it was slow
+                        o.drainUntil = System.nanoTime() + DRAIN_GRACE_MS * 1_000_000L;
+                    }
                 }
             }
         }
@@ -230,6 +258,9 @@ public final class FdRelay {
         int pendingOff;
         int pendingLen;
         ByteQueue pendingTarget;
+        /** Draining: bytes read since the process ended, and until when reading may go on (0: not yet). */
+        long drainBytes;
+        long drainUntil;
 
         Output(int fd, ByteQueue plain, ByteQueue stdout, ByteQueue stderr) {
             this.fd = fd;
@@ -242,7 +273,8 @@ public final class FdRelay {
             return pending != null;
         }
 
-        void read(byte[] buf) {
+        /** Reads once; returns the bytes read (0 at end of file or when nothing was there). */
+        int read(byte[] buf) {
             int n;
             try {
                 n = Fds.read(fd, buf, 0, buf.length);
@@ -250,12 +282,12 @@ public final class FdRelay {
                 n = 0; // a broken descriptor ends this output
             }
             if (n == Fds.AGAIN) {
-                return;
+                return 0;
             }
             if (n == 0) {
                 done = true;
                 end();
-                return;
+                return 0;
             }
             if (plain != null) {
                 offer(plain, buf, 0, n);
@@ -269,6 +301,7 @@ public final class FdRelay {
                     offer(target, buf, 1, n - 1);
                 }
             }
+            return n;
         }
 
         void offer(ByteQueue q, byte[] buf, int off, int len) {

@@ -172,6 +172,28 @@ class ContainerLifecycleTest {
     }
 
     @Test
+    void conmonRunsInThePodsMonitorCgroupNotTheDaemons() throws Exception {
+        String id = service.create("pod1", cfg("monitored", "sleep", "1000").build());
+        try {
+            int monitor = new Conmon(TestFixtures.CONMON, tmp.resolve("run/exits"), tmp.resolve("run/attach"), dev.berth.linux.host.LinuxHost.system().processes()).monitorPid(ContainerPaths.of(tmp.resolve("containers"), id).persist()).orElseThrow();
+            String daemon = cgroupOf(ProcessHandle.current().pid());
+            String conmon = cgroupOf(monitor);
+            assertFalse(conmon.equals(daemon), "conmon left the daemon's cgroup " + daemon);
+            assertEquals(podCgroup + "/berth-conmon", conmon, "absolute in the v2 hierarchy, in the pod's leaf");
+            service.start(id);
+            assertEquals(podCgroup + "/berth-conmon", cgroupOf(monitor), "and stays there");
+        } finally {
+            service.remove(id);
+        }
+    }
+
+    /** The "0::" line of /proc/<pid>/cgroup: the process's cgroup v2 path. */
+    private static String cgroupOf(long pid) throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/cgroup")).stream().filter(l -> l.startsWith("0::"))
+                .map(l -> l.substring(3)).findFirst().orElseThrow();
+    }
+
+    @Test
     void envArgsWorkdirAndUserFromImage() throws Exception {
         ContainerConfig c = ContainerConfig.newBuilder()
                 .setMetadata(ContainerMetadata.newBuilder().setName("user"))

@@ -287,6 +287,48 @@ class ContainerStreamsTest {
         assertEquals(List.of(), zombieChildren());
     }
 
+    @Test
+    void twentyExecSyncsLeavingBackgroundChildrenLeakNothing() throws Exception {
+        String id = running("hostpod", cfg("leaky", "busybox", "sleep", "1000"));
+        service.execSync(id, List.of("true"), 10); // warm up
+        int fdsBefore = openFds();
+        long threadsBefore = platformThreads();
+        for (int i = 0; i < 20; i++) {
+            long t0 = System.nanoTime();
+            ExecRunner.Result r = service.execSync(id, List.of("sh", "-c", "sleep 1d &"), 0);
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "call " + i + " returned once sh ended");
+            assertEquals(0, r.exitCode());
+        }
+        // a child that keeps writing into the pipe: the call still returns, within the drain grace
+        long t0 = System.nanoTime();
+        ExecRunner.Result chatty = service.execSync(id, List.of("sh", "-c", "yes chatty & echo first"), 0);
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "returned although a child keeps writing");
+        assertTrue(new String(chatty.stdout(), StandardCharsets.UTF_8).startsWith("first\n")
+                || new String(chatty.stdout(), StandardCharsets.UTF_8).contains("first\n"), "the shell's own output");
+        service.execSync(id, List.of("sh", "-c", "pkill yes; true"), 10);
+        assertEquals(List.of(), sessionThreads(), "no session thread per call is left");
+        long threadsAfter = platformThreads();
+        assertTrue(threadsAfter <= threadsBefore + 1, "threads: " + threadsBefore + " -> " + threadsAfter);
+        assertTrue(openFds() <= fdsBefore + 1, "no pipe per call is left: " + fdsBefore + " -> " + openFds());
+        assertEquals(List.of(), zombieChildren());
+        assertTrue(ps(id).contains("sleep 1d"), "the background children themselves run on, as under containerd");
+    }
+
+    /** Platform threads of this JVM, as the kernel counts them, once the count has settled. */
+    private static long platformThreads() throws Exception {
+        long last = -1;
+        for (int i = 0; i < 50; i++) {
+            long n = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Threads:"))
+                    .mapToLong(l -> Long.parseLong(l.substring(8).strip())).findFirst().orElse(-1);
+            if (n == last) {
+                return n;
+            }
+            last = n;
+            Thread.sleep(50);
+        }
+        return last;
+    }
+
     // ---- helpers ----
 
     private String ps(String id) {

@@ -101,6 +101,8 @@ final class TestFixtures {
         for (ContainerRecord r : store.list(ContainerRecord.KIND, ContainerRecord.class)) {
             service.remove(r.id());
         }
+        // the monitors' leaf beside the containers
+        new dev.berth.runtime.sandbox.PodCgroup(dev.berth.linux.host.LinuxHost.system().cgroups(cgroups.dir("/"))).removeLeaves(podCgroup);
         cgroups.remove(podCgroup);
         store.close();
         RootFs.deleteTree(tmp);

@@ -47,16 +47,26 @@ class SpecBuilderTest {
         return r.getParent();
     }
 
-    private SandboxView pod(Path netns) throws IOException {
+    private SandboxView pod(Path netns, boolean privileged) throws IOException {
         Path hosts = Files.writeString(tmp.resolve("hosts"), "127.0.0.1 localhost\n");
-        return new SandboxView("p", PodSandboxConfig.getDefaultInstance(), true, "", netns, null, null,
+        PodSandboxConfig config = PodSandboxConfig.newBuilder().setLinux(runtime.v1.LinuxPodSandboxConfig.newBuilder()
+                .setSecurityContext(runtime.v1.LinuxSandboxSecurityContext.newBuilder().setPrivileged(privileged)))
+                .build();
+        return new SandboxView("p", config, true, "", netns, null, null,
                 Path.of("/proc/77/ns/pid"), "/kubepods/p", hosts, null, null, tmp.resolve("shm"));
     }
 
+    /** Builds in a pod that is privileged when the container is (what kubelet asks for). */
     private ObjectNode build(ContainerConfig c, LocalImage.Config img, Path netns) throws IOException {
+        return build(c, img, netns, c.getLinux().getSecurityContext().getPrivileged());
+    }
+
+    private ObjectNode build(ContainerConfig c, LocalImage.Config img, Path netns, boolean privilegedPod)
+            throws IOException {
         LocalImage image = new LocalImage("sha256:1", List.of(), List.of(), 0, img, List.of());
         Files.createDirectories(tmp.resolve("shm"));
-        return SpecBuilder.build(new SpecContext("cid", c, pod(netns), image, rootfs(), "/kubepods/p/berth-cid",
+        return SpecBuilder.build(new SpecContext("cid", c, pod(netns, privilegedPod), image, rootfs(),
+                "/kubepods/p/berth-cid",
                 Path.of("/usr/share/containers/seccomp.json"), 0, false, null, dev.berth.runtime.oci.OciFeatures.NONE,
                 HELD));
     }
@@ -200,6 +210,44 @@ class SpecBuilderTest {
                         NamespaceOption.newBuilder().setPid(NamespaceMode.NODE)))).build(),
                 img(List.of("/ep"), List.of(), ""), null);
         s.at("/linux/namespaces").forEach(n -> assertFalse(n.get("type").asText().equals("pid")));
+    }
+
+    @Test
+    void pidTargetMustBeARunningContainerOfTheSamePod() {
+        NamespaceOption target = NamespaceOption.newBuilder().setPid(NamespaceMode.TARGET).setTargetId("t1").build();
+        Map<String, NamespaceSpec.PidTarget> containers = Map.of(
+                "t1", new NamespaceSpec.PidTarget("p", true, 4242),
+                "other", new NamespaceSpec.PidTarget("q", true, 4343),
+                "stopped", new NamespaceSpec.PidTarget("p", false, 0));
+        java.util.function.Function<String, java.util.Optional<NamespaceSpec.PidTarget>> find =
+                id -> java.util.Optional.ofNullable(containers.get(id));
+        assertEquals(Path.of("/proc/4242/ns/pid"), NamespaceSpec.pidTarget(target, "p", find));
+        BerthException otherPod = assertThrows(BerthException.class, () -> NamespaceSpec.pidTarget(
+                target.toBuilder().setTargetId("other").build(), "p", find));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, otherPod.kind());
+        assertTrue(otherPod.getMessage().contains("another pod"), otherPod.getMessage());
+        assertEquals(ErrorKind.NOT_FOUND, assertThrows(BerthException.class, () -> NamespaceSpec.pidTarget(
+                target.toBuilder().setTargetId("nope").build(), "p", find)).kind());
+        assertEquals(ErrorKind.INVALID_ARGUMENT, assertThrows(BerthException.class, () -> NamespaceSpec.pidTarget(
+                target.toBuilder().clearTargetId().build(), "p", find)).kind());
+        assertEquals(ErrorKind.FAILED_PRECONDITION, assertThrows(BerthException.class, () -> NamespaceSpec.pidTarget(
+                target.toBuilder().setTargetId("stopped").build(), "p", find)).kind());
+        assertEquals(null, NamespaceSpec.pidTarget(NamespaceOption.newBuilder().setPid(NamespaceMode.POD).build(),
+                "p", find), "other modes need no target");
+    }
+
+    @Test
+    void privilegedContainerNeedsAPrivilegedPod() throws IOException {
+        ContainerConfig privileged = cfg().setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
+                LinuxContainerSecurityContext.newBuilder().setPrivileged(true))).build();
+        BerthException e = assertThrows(BerthException.class,
+                () -> build(privileged, img(List.of("/ep"), List.of(), ""), null, false));
+        assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("no privileged container allowed"), e.getMessage());
+        assertTrue(build(privileged, img(List.of("/ep"), List.of(), ""), null, true)
+                .at("/linux/maskedPaths").isMissingNode(), "a privileged pod may run it");
+        assertFalse(build(cfg().build(), img(List.of("/ep"), List.of(), ""), null, true)
+                .at("/linux/maskedPaths").isMissingNode(), "a plain container in a privileged pod stays plain");
     }
 
     /** What the daemon holds on the build hosts: everything but CAP_SYS_RESOURCE. */

@@ -65,4 +65,69 @@ class FdRelayTest {
         assertTrue(!t.isAlive(), "the relay ended although a writer still holds the pipe");
         Processes.close(out.write());
     }
+
+    @Test
+    void aBackgroundChildThatKeepsWritingCannotKeepTheDrainGoing() throws Exception {
+        Processes.Pipe out = Processes.pipe();
+        Processes.Pipe control = Processes.pipe();
+        FdRelay relay = new FdRelay();
+        ByteQueue stdout = new ByteQueue(64 * 1024, relay.waker());
+        relay.output(out.read(), stdout).control(control.read(), data -> { }, relay::drainOutputs);
+        Thread t = Thread.ofPlatform().start(relay::run);
+        // the "background child": writes for ever (like `yes &` left by an exec'd shell)
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread child = Thread.ofPlatform().start(() -> {
+            byte[] line = "y\n".getBytes(StandardCharsets.UTF_8);
+            while (writing.get()) {
+                try {
+                    Processes.write(out.write(), line);
+                } catch (RuntimeException closed) {
+                    return;
+                }
+            }
+        });
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try (InputStream r = stdout.inputStream()) {
+                r.transferTo(OutputStream.nullOutputStream()); // a client that reads as fast as it can
+            } catch (java.io.IOException ignored) {
+                // ended
+            }
+        });
+        Thread.sleep(100);
+        long t0 = System.nanoTime();
+        Processes.close(control.write()); // the exec'd process ended
+        t.join(10_000);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        writing.set(false);
+        assertTrue(!t.isAlive(), "the relay ended although a child keeps writing into the pipe");
+        assertTrue(ms < FdRelay.DRAIN_GRACE_MS + 3000, "ended within the drain grace: " + ms + " ms");
+        reader.join(5000);
+        assertTrue(!reader.isAlive(), "the client saw end of file");
+        Processes.close(out.write());
+        child.join(5000);
+    }
+
+    @Test
+    void aSlowClientStillGetsAllTheProcessWroteBeforeItEnded() throws Exception {
+        Processes.Pipe out = Processes.pipe();
+        Processes.Pipe control = Processes.pipe();
+        FdRelay relay = new FdRelay();
+        ByteQueue stdout = new ByteQueue(4096, relay.waker());
+        relay.output(out.read(), stdout).control(control.read(), data -> { }, relay::drainOutputs);
+        Thread t = Thread.ofPlatform().start(relay::run);
+        byte[] chunk = new byte[1024];
+        java.util.Arrays.fill(chunk, (byte) 'x');
+        Fds.setNonBlocking(out.write());
+        long written = 0;
+        while (Fds.write(out.write(), chunk, 0, chunk.length) > 0) {
+            written += 1024; // pipe and queue full: what the process left when it ended
+        }
+        Processes.close(control.write()); // ended; out.write() stays open like a quiet background child
+        Thread.sleep(FdRelay.DRAIN_GRACE_MS + 500); // the client is slower than the drain grace
+        InputStream r = stdout.inputStream();
+        assertEquals(written, r.readAllBytes().length, "nothing of the process's output was cut");
+        t.join(5000);
+        assertTrue(!t.isAlive());
+        Processes.close(out.write());
+    }
 }

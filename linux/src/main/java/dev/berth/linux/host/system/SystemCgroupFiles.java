@@ -35,12 +35,31 @@ final class SystemCgroupFiles implements CgroupFiles {
     }
 
     @Override
+    /*
+     * The topmost mount on the mount point, from /proc/self/mountinfo. Not Files.getFileStore: where
+     * cgroup2 is mounted over a hybrid host's tmpfs at /sys/fs/cgroup (a private mount namespace, as
+     * run-hybrid and the tests make) the JDK reports the tmpfs underneath.
+     */
     public boolean isCgroup2() {
         try {
-            return Files.getFileStore(mount).type().equals("cgroup2");
+            String mountPoint = mount.toAbsolutePath().normalize().toString();
+            String type = null;
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ");
+                int sep = java.util.Arrays.asList(f).indexOf("-");
+                if (f.length > 4 && sep > 0 && sep + 1 < f.length && unescape(f[4]).equals(mountPoint)) {
+                    type = f[sep + 1]; // later lines are mounted on top of earlier ones
+                }
+            }
+            return "cgroup2".equals(type);
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** mountinfo escapes space, tab, newline and backslash as octal. */
+    private static String unescape(String s) {
+        return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
     }
 
     @Override
