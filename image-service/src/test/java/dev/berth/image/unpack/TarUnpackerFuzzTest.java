@@ -43,7 +43,7 @@ class TarUnpackerFuzzTest {
             ErrorKind.RESOURCE_EXHAUSTED, ErrorKind.FAILED_PRECONDITION, ErrorKind.INVALID_ARGUMENT);
     /** Small bounds so that a generated bomb is cut quickly. */
     private static final LayerUnpacker.Limits LIMITS = new LayerUnpacker.Limits(4L << 20, 200, 500, 64 * 1024, 4096);
-    private static final Duration BUDGET = Duration.ofSeconds(25);
+    private static final Duration BUDGET = Duration.ofSeconds(15);
 
     private Path base;
     private Path outside;
