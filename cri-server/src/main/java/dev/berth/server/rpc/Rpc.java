@@ -40,8 +40,23 @@ public final class Rpc {
         observer.onCompleted();
     }
 
+    /**
+     * A status description at most this long: it travels in a header, and clients refuse large ones
+     * (grpc-java's default limit for all headers is 8 KiB), which would turn a clear error into a
+     * transport failure. Messages can quote request or image content.
+     */
+    static final int MAX_DESCRIPTION_CHARS = 4096;
+
     public static Status toStatus(BerthException e) {
-        return Status.fromCode(code(e.kind())).withDescription(e.getMessage());
+        return Status.fromCode(code(e.kind())).withDescription(bounded(e.getMessage()));
+    }
+
+    static String bounded(String message) {
+        if (message == null || message.length() <= MAX_DESCRIPTION_CHARS) {
+            return message;
+        }
+        int cut = message.length() - MAX_DESCRIPTION_CHARS + 64;
+        return message.substring(0, MAX_DESCRIPTION_CHARS - 64) + " ...(" + cut + " characters left out)";
     }
 
     static Status.Code code(ErrorKind kind) {

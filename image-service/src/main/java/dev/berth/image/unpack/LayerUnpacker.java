@@ -41,6 +41,8 @@ import java.util.zip.GZIPInputStream;
 public final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
+    /** The longest file name (one path component) Linux file systems take. */
+    private static final int NAME_MAX = 255;
 
     /**
      * What an unpacked layer holds, counted while unpacking (no per-file bookkeeping): apparent bytes of
@@ -175,7 +177,14 @@ public final class LayerUnpacker {
             TarReader.Entry e;
             while ((e = tar.next()) != null) {
                 entries++;
-                apply(e, tar.data(), buf);
+                try {
+                    apply(e, tar.data(), buf);
+                } catch (java.nio.file.FileSystemException fs) {
+                    // The file system refused what the entry asks for: say which entry, as a content error.
+                    throw cannotApply(e.name(), fs.getReason() == null ? fs.toString() : fs.getReason(), fs);
+                } catch (LinuxException le) {
+                    throw cannotApply(e.name(), le.getMessage(), le);
+                }
             }
             // Directory mtimes last: creating entries inside a directory changes its mtime.
             dirTimes.apply();
@@ -309,6 +318,10 @@ public final class LayerUnpacker {
                 if (p.indexOf('\0') >= 0) {
                     throw refuse("%s %s contains a NUL byte", kind, name);
                 }
+                if (p.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                    throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": " + kind + " " + abbreviate(name)
+                            + " has a component longer than " + NAME_MAX + " bytes, the longest file name Linux allows");
+                }
                 out.add(p);
             }
             return out;
@@ -333,10 +346,21 @@ public final class LayerUnpacker {
             return p;
         }
 
+        private BerthException cannotApply(String name, String reason, Exception cause) {
+            boolean full = reason.contains("No space left") || reason.contains("Disk quota");
+            return new BerthException(full ? ErrorKind.RESOURCE_EXHAUSTED : ErrorKind.FAILED_PRECONDITION, what
+                    + ": cannot unpack entry " + abbreviate(name) + ": " + reason, cause);
+        }
+
         private BerthException refuse(String format, Object... args) {
             return new BerthException(ErrorKind.PERMISSION_DENIED, what + ": refusing a malicious layer: "
                     + String.format(format, args));
         }
+    }
+
+    /** A name for an error message: long ones shortened (they come from the layer, and may be 4 KiB). */
+    static String abbreviate(String name) {
+        return name.length() <= 120 ? name : name.substring(0, 60) + "..." + name.substring(name.length() - 40);
     }
 
     private static BasicFileAttributes lstat(Path p) throws IOException {

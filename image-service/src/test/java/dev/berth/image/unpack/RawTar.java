@@ -9,8 +9,18 @@ final class RawTar {
 
     /** A ustar header; {@code data} (may be null) follows, padded to 512. {@code size} is what the header claims. */
     RawTar entry(char type, String name, long size, byte[] data, long mtimeSeconds) {
+        return entry(type, name, "", size, data, mtimeSeconds);
+    }
+
+    /** A symlink ('2') or hard link ('1') to {@code target}. */
+    RawTar link(char type, String name, String target) {
+        return entry(type, name, target, 0, null, 1_000_000);
+    }
+
+    private RawTar entry(char type, String name, String link, long size, byte[] data, long mtimeSeconds) {
         byte[] h = new byte[512];
         put(h, 0, name.getBytes(StandardCharsets.UTF_8), 100);
+        put(h, 157, link.getBytes(StandardCharsets.UTF_8), 100);
         octal(h, 100, 8, type == '5' ? 0755 : 0644);
         octal(h, 108, 8, 0);
         octal(h, 116, 8, 0);
@@ -81,6 +91,9 @@ final class RawTar {
 
     private static void octal(byte[] h, int off, int len, long v) {
         String s = String.format("%0" + (len - 1) + "o", v);
+        if (s.length() > len - 1) {
+            s = s.substring(s.length() - (len - 1)); // a generated size too big for the field: keep its low digits
+        }
         put(h, off, s.getBytes(StandardCharsets.US_ASCII), len - 1);
         h[off + len - 1] = 0;
     }

@@ -2,6 +2,7 @@ package dev.berth.server.rpc.container;
 
 import dev.berth.core.error.BerthException;
 import dev.berth.runtime.container.ContainerService;
+import dev.berth.server.rpc.RequestBounds;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import runtime.v1.CreateContainerRequest;
@@ -17,6 +18,11 @@ public class CreateContainerHandler {
         if (!req.hasConfig()) {
             throw BerthException.invalid("CreateContainer needs a config");
         }
+        var c = req.getConfig();
+        RequestBounds.name("CreateContainer", "pod_sandbox_id", req.getPodSandboxId());
+        RequestBounds.name("CreateContainer", "metadata.name", c.getMetadata().getName());
+        RequestBounds.map("CreateContainer", "labels", c.getLabelsMap());
+        RequestBounds.map("CreateContainer", "annotations", c.getAnnotationsMap());
         String id = containers.create(req.getPodSandboxId(), req.getConfig());
         return CreateContainerResponse.newBuilder().setContainerId(id).build();
     }

@@ -91,12 +91,19 @@ public final class RegistriesConf {
                 throw BerthException.precondition("registries config %s: wildcard prefix %s cannot have a location",
                         source, prefix);
             }
+            if (!location.isEmpty()) {
+                checkLocation(source, "the location of " + prefix, location);
+            }
+            if (!prefix.startsWith("*.")) {
+                checkLocation(source, "prefix", prefix);
+            }
             List<Mirror> mirrors = new ArrayList<>();
             for (JsonNode m : r.path("mirror")) {
                 String ml = m.path("location").asText("");
                 if (ml.isEmpty()) {
                     throw BerthException.precondition("registries config %s: a mirror of %s has no location", source, prefix);
                 }
+                checkLocation(source, "a mirror of " + prefix, ml);
                 mirrors.add(new Mirror(strip(ml), m.path("insecure").asBoolean(false),
                         m.path("pull-from-mirror").asText("all")));
             }
@@ -104,6 +111,23 @@ public final class RegistriesConf {
                     r.path("blocked").asBoolean(false), r.path("mirror-by-digest-only").asBoolean(false), mirrors));
         }
         return new RegistriesConf(out, source);
+    }
+
+    /** host[:port][/path], as an image name starts: no scheme, no spaces, a port that exists. */
+    private static final java.util.regex.Pattern LOCATION = java.util.regex.Pattern.compile(
+            "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+                    + "|\\[[0-9a-fA-F:.]+\\])(?::([0-9]{1,5}))?"
+                    + "(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*");
+
+    /** Refuses a location berth could not turn into a registry URL (it would fail every pull it applies to). */
+    private static void checkLocation(String source, String what, String raw) {
+        String l = strip(raw);
+        java.util.regex.Matcher m = LOCATION.matcher(l);
+        if (!m.matches() || m.group(1) != null && Integer.parseInt(m.group(1)) > 65535) {
+            throw BerthException.precondition("registries config %s: %s is \"%s\", which is not host[:port][/path] (no "
+                    + "scheme: mark plain-HTTP registries with insecure = true)", source, what,
+                    raw.length() > 100 ? raw.substring(0, 100) + "..." : raw);
+        }
     }
 
     private static String strip(String s) {

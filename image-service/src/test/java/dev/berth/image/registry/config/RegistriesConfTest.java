@@ -87,4 +87,14 @@ class RegistriesConfTest {
         assertTrue(e.getMessage().contains("bad.conf"));
         assertEquals(0, RegistriesConf.load(Path.of("/nonexistent/registries.conf")).registries().size());
     }
+
+    @Test
+    void locationsThatAreNoRegistryHostAreRefusedAtLoad() {
+        for (String bad : new String[] {"http://mirror.local", "mirror .local", "mirror.local:99999", "a?b"}) {
+            String conf = "[[registry]]\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"" + bad + "\"\n";
+            BerthException e = assertThrows(BerthException.class, () -> RegistriesConf.parse(conf, "r.conf"), bad);
+            assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
+            assertTrue(e.getMessage().contains("not host[:port][/path]") && e.getMessage().contains(bad), e.getMessage());
+        }
+    }
 }
