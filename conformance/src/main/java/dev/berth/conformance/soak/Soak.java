@@ -96,6 +96,9 @@ public final class Soak {
         Census before = Census.take(d);
         SoakLoop.Result r = new SoakLoop(d, s.image(), cycles, parallel, kills, seed).run();
         violations.addAll(r.violations());
+        if (r.killedDuring().size() < kills) {
+            violations.add("only " + r.killedDuring().size() + " of " + kills + " daemon kills happened");
+        }
         Census after = settle(d, before);
         violations.addAll(after.differencesFrom(before));
         System.out.printf("%n%d cycles (%d cut short by kills) in %.1f s: %.2f cycles/s, %d in flight%n%n",

@@ -41,6 +41,7 @@ public final class SoakLoop {
     private final List<long[]> rss = Collections.synchronizedList(new ArrayList<>());
     private final List<String> killedDuring = new ArrayList<>();
     private final AtomicInteger next = new AtomicInteger();
+    /** Cycles that ran to the end; the loop runs until this reaches {@code cycles}. */
     private final AtomicInteger completed = new AtomicInteger();
     private final AtomicInteger busy = new AtomicInteger();
     private final Object gate = new Object();
@@ -64,16 +65,17 @@ public final class SoakLoop {
         for (int i = 0; i < parallel; i++) {
             workers.add(pool.submit(this::work));
         }
+        int stretch = Math.max(1, cycles / (kills + 1));
         for (int k = 0; k < kills; k++) {
-            // spread kills over the loop, each at a random moment of its stretch
-            int at = (int) ((k + 1L) * cycles / (kills + 1)) - random.nextInt(Math.max(1, cycles / (kills + 1) / 2));
-            while (completed.get() < at && next.get() < cycles) {
+            // spread kills over the loop, each at a random moment of its stretch of completed cycles
+            int at = (k + 1) * stretch - random.nextInt(Math.max(1, stretch / 2));
+            while (completed.get() < at) {
                 Thread.sleep(20);
             }
-            if (next.get() >= cycles) {
+            Thread.sleep(random.nextInt(1500));
+            if (completed.get() >= cycles) {
                 break;
             }
-            Thread.sleep(random.nextInt(400));
             killAndRecover();
         }
         for (Future<?> w : workers) {
@@ -96,30 +98,35 @@ public final class SoakLoop {
                         return;
                     }
                 }
-                n = next.getAndIncrement();
-                if (n >= cycles) {
+                if (completed.get() + busy.get() >= cycles) {
                     return;
                 }
+                n = next.getAndIncrement();
                 busy.incrementAndGet();
             }
             PodCycle c = new PodCycle(n);
             int gen = generation;
             running.add(c);
+            boolean done = false;
             try {
                 c.run(d, image, timings);
                 Commands.run("rm", "-rf", PodCycle.logDir(d).resolve("cycle-" + n).toString());
+                done = true;
             } catch (RuntimeException e) {
                 if (generation != gen || !open) {
                     limbo.add(c); // cut short by a kill: judged after the restart
                 } else {
                     violations.add("cycle " + n + ": " + c.inFlight + " failed: " + describe(e));
                     violations.addAll(c.cleanUp(d));
+                    done = true; // counted, so that a runtime failing every cycle still ends the loop
                 }
             } finally {
                 running.remove(c);
-                int done = completed.incrementAndGet();
-                if (done % Math.max(1, cycles / 10) == 0) {
-                    rss.add(new long[] {done, Census.statusField(Census.daemonJavaPid(d), "VmRSS:")});
+                if (done) {
+                    int count = completed.incrementAndGet();
+                    if (count % Math.max(1, cycles / 10) == 0) {
+                        rss.add(new long[] {count, Census.statusField(Census.daemonJavaPid(d), "VmRSS:")});
+                    }
                 }
                 busy.decrementAndGet();
             }
