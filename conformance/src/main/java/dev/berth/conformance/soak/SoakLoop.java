@@ -151,7 +151,8 @@ public final class SoakLoop {
         while (busy.get() > 0) {
             Thread.sleep(20);
         }
-        d.startProcess();
+        // the JVM's start takes 5-50 s on a loaded 2-core machine
+        d.startProcess(java.time.Duration.ofSeconds(180));
         List<PodCycle> cut;
         synchronized (limbo) {
             cut = limbo.stream().filter(c -> !c.judged).toList();
