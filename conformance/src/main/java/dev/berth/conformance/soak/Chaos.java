@@ -241,8 +241,7 @@ final class Chaos {
                 Commands.run("mkdir", "-p", d.root().toString()).orThrow();
                 d.namespace().run("mount", "-t", "tmpfs", "-o", "size=128m,mode=0700", "berth-soak-root",
                         d.root().toString()).orThrow();
-                d.startProcess();
-                PodCycle.rt(d); // client
+                d.startProcess(Soak.START_TIMEOUT);
                 d.client().images().pullImage(PullImageRequest.newBuilder()
                         .setImage(ImageSpec.newBuilder().setImage(busybox)).build());
                 out.add(fullMidPull(d, big));

@@ -16,6 +16,9 @@ import runtime.v1.PullImageRequest;
  * violation (a census difference, a failed call, an untruthful status after a crash).
  */
 public final class Soak {
+    /** The JVM's start takes 5-50 s on a loaded 2-core machine. */
+    static final java.time.Duration START_TIMEOUT = java.time.Duration.ofSeconds(180);
+
     private Soak() {}
 
     /** Registry, daemon and pulled image of one soak run. */
@@ -25,7 +28,8 @@ public final class Soak {
             BerthDaemon d = null;
             try {
                 String image = TestImages.pushBusybox(reg, "soak/busybox", "1").reference();
-                d = BerthDaemon.start(env);
+                d = BerthDaemon.prepare(env);
+                d.startProcess(START_TIMEOUT);
                 d.client().images().pullImage(PullImageRequest.newBuilder()
                         .setImage(ImageSpec.newBuilder().setImage(image)).build());
                 return new Setup(reg, d, image);

@@ -151,8 +151,7 @@ public final class SoakLoop {
         while (busy.get() > 0) {
             Thread.sleep(20);
         }
-        // the JVM's start takes 5-50 s on a loaded 2-core machine
-        d.startProcess(java.time.Duration.ofSeconds(180));
+        d.startProcess(Soak.START_TIMEOUT);
         List<PodCycle> cut;
         synchronized (limbo) {
             cut = limbo.stream().filter(c -> !c.judged).toList();
