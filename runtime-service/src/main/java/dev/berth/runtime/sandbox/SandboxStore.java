@@ -94,7 +94,12 @@ public final class SandboxStore {
         Path dir = Path.of(r.podDir());
         try {
             Files.createDirectories(dir);
-            Files.write(dir.resolve(PENDING), JSON.writeValueAsBytes(r));
+            // replaced whole or not at all: a kill -9 mid-write must not leave a torn file that
+            // loadPending cannot read, which would forget a pod whose namespaces and network exist
+            Path tmp = dir.resolve(PENDING + ".tmp");
+            Files.write(tmp, JSON.writeValueAsBytes(r));
+            Files.move(tmp, dir.resolve(PENDING), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw BerthException.internal("cannot write " + dir.resolve(PENDING) + ": " + e.getMessage(), e);
         }
@@ -114,7 +119,18 @@ public final class SandboxStore {
             for (Path d : dirs.toList()) {
                 Path pending = d.resolve(PENDING);
                 String id = d.getFileName().toString();
-                if (records.contains(id) || !Files.exists(pending)) {
+                if (records.contains(id)) {
+                    continue;
+                }
+                if (!Files.exists(pending)) {
+                    // killed between making the directory and writing pending.json: nothing on the
+                    // host was touched yet, only the directory (and a torn temp file) remain
+                    try {
+                        Files.deleteIfExists(d.resolve(PENDING + ".tmp"));
+                        Files.deleteIfExists(d);
+                    } catch (IOException e) {
+                        LOG.warning("cannot remove leftover " + d + ": " + e);
+                    }
                     continue;
                 }
                 try {

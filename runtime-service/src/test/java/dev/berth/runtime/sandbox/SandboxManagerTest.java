@@ -392,6 +392,17 @@ class SandboxManagerTest {
         manager.remove(id);
     }
 
+    @Test
+    void crashBeforeThePendingFileLeavesNoPodDirectoryAfterRestart() throws Exception {
+        // as if killed between making the pod's directory and replacing pending.json (found by ./berth soak chaos)
+        Path leftover = runDir.resolve("pods").resolve("0".repeat(64));
+        Files.createDirectories(leftover);
+        Files.writeString(leftover.resolve("pending.json.tmp"), "{\"id\":");
+        manager = newManager();
+        assertFalse(Files.exists(leftover), "an empty pod directory outlived recovery");
+        assertTrue(manager.ids().isEmpty());
+    }
+
     /** Host address of eth0 (the machine's own address), if it has one. */
     private static String hostAddress() {
         String out = HostCensus.run("ip", "-4", "-o", "addr", "show", "scope", "global");
