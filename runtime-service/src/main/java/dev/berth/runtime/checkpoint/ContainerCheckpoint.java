@@ -17,7 +17,7 @@ public final class ContainerCheckpoint {
 
     /** What is checkpointed: the container's identity, files and runtime. */
     public record Source(String id, String name, String image, String imageId, String imageRef, String handler,
-            long createdAtNanos, Path containerDir, Path configJson, Path upper, OciRuntime runtime) {}
+            long createdAtNanos, Path containerDir, Path configJson, Path upper, OciRuntime runtime, String podId) {}
 
     /** Validates {@code location}: an absolute path whose directory exists. */
     public static Path location(String location) {
