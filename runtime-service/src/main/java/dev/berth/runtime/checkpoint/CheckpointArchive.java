@@ -38,6 +38,7 @@ public final class CheckpointArchive {
     private CheckpointArchive() {}
 
     /** What config.dump says about the checkpointed container. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     public record ContainerConfigDump(String id, String name, String rootfsImage, String rootfsImageRef,
             String rootfsImageName, String runtime, String createdTime, String checkpointedTime) {}
 
