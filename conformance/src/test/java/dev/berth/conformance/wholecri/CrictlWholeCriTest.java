@@ -97,9 +97,13 @@ class CrictlWholeCriTest {
         return JSON.readTree(r.out());
     }
 
-    /** The table row whose first columns hold {@code key}, split on runs of two or more spaces. */
+    /**
+     * The table row holding {@code key}, split on runs of two or more spaces; crictl clears the
+     * screen (ESC[2J ESC[H) before the header.
+     */
     static String[] row(String table, String key) {
-        return table.lines().filter(l -> l.contains(key)).findFirst().map(l -> l.strip().split("\\s{2,}"))
+        return table.replaceAll("\u001b\\[[0-9;]*[A-Za-z]", "").lines().filter(l -> l.contains(key)).findFirst()
+                .map(l -> l.strip().split("\\s{2,}"))
                 .orElseThrow(() -> new AssertionError("no row for " + key + " in\n" + table));
     }
 
@@ -170,7 +174,9 @@ class CrictlWholeCriTest {
 
     @Test
     void eventsStreamsAContainersLifecycleInOrder() throws Exception {
-        Process p = new ProcessBuilder(argv("events", "-o", "json")).redirectErrorStream(true).start();
+        // stdout only: crictl logs its warnings (no /etc/crictl.yaml) on stderr
+        Process p = new ProcessBuilder(argv("events", "-o", "json"))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         p.getOutputStream().close();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         Thread reader = Thread.ofVirtual().start(() -> {

@@ -133,7 +133,7 @@ public final class PodCheckpoint {
                             + "container " + s.id() + " was checkpointed");
                 }
                 String archive = CONTAINERS_DIR + "/" + s.name() + ".tar";
-                ContainerCheckpoint.write(s, containersDir.resolve(s.name() + ".tar"), left, criu);
+                ContainerCheckpoint.writeFrozen(s, containersDir.resolve(s.name() + ".tar"), left, criu);
                 entries.add(new Container(s.name(), s.id(), s.image(), s.imageId(), archive));
             }
             thaw(frozen);
@@ -161,7 +161,7 @@ public final class PodCheckpoint {
         RuntimeException first = null;
         for (ContainerCheckpoint.Source s : frozen) {
             try {
-                s.runtime().resume(s.id());
+                ContainerCheckpoint.thaw(s);
             } catch (RuntimeException e) {
                 if (first == null) {
                     first = e;
