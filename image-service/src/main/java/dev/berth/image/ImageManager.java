@@ -7,6 +7,7 @@ import dev.berth.image.content.BlobStore;
 import dev.berth.image.layer.LayerLeases;
 import dev.berth.image.layer.LayerStore;
 import dev.berth.image.manifest.ImageConfig;
+import dev.berth.image.manifest.Manifest;
 import dev.berth.image.manifest.PlatformSelector;
 import dev.berth.image.pull.ImagePuller;
 import dev.berth.image.pull.SingleFlight;
@@ -312,7 +313,31 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         for (String d : r.diffIds().reversed()) {
             lower.add(layers.lowerDir(d)); // the short name: many layers still fit in the mount options
         }
-        return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower));
+        return new LocalImage(r.id(), r.repoTags(), r.repoDigests(), r.size(), lc, List.copyOf(lower),
+                manifestAnnotations(r));
+    }
+
+    /** The annotations of the image's manifest (the one naming its config), as kept in the blob store. */
+    private Map<String, String> manifestAnnotations(ImageRecord r) {
+        for (String digest : r.blobs()) {
+            if (digest.equals(r.id())) {
+                continue;
+            }
+            Optional<byte[]> bytes = blobs.read(digest);
+            if (bytes.isEmpty()) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = Manifest.parse(bytes.get(), "", "image " + r.id());
+            } catch (BerthException notAManifest) {
+                continue;
+            }
+            if (!m.isIndex() && m.config() != null && r.id().equals(m.config().digest())) {
+                return m.annotations();
+            }
+        }
+        return Map.of();
     }
 
     // ---- remove and garbage collection ----

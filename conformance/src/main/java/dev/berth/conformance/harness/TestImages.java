@@ -190,6 +190,7 @@ public final class TestImages {
         private final List<String> env = new ArrayList<>(List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
         private String workingDir = "";
         private final Map<String, String> labels = new LinkedHashMap<>();
+        private final Map<String, String> annotations = new LinkedHashMap<>();
         private String os = "linux";
         private String architecture = "amd64";
         private String variant;
@@ -244,6 +245,12 @@ public final class TestImages {
 
         public Image label(String k, String v) {
             labels.put(k, v);
+            return this;
+        }
+
+        /** An annotation of the manifest (e.g. the one marking a checkpoint image). */
+        public Image annotation(String k, String v) {
+            annotations.put(k, v);
             return this;
         }
 
@@ -334,6 +341,10 @@ public final class TestImages {
                 l.put("mediaType", types.get(i));
                 l.put("digest", digests.get(i));
                 l.put("size", sizes.get(i));
+            }
+            if (!annotations.isEmpty()) {
+                ObjectNode a = manifest.putObject("annotations");
+                annotations.forEach(a::put);
             }
             byte[] manifestBytes = bytes(manifest);
             String manifestDigest = putManifest(reg, repository, tag, manifestType, manifestBytes);

@@ -372,6 +372,24 @@ public class RuntimeServiceDispatcher extends RuntimeServiceGrpc.RuntimeServiceI
         Rpc.unary(observer, () -> checkpointContainerHandler.handle(request));
     }
 
+    @Inject
+    dev.berth.server.rpc.sandbox.CheckpointPodHandler checkpointPodHandler;
+
+    @Inject
+    dev.berth.server.rpc.sandbox.RestorePodHandler restorePodHandler;
+
+    @Override
+    public void checkpointPod(runtime.v1.CheckpointPodRequest request,
+            StreamObserver<runtime.v1.CheckpointPodResponse> observer) {
+        Rpc.unary(observer, () -> checkpointPodHandler.handle(request));
+    }
+
+    @Override
+    public void restorePod(runtime.v1.RestorePodRequest request,
+            StreamObserver<runtime.v1.RestorePodResponse> observer) {
+        Rpc.unary(observer, () -> restorePodHandler.handle(request));
+    }
+
     @Override
     public void updatePodSandboxResources(runtime.v1.UpdatePodSandboxResourcesRequest request,
             StreamObserver<runtime.v1.UpdatePodSandboxResourcesResponse> observer) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.berth.core.error.BerthException;
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An image manifest or an index (manifest list), as one record: a manifest has {@code config} and
@@ -13,7 +14,7 @@ import java.util.List;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Manifest(int schemaVersion, String mediaType, Descriptor config, List<Descriptor> layers,
-        List<Descriptor> manifests) {
+        List<Descriptor> manifests, Map<String, String> annotations) {
 
     static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
@@ -43,7 +44,8 @@ public record Manifest(int schemaVersion, String mediaType, Descriptor config, L
             throw BerthException.precondition("%s: unsupported manifest media type %s", what, type);
         }
         Manifest out = new Manifest(m.schemaVersion(), type, m.config(), m.layers() == null ? List.of() : m.layers(),
-                m.manifests() == null ? List.of() : m.manifests());
+                m.manifests() == null ? List.of() : m.manifests(),
+                m.annotations() == null ? Map.of() : Map.copyOf(m.annotations()));
         if (out.isIndex()) {
             if (out.manifests().isEmpty()) {
                 throw BerthException.precondition("%s: the image index lists no manifests", what);

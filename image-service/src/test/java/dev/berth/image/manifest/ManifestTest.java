@@ -50,4 +50,17 @@ class ManifestTest {
                 + "\",\"digest\":\"sha256:" + "a".repeat(64) + "\",\"size\":1}]}").getBytes(StandardCharsets.UTF_8);
         assertTrue(Manifest.parse(idx, MediaTypes.DOCKER_LIST, "t").isIndex());
     }
+
+    @Test
+    void manifestAnnotationsAreKept() {
+        byte[] m = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\",\"config\":{\"mediaType\":"
+                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" + "c".repeat(64) + "\",\"size\":2},"
+                + "\"layers\":[],\"annotations\":{\"io.kubernetes.cri-o.annotations.checkpoint.name\":\"counter\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        assertEquals(java.util.Map.of("io.kubernetes.cri-o.annotations.checkpoint.name", "counter"),
+                Manifest.parse(m, "", "t").annotations());
+        byte[] plain = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OCI_MANIFEST + "\",\"config\":{\"digest\":"
+                + "\"sha256:" + "c".repeat(64) + "\",\"size\":2},\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
+        assertTrue(Manifest.parse(plain, "", "t").annotations().isEmpty());
+    }
 }

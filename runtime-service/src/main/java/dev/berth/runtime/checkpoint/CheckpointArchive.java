@@ -38,6 +38,7 @@ public final class CheckpointArchive {
     private CheckpointArchive() {}
 
     /** What config.dump says about the checkpointed container. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
     public record ContainerConfigDump(String id, String name, String rootfsImage, String rootfsImageRef,
             String rootfsImageName, String runtime, String createdTime, String checkpointedTime) {}
 
@@ -144,9 +145,14 @@ public final class CheckpointArchive {
     public static void unpack(Path archive, Path dir) throws IOException {
         Files.createDirectories(dir);
         tar(List.of("tar", "--numeric-owner", "-xpf", archive.toString(), "-C", dir.toString()));
+        requireParts(dir, archive.toString());
+    }
+
+    /** INVALID_ARGUMENT unless {@code dir} holds config.dump, spec.dump and checkpoint/. */
+    static void requireParts(Path dir, String origin) {
         for (String required : List.of(CONFIG_DUMP, SPEC_DUMP, CHECKPOINT_DIR)) {
             if (!Files.exists(dir.resolve(required))) {
-                throw BerthException.invalid("checkpoint archive %s lacks %s", archive, required);
+                throw BerthException.invalid("checkpoint %s lacks %s", origin, required);
             }
         }
     }

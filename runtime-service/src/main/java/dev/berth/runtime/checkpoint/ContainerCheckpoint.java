@@ -17,7 +17,7 @@ public final class ContainerCheckpoint {
 
     /** What is checkpointed: the container's identity, files and runtime. */
     public record Source(String id, String name, String image, String imageId, String imageRef, String handler,
-            long createdAtNanos, Path containerDir, Path configJson, Path upper, OciRuntime runtime) {}
+            long createdAtNanos, Path containerDir, Path configJson, Path upper, OciRuntime runtime, String podId) {}
 
     /** Validates {@code location}: an absolute path whose directory exists. */
     public static Path location(String location) {
@@ -37,8 +37,45 @@ public final class ContainerCheckpoint {
         return p;
     }
 
-    /** Dumps the container (left running) and writes the archive; the work directory is removed. */
+    /**
+     * Dumps the container (left running) and writes the archive; the work directory is removed. The
+     * container is frozen meanwhile, so that the writable layer's changes are those of the moment
+     * CRIU's images show (a process writing files while tar reads them made the archive fail).
+     */
     public static void write(Source s, Path location, long timeoutSeconds, CriuSupport criu) {
+        criu.require("checkpointing container " + s.id());
+        s.runtime().pause(s.id());
+        RuntimeException failure = null;
+        try {
+            writeFrozen(s, location, timeoutSeconds, criu);
+        } catch (RuntimeException e) {
+            failure = e;
+            throw e;
+        } finally {
+            try {
+                thaw(s);
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    throw e;
+                }
+                failure.addSuppressed(e);
+            }
+        }
+    }
+
+    /** Thaws a container frozen for its checkpoint; one CRIU already thawed, or that ended, is fine. */
+    static void thaw(Source s) {
+        try {
+            s.runtime().resume(s.id());
+        } catch (RuntimeException e) {
+            if (s.runtime().state(s.id()).map(st -> st.status().equals("paused")).orElse(false)) {
+                throw e;
+            }
+        }
+    }
+
+    /** As {@link #write}, for a container its caller has frozen (CheckpointPod freezes the whole pod). */
+    static void writeFrozen(Source s, Path location, long timeoutSeconds, CriuSupport criu) {
         criu.require("checkpointing container " + s.id());
         Path work = null;
         try {

@@ -19,10 +19,12 @@ public final class ContainerRestore {
 
     private ContainerRestore() {}
 
-    /** Unpacks {@code archive} for the container in {@code containerDir} and adjusts its spec. */
-    public static void prepare(Path archive, Path containerDir, Path rootfs, ObjectNode spec) throws IOException {
+    /** Unpacks the checkpoint for the container in {@code containerDir} and adjusts its spec. */
+    public static void prepare(CheckpointSource source, Path containerDir, Path rootfs, ObjectNode spec)
+            throws IOException {
+        String archive = source.origin();
         Path unpacked = containerDir.resolve(RESTORE_DIR);
-        CheckpointArchive.unpack(archive, unpacked);
+        source.unpackInto(unpacked);
         CheckpointArchive.applyRootfsDiff(unpacked, rootfs);
         JsonNode old = CheckpointArchive.JSON.readTree(CheckpointArchive.readSpec(unpacked));
         if (!old.path("process").isObject()) {

@@ -11,7 +11,7 @@ import dev.berth.linux.host.LinuxHost;
 import dev.berth.linux.host.ProcessTable;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.container.ContainerRecord.Phase;
-import dev.berth.runtime.checkpoint.CheckpointArchive;
+import dev.berth.runtime.checkpoint.CheckpointSource;
 import dev.berth.runtime.checkpoint.ContainerCheckpoint;
 import dev.berth.runtime.checkpoint.ContainerRestore;
 import dev.berth.runtime.checkpoint.CriuSupport;
@@ -134,19 +134,34 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         Optional<PodUserNamespace> userns = PodUserNamespace.forContainer(
                 config.getLinux().getSecurityContext().getNamespaceOptions(),
                 pod.config().getLinux().getSecurityContext().getNamespaceOptions());
-        // CRI-O's convention: an image that is the path of a checkpoint archive restores that container.
-        Optional<CheckpointArchive.ContainerConfigDump> restoreFrom = CheckpointArchive.detect(imageRefText);
-        String imageWanted = restoreFrom.map(c -> c.rootfsImageName()).orElse(imageRefText);
-        // The image's layers are leased until the overlay is mounted (the mount keeps them after):
-        // a RemoveImage meanwhile waits instead of emptying a lowerdir.
-        try (ImageLease lease = images.lease(imageWanted).orElseThrow(() -> BerthException.notFound(
-                "image %s is not present on this node; pull it first (PullImage)", imageWanted))) {
+        // CRI-O's conventions: an image that is the path of a checkpoint archive, or an image marked as
+        // a checkpoint, restores that container onto the image it ran. The image's layers are leased
+        // until the overlay is mounted (the mount keeps them after): a RemoveImage meanwhile waits
+        // instead of emptying a lowerdir.
+        ImageLease lease = CheckpointSource.isPath(imageRefText) ? null : images.lease(imageRefText).orElse(null);
+        try {
+            Optional<CheckpointSource> restoreFrom = CheckpointSource.detect(imageRefText,
+                    Optional.ofNullable(lease).map(ImageLease::image));
+            restoreFrom.ifPresent(c -> CriuSupport.host().require("restoring a container from checkpoint " + c.origin()));
+            String imageWanted = restoreFrom.map(CheckpointSource::baseImage).orElse(imageRefText);
+            if (restoreFrom.isPresent() && lease != null) {
+                lease.close(); // the checkpoint image itself; the base image is what gets mounted
+                lease = null;
+            }
+            if (lease == null) {
+                lease = images.lease(imageWanted).orElseThrow(() -> BerthException.notFound(
+                        "image %s is not present on this node; pull it first (PullImage)", imageWanted));
+            }
             return create(pod, config, userns, restoreFrom, imageRefText, imageWanted, lease);
+        } finally {
+            if (lease != null) {
+                lease.close();
+            }
         }
     }
 
     private String create(SandboxView pod, ContainerConfig config, Optional<PodUserNamespace> userns,
-            Optional<CheckpointArchive.ContainerConfigDump> restoreFrom, String imageRefText, String imageWanted,
+            Optional<CheckpointSource> restoreFrom, String imageRefText, String imageWanted,
             ImageLease lease) {
         String podId = pod.id();
         LocalImage image = lease.image();
@@ -193,7 +208,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 userNamespaceMounts.idmapBinds(spec, paths, pod.userNamespacePath());
             }
             if (restoreFrom.isPresent()) {
-                ContainerRestore.prepare(Path.of(imageRefText), paths.dir(), paths.rootfs(), spec);
+                ContainerRestore.prepare(restoreFrom.get(), paths.dir(), paths.rootfs(), spec);
             }
             dev.berth.core.fs.OwnerOnly.writeFile(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
@@ -314,6 +329,16 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     public void checkpoint(String id, String location, long timeoutSeconds) {
         get(id);
         Path archive = ContainerCheckpoint.location(location);
+        ContainerCheckpoint.Source source = checkpointSource(id);
+        CriuSupport.host().require("checkpointing container " + id);
+        ContainerCheckpoint.write(source, archive, timeoutSeconds, CriuSupport.host());
+    }
+
+    /**
+     * What a checkpoint of the running container {@code id} reads (CheckpointContainer, and
+     * CheckpointPod for each of its containers); FAILED_PRECONDITION when it is not running.
+     */
+    public ContainerCheckpoint.Source checkpointSource(String id) {
         // Checked under the lock, dumped outside it: status and list calls go on meanwhile; a
         // concurrent stop or remove makes the runtime's checkpoint fail, which is reported.
         ContainerRecord rec = withLock(id, () -> refresh(get(id)));
@@ -321,11 +346,10 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             throw BerthException.precondition("container %s is %s, not running; only a running container can be "
                     + "checkpointed", id, rec.phase().name().toLowerCase());
         }
-        CriuSupport.host().require("checkpointing container " + id);
         ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
-        ContainerCheckpoint.write(new ContainerCheckpoint.Source(id, rec.name(), rec.image(), rec.imageId(),
-                rec.imageRef(), rec.handler(), rec.createdAt(), paths.dir(), paths.configJson(), paths.upper(),
-                runtimes.forHandler(rec.handler())), archive, timeoutSeconds, CriuSupport.host());
+        return new ContainerCheckpoint.Source(id, rec.name(), rec.image(), rec.imageId(), rec.imageRef(),
+                rec.handler(), rec.createdAt(), paths.dir(), paths.configJson(), paths.upper(),
+                runtimes.forHandler(rec.handler()), rec.podId());
     }
 
     /**

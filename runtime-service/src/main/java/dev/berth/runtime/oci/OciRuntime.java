@@ -49,6 +49,16 @@ public interface OciRuntime {
         throw dev.berth.core.error.BerthException.precondition("runtime %s cannot checkpoint containers", handler());
     }
 
+    /** Freezes every process of the container (its cgroup's freezer). */
+    default void pause(String id) {
+        throw dev.berth.core.error.BerthException.precondition("runtime %s cannot pause containers", handler());
+    }
+
+    /** Thaws a container {@link #pause} froze. */
+    default void resume(String id) {
+        throw dev.berth.core.error.BerthException.precondition("runtime %s cannot resume containers", handler());
+    }
+
     /** What {@code <runtime> state} reports. */
     record OciState(String status, int pid) {}
 }

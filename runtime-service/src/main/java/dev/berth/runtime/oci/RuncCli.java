@@ -137,6 +137,16 @@ public final class RuncCli implements OciRuntime {
         }
     }
 
+    @Override
+    public void pause(String id) {
+        runChecked("pause", List.of("pause", id), id);
+    }
+
+    @Override
+    public void resume(String id) {
+        runChecked("resume", List.of("resume", id), id);
+    }
+
     private void runChecked(String what, List<String> args, String id) {
         RuntimeCommand.Result r = run(args);
         if (!r.ok()) {

@@ -11,6 +11,6 @@ import org.junit.jupiter.api.Test;
 class CheckpointInVmTest {
     @Test
     void checkpointRestoreRoundTripInTheVm() throws Exception {
-        CgroupV2InVmTest.runInVm(CheckpointRestoreTest.class, 1, "the checkpoint round trip");
+        CgroupV2InVmTest.runInVm(CheckpointRestoreTest.class, 2, "the checkpoint round trips (container, checkpoint image, pod)");
     }
 }

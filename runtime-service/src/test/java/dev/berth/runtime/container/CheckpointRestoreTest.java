@@ -9,7 +9,11 @@ import dev.berth.core.state.StateStore;
 import dev.berth.linux.RuntimeCommand;
 import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.cgroup.CgroupfsDriver;
+import dev.berth.image.LocalImage;
+import dev.berth.runtime.checkpoint.CheckpointSource;
 import dev.berth.runtime.checkpoint.CriuSupport;
+import dev.berth.runtime.checkpoint.PodCheckpoint;
+import dev.berth.runtime.checkpoint.PodRestore;
 import dev.berth.runtime.container.ContainerRecord.Phase;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,11 +28,15 @@ import org.junit.jupiter.api.TestInstance;
 import runtime.v1.ContainerConfig;
 import runtime.v1.ContainerMetadata;
 import runtime.v1.ImageSpec;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.RestorePodRequest;
+import runtime.v1.RestorePodResponse;
 
 /**
  * Checkpoint → remove → restore of a counter whose count lives only in the shell's memory: the
  * restored container goes on counting from where the checkpoint left it (a fresh start would
- * begin at 1), with the writable layer's changes back in place. Needs a host where
+ * begin at 1), with the writable layer's changes back in place; the same from a checkpoint image,
+ * and for a pod of two containers through CheckpointPod/RestorePod. Needs a host where
  * {@code criu check} passes: the cgroup v2 VM (CheckpointInVmTest runs it there); skipped elsewhere.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -37,6 +45,8 @@ class CheckpointRestoreTest {
     private StateStore store;
     private ContainerService service;
     private CgroupManager cgroups;
+    private TestFixtures.Images images;
+    private TestFixtures.Pods pods;
     private final String podCgroup = "/berth-ckpt-" + UUID.randomUUID().toString().substring(0, 8);
 
     @BeforeAll
@@ -46,10 +56,10 @@ class CheckpointRestoreTest {
         assumeTrue(criu.available(), "CRIU cannot work here: " + criu.reason());
         tmp = Files.createTempDirectory("berth-ckpt-test");
         Path lower = TestFixtures.busyboxRootfs(tmp.resolve("image/rootfs"));
-        TestFixtures.Images images = new TestFixtures.Images();
+        images = new TestFixtures.Images();
         images.byRef.put("busybox", TestFixtures.image("sha256:" + "cd".repeat(32), lower,
                 TestFixtures.config(List.of(), List.of("sh"), "")));
-        TestFixtures.Pods pods = new TestFixtures.Pods();
+        pods = new TestFixtures.Pods();
         pods.byId.put("pod1", TestFixtures.pod("pod1", tmp.resolve("pods/pod1"), podCgroup, ""));
         store = StateStore.open(tmp.resolve("state"));
         cgroups = new CgroupManager(Path.of("/sys/fs/cgroup"), new CgroupfsDriver(), true);
@@ -129,5 +139,87 @@ class CheckpointRestoreTest {
         assertNotEquals(0, group.exitCode(), "a file deleted before the checkpoint stays deleted");
         service.stop(restored, 5);
         assertEquals(Phase.EXITED, service.status(restored).phase());
+
+        // The same checkpoint as an image (CRI-O's checkpoint image: the archive's files as its layer,
+        // the manifest annotation naming the container) restores the same way.
+        Path layer = Files.createDirectories(tmp.resolve("checkpoint-image/layer"));
+        assertEquals(0, RuntimeCommand.run(List.of("tar", "-xf", archive.toString(), "-C", layer.toString()))
+                .exitCode());
+        images.byRef.put("localhost/counter-checkpoint:1", new LocalImage("sha256:" + "ee".repeat(32),
+                List.of("localhost/counter-checkpoint:1"), List.of(), 1, TestFixtures.config(List.of(), List.of(), ""),
+                List.of(layer), Map.of(CheckpointSource.IMAGE_ANNOTATION, "counter")));
+        String fromImage = service.create("pod1", cfg("counter-from-image", "localhost/counter-checkpoint:1"));
+        assertEquals("busybox", service.status(fromImage).image(), "restored onto the image the container ran");
+        service.start(fromImage);
+        int afterImage = awaitCount(fromImage, atCheckpoint + 2);
+        assertTrue(afterImage > atCheckpoint, "count " + afterImage + " after restore from the checkpoint image, "
+                + atCheckpoint + " at checkpoint");
+        service.stop(fromImage, 5);
+    }
+
+    @Test
+    void podKeepsItsCountsAcrossCheckpointPodRemoveRestorePod() throws Exception {
+        String a = service.create("pod1", cfg("pod-a", "busybox"));
+        String b = service.create("pod1", cfg("pod-b", "busybox"));
+        service.start(a);
+        service.start(b);
+        awaitCount(a, 4);
+        awaitCount(b, 4);
+
+        Path dir = Files.createDirectories(tmp.resolve("pod-checkpoint"));
+        PodCheckpoint.write(new PodCheckpoint.Pod("pod1", "p", "ns", "pod1", 0, ""),
+                List.of(service.checkpointSource(a), service.checkpointSource(b)), dir,
+                System.nanoTime() + 600_000_000_000L, CriuSupport.host());
+        assertEquals(Phase.RUNNING, service.status(a).phase(), "thawed and running after the pod checkpoint");
+        assertEquals(Phase.RUNNING, service.status(b).phase());
+        int countA = count(a);
+        int countB = count(b);
+        int laterA = awaitCount(a, countA + 1);
+        assertTrue(laterA > countA, "container a counts on after the checkpoint (thawed)");
+        for (String f : List.of("pod.dump", "containers/pod-a.tar", "containers/pod-b.tar")) {
+            assertTrue(Files.isRegularFile(dir.resolve(f)), f + " in " + dir);
+        }
+        service.remove(a);
+        service.remove(b);
+
+        RestorePodRequest req = RestorePodRequest.newBuilder().setCheckpointPath(dir.toString())
+                .setConfig(pods.byId.get("pod1").config())
+                .addContainerConfigs(cfg("pod-a", "busybox")).addContainerConfigs(cfg("pod-b", "busybox")).build();
+        List<String> removed = new java.util.ArrayList<>();
+        PodRestore.Pods fakePods = new PodRestore.Pods() {
+            @Override
+            public String run(PodSandboxConfig config, String handler) {
+                try {
+                    pods.byId.put("pod2", TestFixtures.pod("pod2", tmp.resolve("pods/pod2"), podCgroup, ""));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return "pod2";
+            }
+
+            @Override
+            public java.util.Optional<dev.berth.runtime.sandbox.SandboxView> find(String podId) {
+                return pods.find(podId);
+            }
+
+            @Override
+            public void remove(String podId) {
+                removed.add(podId);
+            }
+        };
+        RestorePodResponse resp = PodRestore.restore(req, fakePods, service::create, images, CriuSupport.host());
+        assertEquals("pod2", resp.getPodSandboxId());
+        assertEquals(List.of(), removed);
+        assertEquals(2, resp.getRestoredContainersCount());
+        for (var rc : resp.getRestoredContainersList()) {
+            assertEquals(Phase.CREATED, service.status(rc.getContainerId()).phase(), rc.getName() + " is created");
+            service.start(rc.getContainerId());
+        }
+        for (var rc : resp.getRestoredContainersList()) {
+            int at = rc.getName().equals("pod-a") ? countA : countB;
+            int after = awaitCount(rc.getContainerId(), at + 2);
+            assertTrue(after > at, rc.getName() + ": count " + after + " after RestorePod, " + at + " at checkpoint");
+            service.stop(rc.getContainerId(), 5);
+        }
     }
 }
