@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * Every configuration key berth knows, with its default and the line of documentation the README
- * and {@code berth --print-default-config} show. Adding a key is adding one line here.
+ * and {@code berth config default} show. Adding a key is adding one line here.
  *
  * <p>Keys are dotted paths into {@code /etc/berth/config.yaml}; the environment variable for key
  * {@code a.b_c} is {@code BERTH_A_B_C}. Keys under {@code runtimes.} are open: one per RuntimeClass

@@ -16,7 +16,7 @@ import jakarta.inject.Singleton;
 import java.util.LinkedHashSet;
 import org.jboss.logging.Logger;
 
-/** The pod side: CNI networks (with berth's default conflist when none exists) and the sandbox manager. */
+/** The pod side: CNI networks (berth's built-in one while the conf dir holds none) and the sandbox manager. */
 @ApplicationScoped
 public class SandboxProducers {
     private static final Logger LOG = Logger.getLogger(SandboxProducers.class);
@@ -27,12 +27,8 @@ public class SandboxProducers {
     CniNetworks cniNetworks(BerthConfig config) {
         CniNetworks cni = new CniNetworks(new CniSettings(config.cniConfDir(), config.cniBinDirs(),
                 config.root().resolve("cni"), config.cniDefaultSubnet(), config.cniBridge()));
-        try {
-            cni.writeDefaultConfigIfMissing().ifPresent(f -> LOG.infof("wrote the default CNI network config %s", f));
-        } catch (RuntimeException e) {
-            // NetworkReady says why pods cannot get a network; the daemon still serves everything else
-            LOG.errorf("cannot write the default CNI config: %s", e.getMessage());
-        }
+        // the conf dir is the cluster's: only read, never written (see BuiltinNetwork)
+        LOG.infof("pod network: %s", cni.networkInUse());
         return cni;
     }
 
