@@ -5,6 +5,7 @@ import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigLoader;
 import dev.berth.server.host.HostTools;
+import dev.berth.server.logging.LogFormat;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
@@ -42,6 +43,7 @@ public class BerthMain implements QuarkusApplication {
         System.setProperty("quarkus.http.host", config.httpHost());
         System.setProperty("quarkus.http.port", Integer.toString(config.httpPort()));
         System.setProperty("quarkus.log.level", config.logLevel());
+        System.setProperty("quarkus.log.console.format", LogFormat.consolePattern(System.getenv()));
         Quarkus.run(BerthMain.class, args);
     }
 

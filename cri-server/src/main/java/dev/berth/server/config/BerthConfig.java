@@ -79,6 +79,11 @@ public final class BerthConfig {
                 throw bad("log_level", "must be one of ERROR, WARN, INFO, DEBUG, TRACE");
             }
         });
+        checks.add(() -> {
+            if (!List.of("text", "json").contains(logFormat())) {
+                throw bad("log_format", "must be text or json, got '" + get("log_format") + "'");
+            }
+        });
         checks.add(() -> bool("cgroup.skip_missing_controllers"));
         checks.add(() -> {
             if (!runtimes().containsKey(defaultHandler())) {
@@ -145,6 +150,11 @@ public final class BerthConfig {
 
     public String logLevel() {
         return get("log_level").toUpperCase();
+    }
+
+    /** "text" or "json". */
+    public String logFormat() {
+        return get("log_format").trim().toLowerCase();
     }
 
     public String defaultHandler() {

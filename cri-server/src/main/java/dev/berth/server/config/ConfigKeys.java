@@ -41,7 +41,10 @@ public final class ConfigKeys {
                     "a streaming session with no traffic either way for this long is closed (kubelet's 4h)"),
             new Key("stream.max_sessions", "128",
                     "exec, attach and port-forward sessions open at once; more are refused with RESOURCE_EXHAUSTED"),
-            new Key("log_level", "INFO", "daemon log level: ERROR, WARN, INFO, DEBUG"),
+            new Key("log_level", "INFO", "daemon log level: ERROR, WARN, INFO, DEBUG, TRACE (SIGHUP applies a change)"),
+            new Key("log_format", "text",
+                    "text: plain lines (without a timestamp of their own under journald, JOURNAL_STREAM set); "
+                            + "json: one JSON object per line"),
             new Key("runtime.default_handler", "runc", "OCI runtime used when a pod names no RuntimeClass handler"),
             new Key("runtimes.runc", "/usr/sbin/runc", "binary of the 'runc' handler"),
             new Key("runtimes.crun", "/usr/bin/crun", "binary of the 'crun' handler (optional)"),

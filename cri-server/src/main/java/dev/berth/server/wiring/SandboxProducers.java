@@ -4,6 +4,7 @@ import dev.berth.cni.CniNetworks;
 import dev.berth.cni.CniSettings;
 import dev.berth.core.state.StateStore;
 import dev.berth.runtime.container.PodContainers;
+import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxManager;
 import dev.berth.runtime.sandbox.SandboxSettings;
 import dev.berth.server.config.BerthConfig;
@@ -13,7 +14,6 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import java.util.LinkedHashSet;
 import org.jboss.logging.Logger;
 
 /** The pod side: CNI networks (berth's built-in one while the conf dir holds none) and the sandbox manager. */
@@ -34,11 +34,11 @@ public class SandboxProducers {
 
     @Produces
     @Singleton
-    SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni,
+    SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni, OciRuntimes runtimes,
             Instance<PodContainers> containers) {
+        // the handler names as a live view: a reload (SIGHUP) that adds a handler lets new pods use it
         SandboxManager m = new SandboxManager(store,
-                new SandboxSettings(config.run(), config.cgroupMount(), new LinkedHashSet<>(config.runtimes().keySet()),
-                        config.defaultHandler()),
+                new SandboxSettings(config.run(), config.cgroupMount(), runtimes.handlers(), config.defaultHandler()),
                 cni, () -> containers.isResolvable() ? containers.get() : null);
         m.recover();
         return m;
