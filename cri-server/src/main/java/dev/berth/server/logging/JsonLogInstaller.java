@@ -17,21 +17,29 @@ public class JsonLogInstaller {
     void install(@Observes @Priority(1) StartupEvent event, BerthConfig config) {
         if (config.logFormat().equals("json")) {
             JsonLineFormatter json = new JsonLineFormatter();
+            int set = 0;
             for (Handler h : Logger.getLogger("").getHandlers()) {
-                apply(h, json);
+                set += apply(h, json);
+            }
+            if (set == 0) {
+                org.jboss.logging.Logger.getLogger(JsonLogInstaller.class)
+                        .warn("log_format json: no console log handler found; lines stay plain text");
             }
         }
     }
 
     /** Quarkus wraps its handlers (a delayed handler holding the console one): set it on all. */
-    private static void apply(Handler h, JsonLineFormatter json) {
+    private static int apply(Handler h, JsonLineFormatter json) {
+        int set = 0;
         if (h instanceof org.jboss.logmanager.ExtHandler ext) {
             for (Handler child : ext.getHandlers()) {
-                apply(child, json);
+                set += apply(child, json);
             }
         }
         if (h instanceof org.jboss.logmanager.handlers.ConsoleHandler) {
             h.setFormatter(json);
+            set++;
         }
+        return set;
     }
 }
