@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.cni.bridge.BuiltinBridgePlugin;
+import dev.berth.cni.config.BuiltinNetwork;
 import dev.berth.cni.config.ConfigLoader;
 import dev.berth.cni.config.NetworkConfigList;
 import dev.berth.cni.exec.CniPlugin;
@@ -40,15 +41,27 @@ public final class CniNetworks implements NetworkReadiness {
     public CniNetworks(CniSettings settings, LinuxHost host) {
         this.settings = settings;
         this.host = host;
-        this.loader = new ConfigLoader(settings.confDir());
+        this.loader = new ConfigLoader(settings.confDir(), BuiltinNetwork.config(settings.defaultBridge(),
+                settings.defaultSubnet(), settings.stateDir().resolve("networks")));
         this.builtin = new BuiltinBridgePlugin(settings.stateDir().resolve("networks"), host);
         this.results = settings.stateDir().resolve("results");
     }
 
-    /** Writes berth's default conflist when the conf dir has none. Call once at start-up. */
-    public Optional<Path> writeDefaultConfigIfMissing() {
-        return loader.writeDefaultIfMissing(settings.defaultBridge(), settings.defaultSubnet(),
-                settings.stateDir().resolve("networks"));
+    /** The network new pods get now, and where it comes from (the conf dir's file or berth's configuration). */
+    @Override
+    public String networkInUse() {
+        NetworkConfigList conf;
+        try {
+            conf = loader.load();
+        } catch (BerthException e) {
+            return "none: " + e.getMessage();
+        }
+        String where = conf == loader.builtin() ? conf.source() + "; " + settings.confDir() + " holds no config"
+                : conf.source();
+        if (conf != loader.builtin() && BuiltinNetwork.isLegacyDefaultFile(conf)) {
+            where += " (written by an earlier berth; delete it to let the cluster's network config be used)";
+        }
+        return conf.name() + " from " + where;
     }
 
     public ConfigLoader loader() {
@@ -107,9 +120,8 @@ public final class CniNetworks implements NetworkReadiness {
                     + req.containerId());
             prev = cache.get().get("result");
         } else {
-            if (loader.firstConfigFile().isEmpty()) {
-                return; // never set up through a config, nothing to undo
-            }
+            // ADD never finished (crash, or it failed and was undone): DEL with today's network,
+            // which every plugin must take for an attachment it does not know
             conf = loader.load();
         }
         runDel(conf, req, prev);
@@ -144,19 +156,20 @@ public final class CniNetworks implements NetworkReadiness {
         } catch (BerthException e) {
             return Optional.of(e.getMessage());
         }
+        String network = "network " + conf.name() + " (" + conf.source() + ")";
         for (int i = 0; i < conf.plugins().size(); i++) {
             CniPlugin p;
             try {
                 p = plugin(conf, i);
             } catch (BerthException e) {
-                return Optional.of(e.getMessage());
+                return Optional.of(network + ": " + e.getMessage());
             }
             if (conf.supportsStatus()) {
                 try {
                     p.invoke(conf.pluginConfig(i, null, null),
                             new PluginInvocation("STATUS", null, null, null, null, cniPath()));
                 } catch (BerthException e) {
-                    return Optional.of("network " + conf.name() + " is not ready: " + e.getMessage());
+                    return Optional.of(network + " is not ready: " + e.getMessage());
                 }
             }
         }

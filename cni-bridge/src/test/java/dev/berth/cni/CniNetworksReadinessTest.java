@@ -1,6 +1,7 @@
 package dev.berth.cni;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -21,12 +22,27 @@ class CniNetworksReadinessTest {
     }
 
     @Test
-    void readyWithTheDefaultAndNotReadyWithoutAConfig() throws Exception {
+    void readyOnTheBuiltinNetworkUntilTheConfDirHoldsAConfigThenThatOnesState() throws Exception {
         CniNetworks n = networks();
-        Optional<String> none = n.notReadyReason();
-        assertTrue(none.isPresent() && none.get().contains("no CNI network config"), none.toString());
-        assertTrue(n.writeDefaultConfigIfMissing().isPresent());
         assertEquals(Optional.empty(), n.notReadyReason());
+        assertTrue(n.networkInUse().startsWith("berth from berth's built-in network"), n.networkInUse());
+        assertFalse(Files.exists(dir.resolve("net.d")));
+        // the cluster's add-on writes its config, naming a plugin not installed yet: not ready, saying why
+        Files.createDirectories(dir.resolve("net.d"));
+        Files.writeString(dir.resolve("net.d").resolve("10-calico.conflist"),
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s-pod-network\",\"plugins\":[{\"type\":\"calico\"}]}");
+        String reason = n.notReadyReason().orElseThrow();
+        assertTrue(reason.contains("k8s-pod-network") && reason.contains("10-calico.conflist")
+                && reason.contains("calico"), reason);
+        assertTrue(n.networkInUse().startsWith("k8s-pod-network from "), n.networkInUse());
+        Files.createDirectories(dir.resolve("bin"));
+        Path exe = dir.resolve("bin").resolve("calico");
+        Files.writeString(exe, "#!/bin/sh\nexit 0\n");
+        exe.toFile().setExecutable(true);
+        assertEquals(Optional.empty(), n.notReadyReason());
+        try (var files = Files.list(dir.resolve("net.d"))) {
+            assertEquals(List.of("10-calico.conflist"), files.map(p -> p.getFileName().toString()).toList());
+        }
     }
 
     @Test

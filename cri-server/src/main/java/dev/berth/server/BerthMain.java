@@ -1,15 +1,18 @@
 package dev.berth.server;
 
+import dev.berth.server.cli.CommandLine;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigLoader;
 import dev.berth.server.host.HostTools;
+import dev.berth.server.logging.LogFormat;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 
 /**
- * Entry point. Configuration and required host tools are checked before Quarkus starts, so a bad
+ * Entry point. Commands other than serving (help, version, config default/check) answer and exit
+ * before anything starts ({@link CommandLine}). Configuration and required host tools are checked before Quarkus starts, so a bad
  * config file or a missing runc ends the process with one line saying what to fix (exit 2 for
  * configuration, 3 for a missing dependency) instead of a stack trace.
  */
@@ -22,14 +25,14 @@ public class BerthMain implements QuarkusApplication {
     private static volatile HostTools tools;
 
     public static void main(String... args) {
-        if (args.length > 0 && args[0].equals("--print-default-config")) {
-            System.out.print(ConfigLoader.renderDefaults());
-            return;
+        CommandLine.Command command = CommandLine.parse(args);
+        if (!(command instanceof CommandLine.Serve)) {
+            System.exit(CommandLine.run(command, System.getenv(), System.out, System.err));
         }
         try {
             config = ConfigLoader.load(System.getenv());
         } catch (ConfigException e) {
-            System.err.println("berth: " + e.getMessage());
+            e.problems().forEach(p -> System.err.println("berth: " + p));
             System.exit(EXIT_CONFIG);
         }
         tools = HostTools.probe(config);
@@ -40,6 +43,7 @@ public class BerthMain implements QuarkusApplication {
         System.setProperty("quarkus.http.host", config.httpHost());
         System.setProperty("quarkus.http.port", Integer.toString(config.httpPort()));
         System.setProperty("quarkus.log.level", config.logLevel());
+        System.setProperty("quarkus.log.console.format", LogFormat.consolePattern(System.getenv()));
         Quarkus.run(BerthMain.class, args);
     }
 

@@ -96,21 +96,29 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     /** Guards image records: tag moves, removals and garbage collection. */
     private final Object recordLock = new Object();
 
-    private ImageManager(Options options, StateStore state, PullListener listener) {
+    private ImageManager(Options options, StateStore state, PullListener listener,
+            dev.berth.image.registry.transport.RegistryHttp transport) {
         this.options = options;
         this.state = state;
         this.listener = listener;
         OwnerOnly.directory(options.root());
         this.blobs = new BlobStore(options.root().resolve("blobs"));
         this.layers = new LayerStore(options.root().resolve("layers"), state);
-        this.caller = new RegistryCaller(options.connectTimeout(), options.requestTimeout(), options.stallTimeout());
+        this.caller = new RegistryCaller(transport, options.requestTimeout(), options.stallTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
                 options.platform(), options.maxConcurrentDownloads(), options.stallTimeout(), options.unpackLimits());
     }
 
     /** Opens the store and cleans up what a crash left behind. */
     public static ImageManager open(Options options, StateStore state, PullListener listener) {
-        ImageManager m = new ImageManager(options, state, listener == null ? PullListener.NONE : listener);
+        return open(options, state, listener,
+                dev.berth.image.registry.transport.RegistryHttp.plain(options.connectTimeout()));
+    }
+
+    /** @param transport registry HTTP: the proxy and per-registry TLS (certs.d) to use */
+    public static ImageManager open(Options options, StateStore state, PullListener listener,
+            dev.berth.image.registry.transport.RegistryHttp transport) {
+        ImageManager m = new ImageManager(options, state, listener == null ? PullListener.NONE : listener, transport);
         m.recover();
         return m;
     }

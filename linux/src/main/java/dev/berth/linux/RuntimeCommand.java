@@ -45,6 +45,9 @@ public final class RuntimeCommand {
     public static Result run(List<String> argv, Map<String, String> env, long timeoutMillis, int maxOutput,
             Runnable onTimeout) {
         ProcessBuilder pb = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // systemd's notify socket is the daemon's alone: runc given NOTIFY_SOCKET waits for the
+        // container to report READY=1 itself
+        pb.environment().remove("NOTIFY_SOCKET");
         pb.environment().putAll(env);
         Process p;
         try {

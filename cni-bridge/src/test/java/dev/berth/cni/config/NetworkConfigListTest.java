@@ -55,25 +55,39 @@ class NetworkConfigListTest {
     }
 
     @Test
-    void loaderTakesTheFirstFileAndWritesTheDefaultOnlyWhenNoneExists() throws Exception {
-        ConfigLoader loader = new ConfigLoader(dir);
-        BerthException none = assertThrows(BerthException.class, loader::load);
-        assertEquals(ErrorKind.FAILED_PRECONDITION, none.kind());
-        Path written = loader.writeDefaultIfMissing("berth7", "10.66.0.0/16", dir.resolve("ipam")).orElseThrow();
+    void loaderTakesTheFirstFileAndTheBuiltinNetworkWhileThereIsNone() throws Exception {
+        Path conf = dir.resolve("net.d");
+        ConfigLoader loader = new ConfigLoader(conf, BuiltinNetwork.config("berth7", "10.66.0.0/16",
+                dir.resolve("ipam")));
         NetworkConfigList def = loader.load();
         assertEquals("berth", def.name());
         assertEquals(ConfigLoader.BUILTIN_BRIDGE, def.plugins().get(0).get("type").asText());
         assertEquals("berth7", def.plugins().get(0).get("bridge").asText());
         assertEquals("10.66.0.0/16",
                 def.plugins().get(0).get("ipam").get("ranges").get(0).get(0).get("subnet").asText());
-        Files.writeString(dir.resolve("05-other.conflist"),
+        assertTrue(def.source().contains("built-in"), def.source());
+        assertFalse(Files.exists(conf), "the loader created the cluster's conf dir");
+        Files.createDirectories(conf);
+        assertEquals("berth", loader.load().name());
+        Files.writeString(conf.resolve("05-other.conflist"),
                 "{\"cniVersion\":\"0.4.0\",\"name\":\"other\",\"plugins\":[{\"type\":\"bridge\"}]}");
         assertEquals("other", loader.load().name());
-        assertTrue(loader.writeDefaultIfMissing("b", "10.66.0.0/16", dir).isEmpty());
-        Files.delete(dir.resolve("05-other.conflist"));
-        Files.writeString(dir.resolve("01-single.conf"), "{\"cniVersion\":\"0.3.1\",\"name\":\"single\",\"type\":\"bridge\"}");
+        Files.delete(conf.resolve("05-other.conflist"));
+        Files.writeString(conf.resolve("01-single.conf"), "{\"cniVersion\":\"0.3.1\",\"name\":\"single\",\"type\":\"bridge\"}");
         assertEquals("single", loader.load().name());
         assertEquals(1, loader.load().plugins().size());
-        assertTrue(Files.exists(written));
+        Files.delete(conf.resolve("01-single.conf"));
+        assertEquals("berth", loader.load().name(), "back to the built-in network once the dir is empty");
+        try (var files = Files.list(conf)) {
+            assertEquals(0, files.count(), "the loader wrote into the conf dir");
+        }
+    }
+
+    @Test
+    void aConflistAnEarlierBerthWroteIsRecognised() {
+        NetworkConfigList legacy = BuiltinNetwork.config("berth0", "10.66.0.0/16", dir);
+        assertTrue(BuiltinNetwork.isLegacyDefaultFile(legacy));
+        assertFalse(BuiltinNetwork.isLegacyDefaultFile(NetworkConfigList.parse(
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"cbr0\",\"plugins\":[{\"type\":\"bridge\"}]}", false, "x")));
     }
 }

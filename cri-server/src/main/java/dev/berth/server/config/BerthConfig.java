@@ -22,50 +22,81 @@ public final class BerthConfig {
     }
 
     static BerthConfig from(Path file, Map<String, String> values) {
+        return from(file, values, List.of());
+    }
+
+    /** Validates every key; throws one ConfigException listing {@code earlier} and every bad value. */
+    static BerthConfig from(Path file, Map<String, String> values, List<String> earlier) {
         BerthConfig c = new BerthConfig(file, values);
-        c.validate();
+        List<String> problems = new java.util.ArrayList<>(earlier);
+        for (Runnable check : c.checks()) {
+            try {
+                check.run();
+            } catch (ConfigException e) {
+                problems.addAll(e.problems());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
         return c;
     }
 
-    private void validate() {
+    /** One check per key, so a bad key does not hide the next one's problem. */
+    private List<Runnable> checks() {
+        List<Runnable> checks = new java.util.ArrayList<>();
         for (String key : List.of("socket", "root", "run", "conmon", "cgroup.mount", "cni.conf_dir")) {
-            absolutePath(key);
+            checks.add(() -> absolutePath(key));
         }
         for (String key : List.of("http.port", "stream.port")) {
-            int port = integer(key);
-            if (port < 0 || port > 65535) {
-                throw bad(key, "must be a port number 0-65535");
+            checks.add(() -> {
+                int port = integer(key);
+                if (port < 0 || port > 65535) {
+                    throw bad(key, "must be a port number 0-65535");
+                }
+            });
+        }
+        for (String key : List.of("stream.idle_timeout_seconds", "stream.max_sessions",
+                "image.max_concurrent_downloads", "events.subscriber_queue")) {
+            checks.add(() -> {
+                if (integer(key) < 1) {
+                    throw bad(key, "must be at least 1");
+                }
+            });
+        }
+        checks.add(() -> {
+            if (integer("exec.max_output_bytes") < 1024) {
+                throw bad("exec.max_output_bytes", "must be at least 1024");
             }
-        }
-        if (integer("stream.idle_timeout_seconds") < 1) {
-            throw bad("stream.idle_timeout_seconds", "must be at least 1");
-        }
-        if (integer("stream.max_sessions") < 1) {
-            throw bad("stream.max_sessions", "must be at least 1");
-        }
-        if (integer("image.max_concurrent_downloads") < 1) {
-            throw bad("image.max_concurrent_downloads", "must be at least 1");
-        }
-        if (integer("exec.max_output_bytes") < 1024) {
-            throw bad("exec.max_output_bytes", "must be at least 1024");
-        }
-        if (integer("events.subscriber_queue") < 1) {
-            throw bad("events.subscriber_queue", "must be at least 1");
-        }
-        if (!List.of("cgroupfs").contains(get("cgroup.driver"))) {
-            throw bad("cgroup.driver", "only 'cgroupfs' is supported");
-        }
-        if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(get("log_level").toUpperCase())) {
-            throw bad("log_level", "must be one of ERROR, WARN, INFO, DEBUG, TRACE");
-        }
-        bool("cgroup.skip_missing_controllers");
-        if (!runtimes().containsKey(defaultHandler())) {
-            throw bad("runtime.default_handler", "names no handler under runtimes: (have " + runtimes().keySet() + ")");
-        }
-        String subnet = get("cni.default_subnet");
-        if (!subnet.matches("\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}")) {
-            throw bad("cni.default_subnet", "must be an IPv4 CIDR such as 10.66.0.0/16");
-        }
+        });
+        checks.add(() -> {
+            if (!List.of("cgroupfs").contains(get("cgroup.driver"))) {
+                throw bad("cgroup.driver", "only 'cgroupfs' is supported");
+            }
+        });
+        checks.add(() -> {
+            if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(get("log_level").toUpperCase())) {
+                throw bad("log_level", "must be one of ERROR, WARN, INFO, DEBUG, TRACE");
+            }
+        });
+        checks.add(() -> {
+            if (!List.of("text", "json").contains(logFormat())) {
+                throw bad("log_format", "must be text or json, got '" + get("log_format") + "'");
+            }
+        });
+        checks.add(() -> bool("cgroup.skip_missing_controllers"));
+        checks.add(() -> {
+            if (!runtimes().containsKey(defaultHandler())) {
+                throw bad("runtime.default_handler", "names no handler under runtimes: (have "
+                        + runtimes().keySet() + ")");
+            }
+        });
+        checks.add(() -> {
+            if (!get("cni.default_subnet").matches("\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}")) {
+                throw bad("cni.default_subnet", "must be an IPv4 CIDR such as 10.66.0.0/16");
+            }
+        });
+        return checks;
     }
 
     public Path file() {
@@ -119,6 +150,11 @@ public final class BerthConfig {
 
     public String logLevel() {
         return get("log_level").toUpperCase();
+    }
+
+    /** "text" or "json". */
+    public String logFormat() {
+        return get("log_format").trim().toLowerCase();
     }
 
     public String defaultHandler() {

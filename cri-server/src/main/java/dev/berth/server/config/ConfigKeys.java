@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * Every configuration key berth knows, with its default and the line of documentation the README
- * and {@code berth --print-default-config} show. Adding a key is adding one line here.
+ * and {@code berth config default} show. Adding a key is adding one line here.
  *
  * <p>Keys are dotted paths into {@code /etc/berth/config.yaml}; the environment variable for key
  * {@code a.b_c} is {@code BERTH_A_B_C}. Keys under {@code runtimes.} are open: one per RuntimeClass
@@ -41,7 +41,10 @@ public final class ConfigKeys {
                     "a streaming session with no traffic either way for this long is closed (kubelet's 4h)"),
             new Key("stream.max_sessions", "128",
                     "exec, attach and port-forward sessions open at once; more are refused with RESOURCE_EXHAUSTED"),
-            new Key("log_level", "INFO", "daemon log level: ERROR, WARN, INFO, DEBUG"),
+            new Key("log_level", "INFO", "daemon log level: ERROR, WARN, INFO, DEBUG, TRACE (SIGHUP applies a change)"),
+            new Key("log_format", "text",
+                    "text: plain lines (without a timestamp of their own under journald, JOURNAL_STREAM set); "
+                            + "json: one JSON object per line"),
             new Key("runtime.default_handler", "runc", "OCI runtime used when a pod names no RuntimeClass handler"),
             new Key("runtimes.runc", "/usr/sbin/runc", "binary of the 'runc' handler"),
             new Key("runtimes.crun", "/usr/bin/crun", "binary of the 'crun' handler (optional)"),

@@ -33,10 +33,11 @@ public final class ConfigLoader {
         for (ConfigKeys.Key k : ConfigKeys.ALL) {
             values.put(k.name(), k.defaultValue());
         }
+        List<String> problems = new java.util.ArrayList<>();
         if (Files.exists(file)) {
-            values.putAll(readYaml(file));
+            values.putAll(readYaml(file, problems));
         } else if (mustExist) {
-            throw new ConfigException("config file " + file + " does not exist (named by BERTH_CONFIG)");
+            throw new ConfigException("config file " + file + " does not exist");
         }
         for (ConfigKeys.Key k : ConfigKeys.ALL) {
             if (k.envAlias() != null && env.get(k.envAlias()) != null) {
@@ -53,10 +54,11 @@ public final class ConfigLoader {
                 values.put(ConfigKeys.RUNTIMES_PREFIX + name.substring("BERTH_RUNTIMES_".length()).toLowerCase(), v);
             }
         });
-        return BerthConfig.from(file, values);
+        return BerthConfig.from(file, values, problems);
     }
 
-    private static Map<String, String> readYaml(Path file) {
+    /** The file's keys, flattened to dotted names; unknown or empty keys are added to {@code problems}. */
+    private static Map<String, String> readYaml(Path file, List<String> problems) {
         Object tree;
         try {
             // readTree, not readValue: a file of only comments is a valid, empty configuration.
@@ -78,26 +80,28 @@ public final class ConfigLoader {
             throw new ConfigException("config file " + file + " must hold a YAML mapping of keys, not "
                     + tree.getClass().getSimpleName());
         }
-        flatten(file, "", map, flat);
+        flatten(file, "", map, flat, problems);
         return flat;
     }
 
-    private static void flatten(Path file, String prefix, Map<?, ?> map, Map<String, String> out) {
+    private static void flatten(Path file, String prefix, Map<?, ?> map, Map<String, String> out,
+            List<String> problems) {
         for (Map.Entry<?, ?> e : map.entrySet()) {
             String key = prefix + e.getKey();
             Object v = e.getValue();
             if (v instanceof Map<?, ?> nested) {
-                flatten(file, key + ".", nested, out);
+                flatten(file, key + ".", nested, out, problems);
                 continue;
             }
             if (ConfigKeys.find(key) == null && !key.startsWith(ConfigKeys.RUNTIMES_PREFIX)) {
-                throw new ConfigException("config file " + file + ": unknown key '" + key
-                        + "' (known keys are listed in the README and by --print-default-config)");
+                problems.add("config file " + file + ": unknown key '" + key
+                        + "' (known keys are listed in the README and by berth config default)");
+                continue;
             }
             if (v instanceof List<?> list) {
                 out.put(key, String.join(",", list.stream().map(String::valueOf).toList()));
             } else if (v == null) {
-                throw new ConfigException("config file " + file + ": key '" + key + "' has no value");
+                problems.add("config file " + file + ": key '" + key + "' has no value");
             } else {
                 out.put(key, String.valueOf(v));
             }

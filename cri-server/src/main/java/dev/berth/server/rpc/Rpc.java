@@ -6,17 +6,14 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
-import org.jboss.logging.Logger;
 
 /**
  * Runs one unary RPC handler and answers the caller. This is the single place where domain errors
  * become gRPC statuses: a {@link BerthException}'s kind picks the code and its message is the
  * description; any other exception is a bug and answers INTERNAL (logged with its stack trace)
- * without taking the daemon down. Errors are not answered here but propagate.
+ * without taking the daemon down; InstrumentingInterceptor logs it once, with its stack trace. Errors are not answered here but propagate.
  */
 public final class Rpc {
-    private static final Logger LOG = Logger.getLogger(Rpc.class);
-
     private Rpc() {}
 
     public static <T> void unary(StreamObserver<T> observer, Supplier<T> handler) {
@@ -32,8 +29,8 @@ public final class Rpc {
         } catch (RuntimeException e) {
             // An Error (OutOfMemoryError, StackOverflowError) is not caught: the JVM is in an unknown state,
             // and it must reach the JVM (-XX:+ExitOnOutOfMemoryError); state survives the restart (kill -9 safe).
-            LOG.error("unexpected failure in an RPC handler", e);
-            observer.onError(Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException());
+            // the cause rides along to InstrumentingInterceptor, which logs every failed call once
+            observer.onError(Status.INTERNAL.withDescription("internal error: " + e).withCause(e).asRuntimeException());
             return;
         }
         observer.onNext(response);

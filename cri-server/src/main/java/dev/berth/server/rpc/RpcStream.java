@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import org.jboss.logging.Logger;
 
 /**
  * Runs one Stream* list RPC: the handler's items are sent in chunks of at most {@link #MAX_ITEMS}
@@ -18,7 +17,6 @@ import org.jboss.logging.Logger;
  * become statuses as in {@link Rpc#unary}.
  */
 public final class RpcStream {
-    private static final Logger LOG = Logger.getLogger(RpcStream.class);
     public static final int MAX_ITEMS = 200;
     public static final int MAX_BYTES = 1 << 20;
 
@@ -36,8 +34,8 @@ public final class RpcStream {
             observer.onError(e);
             return;
         } catch (RuntimeException | Error e) {
-            LOG.error("unexpected failure in a streaming RPC handler", e);
-            observer.onError(Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException());
+            // the cause rides along to InstrumentingInterceptor, which logs every failed call once
+            observer.onError(Status.INTERNAL.withDescription("internal error: " + e).withCause(e).asRuntimeException());
             return;
         }
         for (List<I> chunk : chunks(all)) {

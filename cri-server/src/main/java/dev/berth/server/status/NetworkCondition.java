@@ -14,4 +14,8 @@ public class NetworkCondition {
     public Optional<String> notReadyReason() {
         return network.notReadyReason();
     }
+
+    public String networkInUse() {
+        return network.networkInUse();
+    }
 }

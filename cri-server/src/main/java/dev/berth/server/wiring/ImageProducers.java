@@ -4,6 +4,9 @@ import dev.berth.core.state.StateStore;
 import dev.berth.image.ImageManager;
 import dev.berth.image.PullListener;
 import dev.berth.image.registry.config.RegistriesConf;
+import dev.berth.image.registry.transport.CertsDirectories;
+import dev.berth.image.registry.transport.EnvironmentProxy;
+import dev.berth.image.registry.transport.RegistryHttp;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.metrics.Meters;
 import io.micrometer.core.instrument.Counter;
@@ -15,7 +18,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
@@ -49,7 +54,16 @@ public class ImageProducers {
         } catch (RuntimeException e) {
             LOG.errorf("registries config: %s", e.getMessage());
         }
-        ImageManager images = ImageManager.open(options, store, metrics);
+        // proxy from the unit's environment (as containerd); certs.d beside berth's config, then containers'
+        EnvironmentProxy proxy = EnvironmentProxy.from(System.getenv());
+        if (proxy.configured()) {
+            LOG.infof("registry proxy: %s", proxy.describe());
+        }
+        Path configDir = config.file() == null || config.file().getParent() == null ? Path.of("/etc/berth")
+                : config.file().getParent();
+        RegistryHttp transport = new RegistryHttp(options.connectTimeout(), proxy, new CertsDirectories(
+                List.of(configDir.resolve("certs.d"), Path.of("/etc/containers/certs.d"))));
+        ImageManager images = ImageManager.open(options, store, metrics, transport);
         Gauge.builder(Meters.IMAGE_STORE_BYTES, images, ImageManager::storeBytes)
                 .description("disk bytes used by the image store").baseUnit("bytes").register(registry);
         Gauge.builder(Meters.IMAGE_COUNT, images, ImageManager::imageCount)

@@ -5,6 +5,7 @@ import dev.berth.cni.CniSettings;
 import dev.berth.core.state.StateStore;
 import dev.berth.linux.host.LinuxHost;
 import dev.berth.runtime.container.PodContainers;
+import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.runtime.sandbox.SandboxManager;
 import dev.berth.runtime.sandbox.SandboxSettings;
 import dev.berth.server.config.BerthConfig;
@@ -14,10 +15,9 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import java.util.LinkedHashSet;
 import org.jboss.logging.Logger;
 
-/** The pod side: CNI networks (with berth's default conflist when none exists) and the sandbox manager. */
+/** The pod side: CNI networks (berth's built-in one while the conf dir holds none) and the sandbox manager. */
 @ApplicationScoped
 public class SandboxProducers {
     private static final Logger LOG = Logger.getLogger(SandboxProducers.class);
@@ -28,22 +28,18 @@ public class SandboxProducers {
     CniNetworks cniNetworks(BerthConfig config, LinuxHost host) {
         CniNetworks cni = new CniNetworks(new CniSettings(config.cniConfDir(), config.cniBinDirs(),
                 config.root().resolve("cni"), config.cniDefaultSubnet(), config.cniBridge()), host);
-        try {
-            cni.writeDefaultConfigIfMissing().ifPresent(f -> LOG.infof("wrote the default CNI network config %s", f));
-        } catch (RuntimeException e) {
-            // NetworkReady says why pods cannot get a network; the daemon still serves everything else
-            LOG.errorf("cannot write the default CNI config: %s", e.getMessage());
-        }
+        // the conf dir is the cluster's: only read, never written (see BuiltinNetwork)
+        LOG.infof("pod network: %s", cni.networkInUse());
         return cni;
     }
 
     @Produces
     @Singleton
-    SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni,
+    SandboxManager sandboxes(BerthConfig config, StateStore store, CniNetworks cni, OciRuntimes runtimes,
             Instance<PodContainers> containers, LinuxHost host) {
+        // the handler names as a live view: a reload (SIGHUP) that adds a handler lets new pods use it
         SandboxManager m = new SandboxManager(store,
-                new SandboxSettings(config.run(), config.cgroupMount(), new LinkedHashSet<>(config.runtimes().keySet()),
-                        config.defaultHandler()),
+                new SandboxSettings(config.run(), config.cgroupMount(), runtimes.handlers(), config.defaultHandler()),
                 cni, () -> containers.isResolvable() ? containers.get() : null, host);
         m.recover();
         return m;

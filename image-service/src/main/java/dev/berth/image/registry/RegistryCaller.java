@@ -9,11 +9,11 @@ import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.auth.TokenFetcher;
 import dev.berth.image.registry.body.Bodies;
 import dev.berth.image.registry.body.ResponseBody;
+import dev.berth.image.registry.transport.RegistryHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
@@ -41,50 +41,34 @@ public final class RegistryCaller {
     /** A response whose status was checked, with its headers and its watched body (the caller closes it). */
     public record Response(int status, HttpHeaders headers, ResponseBody body) {}
 
-    private final Duration connectTimeout;
     private final Duration timeout;
     private final Duration stallTimeout;
     private final Map<String, String> authCache = new ConcurrentHashMap<>();
-    private HttpClient http;
-    private TokenFetcher tokens;
+    private final RegistryHttp transport;
+    private final TokenFetcher tokens;
 
     /**
      * @param requestTimeout how long a registry may take to send response headers
      * @param stallTimeout how long any response body may go without a byte arriving
      */
     public RegistryCaller(Duration connectTimeout, Duration requestTimeout, Duration stallTimeout) {
-        this.connectTimeout = connectTimeout;
+        this(RegistryHttp.plain(connectTimeout), requestTimeout, stallTimeout);
+    }
+
+    /** @param transport the HTTP clients: proxy and per-registry TLS (certs.d) */
+    public RegistryCaller(RegistryHttp transport, Duration requestTimeout, Duration stallTimeout) {
+        this.transport = transport;
         this.timeout = requestTimeout;
         this.stallTimeout = stallTimeout;
+        this.tokens = new TokenFetcher(transport::clientFor, requestTimeout, stallTimeout);
     }
 
-    /**
-     * The HTTP client, made at the first pull: an idle daemon keeps no selector thread. Its async
-     * work runs on virtual threads, not on the JDK's default pool of platform threads.
-     */
-    private synchronized HttpClient http() {
-        if (http == null) {
-            http = HttpClient.newBuilder()
-                    .version(HttpClient.Version.HTTP_1_1)
-                    .followRedirects(HttpClient.Redirect.NEVER)
-                    .connectTimeout(connectTimeout)
-                    .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())
-                    .build();
-            tokens = new TokenFetcher(http, timeout, stallTimeout);
-        }
-        return http;
+    /** Closes the HTTP clients (their connections and selector threads), if any were made. */
+    public void close() {
+        transport.close();
     }
 
-    /** Closes the HTTP client (its connections and selector thread), if one was made. */
-    public synchronized void close() {
-        if (http != null) {
-            http.shutdownNow();
-            http = null;
-        }
-    }
-
-    private synchronized TokenFetcher tokens() {
-        http();
+    private TokenFetcher tokens() {
         return tokens;
     }
 
@@ -156,7 +140,7 @@ public final class RegistryCaller {
             }
             HttpResponse<InputStream> r;
             try {
-                r = http().send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                r = transport.clientFor(current).send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (HttpConnectTimeoutException | ConnectException e) {
                 throw unreachable(ep, what, "cannot connect to " + current.getScheme() + "://" + current.getAuthority()
                         + " (" + describe(e) + ")", e);

@@ -87,7 +87,6 @@ class SandboxManagerTest {
     private SandboxManager newManager() {
         cni = new CniNetworks(new CniSettings(tmp.resolve("net.d"), List.of(Path.of("/usr/lib/cni")),
                 stateDir.resolve("cni"), subnetPrefix + ".0/24", bridge), LinuxHost.system());
-        cni.writeDefaultConfigIfMissing();
         PodContainers pc = new PodContainers() {
             @Override
             public void stopAll(String sandboxId, long timeoutSeconds) {
@@ -505,8 +504,11 @@ class SandboxManagerTest {
 
     @Test
     void dualStackWhenTheNetworkHasAnIpv6Range() throws Exception {
+        // the built-in network's conflist, with an IPv6 range added, as the conf dir's config
         Path conf = tmp.resolve("net.d").resolve("10-berth.conflist");
-        String json = Files.readString(conf).replace("\"ranges\" : [ [ {", "\"ranges\" : [ [ {")
+        Files.createDirectories(conf.getParent());
+        String json = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
+                .writerWithDefaultPrettyPrinter().writeValueAsString(cni.loader().builtin().toJson())
                 .replaceFirst("\\[ \\[ \\{\\s*\"subnet\" : \"([^\"]+)\"\\s*\\} \\] \\]",
                         "[ [ { \"subnet\" : \"$1\" } ], [ { \"subnet\" : \"fd66:" + Integer.toHexString(
                                 (int) (ProcessHandle.current().pid() % 65000)) + "::/64\" } ] ]");

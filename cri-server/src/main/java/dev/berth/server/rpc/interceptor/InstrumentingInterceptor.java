@@ -16,7 +16,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Times, counts and logs every CRI call: a latency histogram per method and status code, an error
- * counter per method and code, and a log line for each failure (DEBUG for each call).
+ * counter per method and code, and exactly one log line for each failure, naming the method, the
+ * code and the ids the request named (a bug's stack trace with it; DEBUG for each call). Nothing
+ * else logs a failed call, so an error shows once.
  */
 @ApplicationScoped
 public class InstrumentingInterceptor implements ServerInterceptor {
@@ -30,6 +32,8 @@ public class InstrumentingInterceptor implements ServerInterceptor {
             ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         String method = call.getMethodDescriptor().getBareMethodName();
         long start = System.nanoTime();
+        // the request, kept (unary calls have one) to name its ids when the call fails
+        java.util.concurrent.atomic.AtomicReference<Object> request = new java.util.concurrent.atomic.AtomicReference<>();
         ServerCall<Q, A> timed = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             @Override
             public void close(Status status, Metadata trailers) {
@@ -47,10 +51,17 @@ public class InstrumentingInterceptor implements ServerInterceptor {
                             .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
                             .register(registry)
                             .increment();
-                    if (status.getCode() != Status.Code.UNIMPLEMENTED && status.getCode() != Status.Code.NOT_FOUND) {
-                        LOG.warnf("%s failed: %s %s", method, code, status.getDescription());
+                    String ids = RequestIds.of(request.get());
+                    String line = method + " failed: " + code + (ids.isEmpty() ? "" : " " + ids) + ": "
+                            + status.getDescription();
+                    if (status.getCode() == Status.Code.INTERNAL || status.getCode() == Status.Code.UNKNOWN) {
+                        LOG.error(line, status.getCause());
+                    } else if (status.getCode() == Status.Code.NOT_FOUND
+                            || status.getCode() == Status.Code.UNIMPLEMENTED) {
+                        // kubelet asks after what it removed itself, and for what berth lacks
+                        LOG.info(line);
                     } else {
-                        LOG.debugf("%s: %s %s", method, code, status.getDescription());
+                        LOG.warn(line);
                     }
                 } else if (LOG.isDebugEnabled()) {
                     LOG.debugf("%s ok in %d µs", method, nanos / 1000);
@@ -58,6 +69,13 @@ public class InstrumentingInterceptor implements ServerInterceptor {
                 super.close(status, trailers);
             }
         };
-        return next.startCall(timed, headers);
+        ServerCall.Listener<Q> listener = next.startCall(timed, headers);
+        return new io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+            @Override
+            public void onMessage(Q message) {
+                request.compareAndSet(null, message);
+                super.onMessage(message);
+            }
+        };
     }
 }

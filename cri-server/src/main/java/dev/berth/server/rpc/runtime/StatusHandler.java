@@ -69,6 +69,7 @@ public class StatusHandler {
             out.putInfo("tools", json(tools.versions()));
             Map<String, Object> notes = new LinkedHashMap<>();
             notes.put("podCidr", runtimeConfig.podCidr());
+            notes.put("podNetwork", network.networkInUse());
             notes.put("oomScoreAdjustment", OomScore.describe());
             notes.put("cgroupControllers", cgroups.skippedControllers().isEmpty()
                     ? "all requested limits enforced"

@@ -26,11 +26,12 @@ public final class TokenFetcher {
     public static final int MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http;
+    private final java.util.function.Function<URI, HttpClient> http;
     private final Duration timeout;
     private final Duration stallTimeout;
 
-    public TokenFetcher(HttpClient http, Duration timeout, Duration stallTimeout) {
+    /** @param http the client for a token server's URI (proxy, per-host TLS) */
+    public TokenFetcher(java.util.function.Function<URI, HttpClient> http, Duration timeout, Duration stallTimeout) {
         this.http = http;
         this.timeout = timeout;
         this.stallTimeout = stallTimeout;
@@ -72,7 +73,7 @@ public final class TokenFetcher {
         }
         HttpResponse<InputStream> r;
         try {
-            r = http.send(req.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
+            r = http.apply(realmUri).send(req.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw BerthException.unavailable("cannot reach the token server " + realm + " of registry " + registry
                     + ": " + e.getMessage(), e);
