@@ -47,6 +47,7 @@ import runtime.v1.PodSandboxMetadata;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CreateRacesRemovePodTest {
     private static final int ROUNDS = 16;
+    private static final int LOOKUP_MILLIS = 40;
 
     /** A thread per task: never queued behind another test's work in the common pool. */
     private static final java.util.concurrent.Executor OWN_THREAD = r -> Thread.ofVirtual().start(r);
@@ -63,7 +64,19 @@ class CreateRacesRemovePodTest {
         TestFixtures.assumeContainerHost();
         tmp = Files.createTempDirectory("berth-race-test");
         Path lower = TestFixtures.busyboxRootfs(tmp.resolve("image/rootfs"));
-        TestFixtures.Images images = new TestFixtures.Images();
+        // A slow image store: the image lookup comes after CreateContainer found its pod, so the
+        // removal below lands while the create is past its pod check and before its record exists.
+        TestFixtures.Images images = new TestFixtures.Images() {
+            @Override
+            public java.util.Optional<dev.berth.image.LocalImage> find(String reference) {
+                try {
+                    Thread.sleep(LOOKUP_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.find(reference);
+            }
+        };
         images.byRef.put("busybox", TestFixtures.image("sha256:" + "ab".repeat(32), lower,
                 TestFixtures.config(List.of(), List.of("sh"), "")));
         store = StateStore.open(tmp.resolve("state"));
@@ -113,7 +126,7 @@ class CreateRacesRemovePodTest {
                     .setImage(ImageSpec.newBuilder().setImage("busybox"))
                     .addAllCommand(List.of("sleep", "1000")).setLogPath("c/0.log").build();
             CompletableFuture<String> create = CompletableFuture.supplyAsync(() -> containers.create(podId, c), OWN_THREAD);
-            Thread.sleep(random.nextInt(40));
+            Thread.sleep(5 + random.nextInt(LOOKUP_MILLIS));
             pods.remove(podId);
             try {
                 create.get(30, TimeUnit.SECONDS);
@@ -140,5 +153,7 @@ class CreateRacesRemovePodTest {
             assertEquals(List.of(), left, "round " + round + " left an orphan");
         }
         assertEquals(ROUNDS, created + refused);
+        System.out.printf("create raced RemovePodSandbox %d times: %d created (then removed with the pod), %d refused%n",
+                ROUNDS, created, refused);
     }
 }

@@ -108,7 +108,7 @@ final class TestFixtures {
         RootFs.deleteTree(tmp);
     }
 
-    static final class Images implements ImageLookup {
+    static class Images implements ImageLookup {
         final Map<String, LocalImage> byRef = new HashMap<>();
 
         @Override
