@@ -111,7 +111,11 @@ public final class CniNetworks implements NetworkReadiness {
             if (req.portMappings().isEmpty()) {
                 List<PortMapping> pm = new ArrayList<>();
                 for (JsonNode m : cache.get().path("portMappings")) {
-                    pm.add(JSON.convertValue(m, PortMapping.class));
+                    try {
+                        pm.add(JSON.convertValue(m, PortMapping.class));
+                    } catch (IllegalArgumentException invalid) {
+                        // cached before mappings were checked: DEL finds its rules by container id
+                    }
                 }
                 req = new PodNetworkRequest(req.containerId(), req.netns(), req.ifName(), req.podName(),
                         req.podNamespace(), req.podUid(), pm);
