@@ -84,7 +84,16 @@ class ContainerOrchestrationTest {
         @Override
         public void kill(String id, String signal) {
             runtimeCalls.add("kill " + id + " " + signal);
-            host.processes().find("runc-init " + id).forEach(host.processes()::end);
+            if (host.processes().find("runc-init " + id).isEmpty()) {
+                return;
+            }
+            // the init dies; its monitor records the exit code and exits, as conmon does
+            try {
+                Files.writeString(Files.createDirectories(tmp.resolve("run/exits")).resolve(id), "137");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            host.processes().find("-c " + id).forEach(host.processes()::end);
         }
 
         @Override
