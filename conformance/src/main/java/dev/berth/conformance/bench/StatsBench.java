@@ -139,6 +139,18 @@ public final class StatsBench {
             }
             return new Result(version, micros, items);
         } finally {
+            // sleep as a container's init ignores SIGTERM: stop the containers at once, then the pods
+            for (var c : cri.runtime().listContainers(runtime.v1.ListContainersRequest.getDefaultInstance())
+                    .getContainersList()) {
+                if (made.contains(c.getPodSandboxId())) {
+                    try {
+                        cri.runtime().stopContainer(runtime.v1.StopContainerRequest.newBuilder()
+                                .setContainerId(c.getId()).setTimeout(0).build());
+                    } catch (RuntimeException e) {
+                        System.out.println(who + ": stopping container " + c.getId() + " failed: " + e);
+                    }
+                }
+            }
             for (String pod : made) {
                 try {
                     cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
