@@ -73,6 +73,8 @@ public final class StatsBench {
                 try (ReferenceContainerd c = ReferenceContainerd.start(env)) {
                     Path logs = Files.createTempDirectory("bench-stats-containerd-logs");
                     ref = run("containerd", c.client(), image, pods, perPod, calls, logs);
+                } catch (io.grpc.StatusRuntimeException e) {
+                    System.out.println("containerd could not run the benchmark: " + e.getStatus());
                 }
             } else {
                 System.out.println("the reference containerd is not available: berth alone");
@@ -94,7 +96,9 @@ public final class StatsBench {
                         .setMetadata(PodSandboxMetadata.newBuilder().setName("stats-" + p).setNamespace("bench")
                                 .setUid(UUID.randomUUID().toString()))
                         .setLogDirectory(dir.toString())
-                        .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                        // kubelet always gives one; containerd 1.7's ListPodSandboxStats fails without it
+                        .setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/stats-bench-" + who + "/pod" + p)
+                                .setSecurityContext(
                                 LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NS)))
                         .build();
                 String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc).build())
@@ -136,9 +140,24 @@ public final class StatsBench {
                 }
                 micros.put(e.getKey(), t);
                 items.put(e.getKey(), n);
+                // printed at once: a later failure (the other runtime's) must not lose these figures
+                System.out.printf("%s %s: p50 %.2f ms, p99 %.2f ms, %d items%n", who, e.getKey(),
+                        ContainerBench.pct(t, 0.5) / 1000.0, ContainerBench.pct(t, 0.99) / 1000.0, n);
             }
             return new Result(version, micros, items);
         } finally {
+            // sleep as a container's init ignores SIGTERM: stop the containers at once, then the pods
+            for (var c : cri.runtime().listContainers(runtime.v1.ListContainersRequest.getDefaultInstance())
+                    .getContainersList()) {
+                if (made.contains(c.getPodSandboxId())) {
+                    try {
+                        cri.runtime().stopContainer(runtime.v1.StopContainerRequest.newBuilder()
+                                .setContainerId(c.getId()).setTimeout(0).build());
+                    } catch (RuntimeException e) {
+                        System.out.println(who + ": stopping container " + c.getId() + " failed: " + e);
+                    }
+                }
+            }
             for (String pod : made) {
                 try {
                     cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
