@@ -34,6 +34,7 @@ public final class CniNetworks implements NetworkReadiness {
     private final ConfigLoader loader;
     private final BuiltinBridgePlugin builtin;
     private final Path results;
+    private volatile CniObserver observer = CniObserver.NONE;
 
     public CniNetworks(CniSettings settings) {
         this.settings = settings;
@@ -52,8 +53,25 @@ public final class CniNetworks implements NetworkReadiness {
         return loader;
     }
 
+    /** Who is told of each ADD and DEL (duration, failure). */
+    public void observe(CniObserver o) {
+        observer = o == null ? CniObserver.NONE : o;
+    }
+
     /** Runs ADD through the chain; on failure the chain is DELeted again and the error thrown. */
     public JsonNode setUp(PodNetworkRequest req) {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            JsonNode r = add(req);
+            failed = false;
+            return r;
+        } finally {
+            observer.ran("ADD", System.nanoTime() - start, failed);
+        }
+    }
+
+    private JsonNode add(PodNetworkRequest req) {
         NetworkConfigList conf = loader.load();
         // No cache entry before ADD: after a crash mid-ADD, DEL runs with the current config and no
         // prevResult, which the spec requires plugins to handle (berth-bridge finds its veth and
@@ -87,6 +105,17 @@ public final class CniNetworks implements NetworkReadiness {
 
     /** Runs DEL with the config ADD used (or the current one); repeatable, succeeds when nothing is left. */
     public void tearDown(PodNetworkRequest req) {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            del(req);
+            failed = false;
+        } finally {
+            observer.ran("DEL", System.nanoTime() - start, failed);
+        }
+    }
+
+    private void del(PodNetworkRequest req) {
         Optional<ObjectNode> cache = readCache(req);
         NetworkConfigList conf;
         JsonNode prev = null;
