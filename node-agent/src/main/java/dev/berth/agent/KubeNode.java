@@ -1,7 +1,11 @@
 package dev.berth.agent;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeCondition;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ObjectReference;
@@ -41,7 +45,8 @@ final class KubeNode {
         labels.forEach(l::put);
         ObjectNode a = meta.putObject("annotations");
         annotations.forEach(a::put);
-        client.nodes().withName(node).patch(PatchContext.of(PatchType.STRATEGIC_MERGE), patch.toString());
+        // Maps merge alike under JSON merge patch and strategic merge; a null value removes the key.
+        client.nodes().withName(node).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
     }
 
     void patchCondition(NodeReport.Condition c, Instant transition) {
@@ -51,8 +56,30 @@ final class KubeNode {
         cond.put("type", NodeReport.CONDITION).put("status", c.status()).put("reason", c.reason())
                 .put("message", c.message()).put("lastHeartbeatTime", now)
                 .put("lastTransitionTime", transition.truncatedTo(ChronoUnit.SECONDS).toString());
-        client.nodes().withName(node).subresource("status")
-                .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), patch.toString());
+        try {
+            // merged by condition type: kubelet's own conditions stay
+            client.nodes().withName(node).subresource("status")
+                    .patch(PatchContext.of(PatchType.STRATEGIC_MERGE), patch.toString());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 415) {
+                throw e;
+            }
+            // A server without strategic merge (the tests' mock): the whole list, guarded by resourceVersion.
+            Node n = client.nodes().withName(node).get();
+            ArrayNode all = JSON.createArrayNode();
+            for (NodeCondition other : n.getStatus() == null || n.getStatus().getConditions() == null
+                    ? java.util.List.<NodeCondition>of() : n.getStatus().getConditions()) {
+                if (!other.getType().equals(NodeReport.CONDITION)) {
+                    all.add(JSON.valueToTree(other));
+                }
+            }
+            all.add(cond);
+            ObjectNode full = JSON.createObjectNode();
+            full.putObject("metadata").put("resourceVersion", n.getMetadata().getResourceVersion());
+            full.putObject("status").set("conditions", all);
+            client.nodes().withName(node).subresource("status")
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), full.toString());
+        }
     }
 
     ObjectReference nodeRef() {

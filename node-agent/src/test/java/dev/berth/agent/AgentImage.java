@@ -97,7 +97,10 @@ final class AgentImage {
         for (Path b : binaries) {
             Matcher m = lib.matcher(run(List.of("ldd", b.toString())));
             while (m.find()) {
-                libs.add(m.group(1));
+                // the runtime's own libraries ($ORIGIN/../lib) are in its layer already
+                if (!Path.of(m.group(1)).normalize().startsWith(jre)) {
+                    libs.add(m.group(1));
+                }
             }
         }
         FileEntriesLayer.Builder layer = FileEntriesLayer.builder().setName("glibc");

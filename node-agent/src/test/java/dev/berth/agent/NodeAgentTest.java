@@ -101,7 +101,7 @@ class NodeAgentTest {
         NodeCondition unknown = await("BerthRuntimeReady Unknown before berth runs", () -> condition("Unknown"));
         assertEquals("BerthUnreachable", unknown.getReason());
         assertFalse(node().getMetadata().getLabels() != null
-                && node().getMetadata().getLabels().containsKey("node.berth.dev/runtime"));
+                && "berth".equals(node().getMetadata().getLabels().get("node.berth.dev/runtime")));
 
         daemon.startProcess();
         var status = daemon.client().runtime().status(StatusRequest.newBuilder().build());
