@@ -147,6 +147,19 @@ class NodeAgentTest {
 
             // berth restarts: the agent subscribes again and still sees restarts.
             daemon.restart();
+            // events while the agent is not subscribed are not replayed: wait for its new subscription
+            var http = java.net.http.HttpClient.newHttpClient();
+            await("the agent subscribed again", () -> {
+                try {
+                    String m = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                            daemon.httpUrl("/metrics"))).header("Accept", "text/plain; version=0.0.4").build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    return m.lines().anyMatch(l -> l.startsWith("berth_cri_events_subscribers ")
+                            && !l.endsWith(" 0.0")) ? m : null;
+                } catch (Exception e) {
+                    return null;
+                }
+            });
             run(pod, image, "app", 2);
             await("an Event after berth restarted", () -> client.v1().events().inNamespace("agent-ns").list()
                     .getItems().stream().filter(e -> e.getMessage().contains("restart 2")).findFirst().orElse(null));
@@ -210,7 +223,7 @@ class NodeAgentTest {
     }
 
     static <T> T await(String what, Supplier<T> probe) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             T v = probe.get();
             if (v != null) {
