@@ -37,6 +37,7 @@ public final class CniNetworks implements NetworkReadiness {
     private final BuiltinBridgePlugin builtin;
     private final Path results;
     private final LinuxHost host;
+    private volatile CniObserver observer = CniObserver.NONE;
 
     public CniNetworks(CniSettings settings, LinuxHost host) {
         this.settings = settings;
@@ -68,8 +69,25 @@ public final class CniNetworks implements NetworkReadiness {
         return loader;
     }
 
+    /** Who is told of each ADD and DEL (duration, failure). */
+    public void observe(CniObserver o) {
+        observer = o == null ? CniObserver.NONE : o;
+    }
+
     /** Runs ADD through the chain; on failure the chain is DELeted again and the error thrown. */
     public JsonNode setUp(PodNetworkRequest req) {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            JsonNode r = add(req);
+            failed = false;
+            return r;
+        } finally {
+            observer.ran("ADD", System.nanoTime() - start, failed);
+        }
+    }
+
+    private JsonNode add(PodNetworkRequest req) {
         req.checkCniArgs();
         NetworkConfigList conf = loader.load();
         // No cache entry before ADD: after a crash mid-ADD, DEL runs with the current config and no
@@ -104,6 +122,17 @@ public final class CniNetworks implements NetworkReadiness {
 
     /** Runs DEL with the config ADD used (or the current one); repeatable, succeeds when nothing is left. */
     public void tearDown(PodNetworkRequest req) {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            del(req);
+            failed = false;
+        } finally {
+            observer.ran("DEL", System.nanoTime() - start, failed);
+        }
+    }
+
+    private void del(PodNetworkRequest req) {
         Optional<ObjectNode> cache = readCache(req);
         NetworkConfigList conf;
         JsonNode prev = null;

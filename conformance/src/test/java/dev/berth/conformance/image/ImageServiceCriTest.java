@@ -354,7 +354,7 @@ class ImageServiceCriTest {
         assertTrue(metrics.contains("berth_image_pulls_total{result=\"success\"}"), metrics);
         assertTrue(metrics.contains("berth_image_pulls_total{result=\"not_found\"}"), metrics);
         assertTrue(metrics.contains("berth_image_pull_duration_seconds_bucket"), "histogram");
-        assertTrue(metrics.contains("berth_image_pull_bytes"), "bytes");
+        assertTrue(metrics.contains("berth_image_pulled_bytes_total"), "bytes");
         assertTrue(metrics.contains("berth_image_store_bytes"), "store size");
     }
 

@@ -7,6 +7,7 @@ import dev.berth.runtime.container.LifecycleEvent;
 import dev.berth.runtime.container.LifecycleListener;
 import dev.berth.runtime.sandbox.SandboxManager;
 import dev.berth.server.metrics.Meters;
+import dev.berth.server.metrics.RuntimeMeters;
 import dev.berth.server.rpc.container.ContainerViews;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.micrometer.core.instrument.Counter;
@@ -53,6 +54,9 @@ public class ContainerEventHub implements LifecycleListener {
     MeterRegistry registry;
 
     @Inject
+    RuntimeMeters meters;
+
+    @Inject
     dev.berth.server.config.BerthConfig config;
 
     private final BlockingQueue<LifecycleEvent> intake = new ArrayBlockingQueue<>(INTAKE_CAPACITY);
@@ -69,7 +73,8 @@ public class ContainerEventHub implements LifecycleListener {
                 .description("GetContainerEvents subscribers dropped for not reading in time").register(registry);
         droppedEvents = Counter.builder(Meters.EVENTS_DROPPED)
                 .description("lifecycle events lost because the dispatcher was behind").register(registry);
-        registry.gauge(Meters.EVENT_SUBSCRIBERS, subscribers, Set::size);
+        io.micrometer.core.instrument.Gauge.builder(Meters.EVENT_SUBSCRIBERS, subscribers, Set::size)
+                .description("GetContainerEvents streams open").register(registry);
         dispatcher = Thread.ofPlatform().daemon(true).name("berth-events").start(this::dispatch);
         containers.listen(this);
         sandboxes.listen(this);
@@ -127,6 +132,7 @@ public class ContainerEventHub implements LifecycleListener {
             }
             try {
                 ContainerEventResponse resp = response(e);
+                count(e, resp);
                 for (Subscriber s : subscribers) {
                     if (!s.offer(resp)) {
                         subscribers.remove(s);
@@ -166,6 +172,20 @@ public class ContainerEventHub implements LifecycleListener {
             b.addContainersStatuses(ContainerViews.status(self));
         }
         return b.build();
+    }
+
+    /** Container starts and OOM kills by the pod's runtime handler, counted once per event. */
+    private void count(LifecycleEvent e, ContainerEventResponse resp) {
+        if (e.sandbox() || e.container() == null) {
+            return;
+        }
+        String handler = resp.hasPodSandboxStatus() && !resp.getPodSandboxStatus().getRuntimeHandler().isEmpty()
+                ? resp.getPodSandboxStatus().getRuntimeHandler() : config.defaultHandler();
+        if (e.type() == LifecycleEvent.Type.STARTED) {
+            meters.containerStarted(handler);
+        } else if (e.type() == LifecycleEvent.Type.STOPPED && "OOMKilled".equals(e.container().reason())) {
+            meters.containerOomKilled(handler);
+        }
     }
 
     private PodSandboxStatus podStatus(String podId) {

@@ -10,7 +10,6 @@ import dev.berth.image.registry.transport.RegistryHttp;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.metrics.Meters;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -26,7 +25,7 @@ import org.jboss.logging.Logger;
 /**
  * The image store (also the {@link dev.berth.image.ImageLookup} the container side injects) under
  * {@code <root>/images}, with registries.conf and download parallelism from the config, and its
- * metrics: pulls by result, bytes pulled, pull duration histogram, store size and image count.
+ * metrics: pulls by result, bytes pulled, pull duration histogram, store size and images stored.
  */
 @ApplicationScoped
 public class ImageProducers {
@@ -41,11 +40,10 @@ public class ImageProducers {
         PullListener metrics = (result, bytes, duration) -> {
             Counter.builder(Meters.IMAGE_PULLS).description("image pulls by result")
                     .tag(Meters.TAG_RESULT, result).register(registry).increment();
-            DistributionSummary.builder(Meters.IMAGE_PULL_BYTES).description("bytes downloaded from registries")
-                    .baseUnit("bytes").register(registry).record(bytes);
+            Counter.builder(Meters.IMAGE_PULLED_BYTES).description("bytes downloaded from registries by pulls")
+                    .baseUnit("bytes").register(registry).increment(bytes);
             Timer.builder(Meters.IMAGE_PULL_DURATION).description("image pull duration by result")
-                    .tag(Meters.TAG_RESULT, result).publishPercentileHistogram()
-                    .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
+                    .tag(Meters.TAG_RESULT, result).serviceLevelObjectives(Meters.PULL_BUCKETS)
                     .register(registry).record(duration);
         };
         try {
@@ -66,7 +64,7 @@ public class ImageProducers {
         ImageManager images = ImageManager.open(options, store, metrics, transport);
         Gauge.builder(Meters.IMAGE_STORE_BYTES, images, ImageManager::storeBytes)
                 .description("disk bytes used by the image store").baseUnit("bytes").register(registry);
-        Gauge.builder(Meters.IMAGE_COUNT, images, ImageManager::imageCount)
+        Gauge.builder(Meters.IMAGES, images, ImageManager::imageCount)
                 .description("images in the store").register(registry);
         return images;
     }

@@ -3,6 +3,7 @@ package dev.berth.server.rpc.image;
 import dev.berth.core.error.BerthException;
 import dev.berth.image.ImageManager;
 import dev.berth.image.registry.auth.RegistryCredentials;
+import dev.berth.server.metrics.RuntimeMeters;
 import io.grpc.Context;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -21,6 +22,9 @@ public class PullImageHandler {
 
     @Inject
     ImageManager images;
+
+    @Inject
+    RuntimeMeters meters;
 
     public PullImageResponse handle(PullImageRequest req) {
         String image = req.getImage().getImage();
@@ -48,9 +52,11 @@ public class PullImageHandler {
         Thread caller = Thread.currentThread();
         Context.CancellationListener onCancel = c -> caller.interrupt();
         ctx.addListener(onCancel, Runnable::run);
+        meters.pullStarted();
         try {
             return images.pull(image, creds);
         } finally {
+            meters.pullEnded();
             ctx.removeListener(onCancel);
             Thread.interrupted(); // a cancellation that raced the end must not reach the next work on this thread
         }

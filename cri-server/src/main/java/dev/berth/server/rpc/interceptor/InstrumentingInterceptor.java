@@ -42,7 +42,7 @@ public class InstrumentingInterceptor implements ServerInterceptor {
                 Timer.builder(Meters.CRI_REQUESTS)
                         .description("CRI requests by method and gRPC status code")
                         .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
-                        .publishPercentileHistogram()
+                        .serviceLevelObjectives(Meters.RUNTIME_BUCKETS)
                         .register(registry)
                         .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
                 if (!status.isOk()) {
