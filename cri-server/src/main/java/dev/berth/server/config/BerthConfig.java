@@ -85,6 +85,9 @@ public final class BerthConfig {
             }
         });
         checks.add(() -> bool("cgroup.skip_missing_controllers"));
+        checks.add(this::registriesConf);
+        checks.add(this::seccompDefaultProfile);
+        checks.add(this::cniBinDirs);
         checks.add(() -> {
             if (!runtimes().containsKey(defaultHandler())) {
                 throw bad("runtime.default_handler", "names no handler under runtimes: (have "
@@ -166,7 +169,7 @@ public final class BerthConfig {
         Map<String, Path> out = new LinkedHashMap<>();
         values.forEach((k, v) -> {
             if (k.startsWith(ConfigKeys.RUNTIMES_PREFIX)) {
-                out.put(k.substring(ConfigKeys.RUNTIMES_PREFIX.length()), Path.of(v));
+                out.put(k.substring(ConfigKeys.RUNTIMES_PREFIX.length()), path(k));
             }
         });
         return out;
@@ -189,7 +192,7 @@ public final class BerthConfig {
     }
 
     public Path registriesConf() {
-        return Path.of(get("image.registries_conf"));
+        return path("image.registries_conf");
     }
 
     public int maxConcurrentDownloads() {
@@ -201,7 +204,7 @@ public final class BerthConfig {
     }
 
     public List<Path> cniBinDirs() {
-        return list("cni.bin_dirs").stream().map(Path::of).toList();
+        return list("cni.bin_dirs").stream().map(d -> path("cni.bin_dirs", d)).toList();
     }
 
     public String cniDefaultSubnet() {
@@ -213,7 +216,7 @@ public final class BerthConfig {
     }
 
     public Path seccompDefaultProfile() {
-        return Path.of(get("seccomp.default_profile"));
+        return path("seccomp.default_profile");
     }
 
     public int eventsSubscriberQueue() {
@@ -245,8 +248,21 @@ public final class BerthConfig {
         return Arrays.stream(get(key).split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
+    private Path path(String key) {
+        return path(key, get(key));
+    }
+
+    /** A path from the config; one the OS cannot name (a NUL byte) is the key's error, not a stack trace. */
+    private Path path(String key, String value) {
+        try {
+            return Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw bad(key, "is not a usable path: " + e.getReason());
+        }
+    }
+
     private Path absolutePath(String key) {
-        Path p = Path.of(get(key));
+        Path p = path(key);
         if (!p.isAbsolute()) {
             throw bad(key, "must be an absolute path, got '" + get(key) + "'");
         }
@@ -256,6 +272,10 @@ public final class BerthConfig {
     private ConfigException bad(String key, String what) {
         ConfigKeys.Key k = ConfigKeys.find(key);
         String env = k == null ? "" : " (or env " + k.envName() + ")";
-        return new ConfigException("config " + file + ": key '" + key + "'" + env + " " + what);
+        // Values are quoted in the message: control characters are shown escaped, so it stays one line.
+        StringBuilder shown = new StringBuilder();
+        what.codePoints().forEach(c -> shown.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", c)
+                : new String(Character.toChars(c))));
+        return new ConfigException("config " + file + ": key '" + key + "'" + env + " " + shown);
     }
 }

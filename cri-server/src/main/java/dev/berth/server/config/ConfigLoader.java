@@ -68,7 +68,7 @@ public final class ConfigLoader {
         } catch (JacksonException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
             throw new ConfigException("config file " + file + " is not valid YAML" + where + ": "
-                    + e.getOriginalMessage());
+                    + oneLine(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
         }
@@ -82,6 +82,11 @@ public final class ConfigLoader {
         }
         flatten(file, "", map, flat, problems);
         return flat;
+    }
+
+    /** The YAML parser explains over several lines; the daemon's start failure is one line. */
+    private static String oneLine(String message) {
+        return message == null ? "" : message.strip().replaceAll("\\s*\\n\\s*", "; ");
     }
 
     private static void flatten(Path file, String prefix, Map<?, ?> map, Map<String, String> out,
