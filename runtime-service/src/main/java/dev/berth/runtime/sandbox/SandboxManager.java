@@ -386,18 +386,30 @@ public final class SandboxManager implements SandboxLookup {
     }
 
     private SandboxRecord stopLocked(SandboxRecord rec) {
+        StepTimes times = new StepTimes();
         PodContainers pc = containers == null ? null : containers.get();
         if (pc != null) {
             pc.stopAll(rec.id(), STOP_TIMEOUT_SECONDS);
+            times.step("containers");
         }
         boolean changed = false;
+        // CNI DEL and ending the infra touch different things (the pinned netns stays until
+        // remove), so the infra's kill and reaping overlap the network teardown
+        CompletableFuture<Void> infra = null;
+        if (rec.infraPid() > 0) {
+            SandboxRecord r0 = rec;
+            infra = CompletableFuture.runAsync(() -> infraProcesses.stop(r0.id(), r0.infraPid(),
+                    r0.infraParentPid()), BACKGROUND);
+        }
         if (rec.networkAttached()) {
             cni.tearDown(request(rec, config(rec), List.of()));
             rec = rec.withNetwork(false, rec.podIps(), rec.cniResult());
             changed = true;
+            times.step("cni-del");
         }
-        if (rec.infraPid() > 0) {
-            infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
+        if (infra != null) {
+            join(infra);
+            times.step("infra-exit");
         }
         boolean stopped = false;
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
@@ -405,12 +417,34 @@ public final class SandboxManager implements SandboxLookup {
             changed = true;
             stopped = true;
         }
-        // one commit for the whole stop; a crash before it just repeats the (idempotent) steps
-        SandboxRecord out = changed ? save(rec) : rec;
+        SandboxRecord out = rec;
+        if (changed) {
+            // The pending file (run dir, replaced atomically) records the stop at once; recover()
+            // prefers it over an older READY row. The synchronous StateStore commit follows off the
+            // caller's path under the pod's lock, so a later remove is never overtaken by it.
+            writePending(rec);
+            String id = rec.id();
+            CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(id), BACKGROUND);
+            persisting.add(f);
+            f.whenComplete((v, e) -> persisting.remove(f));
+            times.step("commit");
+        }
         if (stopped) {
             emit(dev.berth.runtime.container.LifecycleEvent.Type.STOPPED, rec.id());
         }
+        times.log(LOG, "StopPodSandbox " + rec.id());
         return out;
+    }
+
+    private static void join(CompletableFuture<Void> f) {
+        try {
+            f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e;
+        }
     }
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
@@ -419,14 +453,20 @@ public final class SandboxManager implements SandboxLookup {
             return;
         }
         withRecordLocked(id, current -> {
+            StepTimes times = new StepTimes();
             SandboxRecord rec = stopLocked(current);
+            times.step("stop");
             PodContainers pc = containers == null ? null : containers.get();
             if (pc != null) {
                 pc.removeAll(id);
+                times.step("containers");
             }
             releaseResources(rec);
+            times.step("release");
             emit(dev.berth.runtime.container.LifecycleEvent.Type.DELETED, rec.id());
             forget(rec);
+            times.step("commit");
+            times.log(LOG, "RemovePodSandbox " + id);
         });
     }
 
