@@ -43,7 +43,7 @@ public final class SandboxBenchmark {
         int pods = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         List<Target> targets = new ArrayList<>();
         ReferenceContainerd ref = null;
-        try (BerthDaemon berth = BerthDaemon.start()) {
+        try (BerthDaemon berth = BerthDaemon.start(StepBreakdown.DAEMON_ENV)) {
             targets.add(new Target("berth", berth.client().runtime(), "/berth-bench-" + berth.httpPort() + "-", pods));
             if (ReferenceContainerd.available() && System.getProperty("bench.berthOnly") == null) {
                 // a private instance: other benchmarks may use the default one at the same time
@@ -83,6 +83,7 @@ public final class SandboxBenchmark {
                     t.remove[i] = ms(t0);
                 }
             }
+            StepBreakdown.print(berth.log(), "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox");
             if (System.getProperty("bench.keepLog") != null) {
                 // the daemon's log goes with its directory: keep a copy when asked
                 java.nio.file.Files.copy(berth.log(), java.nio.file.Path.of(System.getProperty("bench.keepLog")),
@@ -103,6 +104,9 @@ public final class SandboxBenchmark {
         if (targets.size() == 2) {
             System.out.printf("RunPodSandbox p50: berth takes %.2f of containerd's time (project target <= 0.25)%n",
                     pct(targets.get(0).run, 50) / pct(targets.get(1).run, 50));
+            System.out.printf("StopPodSandbox p50: %.2f of containerd's (target <= 0.3); RemovePodSandbox p50: %.2f "
+                    + "(target <= 0.5)%n", pct(targets.get(0).stop, 50) / pct(targets.get(1).stop, 50),
+                    pct(targets.get(0).remove, 50) / pct(targets.get(1).remove, 50));
         }
     }
 

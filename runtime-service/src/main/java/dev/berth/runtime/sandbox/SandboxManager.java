@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import dev.berth.runtime.timing.StepTimes;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import runtime.v1.NamespaceMode;
@@ -247,6 +248,7 @@ public final class SandboxManager implements SandboxLookup {
     private SandboxRecord create(SandboxRecord rec, PodSandboxConfig config, String hostname,
             Map<String, String> sysctls, boolean podPid, List<PortMapping> ports) {
         Path podDir = Path.of(rec.podDir());
+        StepTimes times = new StepTimes();
         try {
             Files.createDirectories(podDir);
         } catch (IOException e) {
@@ -270,9 +272,11 @@ public final class SandboxManager implements SandboxLookup {
                     "mode=1777,size=65536k");
         }
         Failpoints.hit("sandbox-after-namespaces");
+        times.step("namespaces");
         cgroups.create(rec.cgroupPath());
         podSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
+        times.step("cgroup-sysctls");
         String podId = rec.id();
         // The infra process starts while the network is set up: neither needs the other.
         Path infraUserns = userns.isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null;
@@ -296,6 +300,7 @@ public final class SandboxManager implements SandboxLookup {
         } catch (RuntimeException e) {
             failure = e;
         }
+        times.step("network"); // veth, addresses, routes and firewall (the CNI ADD)
         Failpoints.hit("sandbox-after-network");
         if (infra != null) {
             try {
@@ -305,6 +310,7 @@ public final class SandboxManager implements SandboxLookup {
                 // both: unshare --kill-child would take the init with it if systemd killed it
                 moveIntoCgroup(rec, started.parentPid());
                 moveIntoCgroup(rec, started.initPid());
+                times.step("infra");
             } catch (java.util.concurrent.CompletionException e) {
                 RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
                         : BerthException.internal("start the infra process: " + e.getCause(), e.getCause());
@@ -325,6 +331,7 @@ public final class SandboxManager implements SandboxLookup {
         } catch (java.util.concurrent.CompletionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : e;
         }
+        times.step("files");
         Failpoints.hit("sandbox-before-ready");
         SandboxRecord ready = rec.withState(SandboxRecord.READY);
         // The pending file now says READY (survives kill -9 like the other run-dir state); the
@@ -334,6 +341,8 @@ public final class SandboxManager implements SandboxLookup {
         CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(ready.id()), BACKGROUND);
         persisting.add(f);
         f.whenComplete((v, e) -> persisting.remove(f));
+        times.step("commit");
+        times.log(LOG, "RunPodSandbox " + ready.id());
         return ready;
     }
 

@@ -376,6 +376,25 @@ class SandboxManagerTest {
     }
 
     @Test
+    void stopWhoseDeferredCommitWasLostIsNotReadyAfterRestart() throws Exception {
+        String id = manager.run(config("stopped-uncommitted", 0).build(), "");
+        manager.flush();
+        SandboxRecord ready = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        manager.stop(id);
+        manager.flush();
+        assertEquals(SandboxRecord.NOTREADY,
+                store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow().state());
+        // as if killed after StopPodSandbox answered but before its StateStore commit
+        store.put(SandboxRecord.KIND, id, ready);
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        SandboxRecord after = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        assertEquals(SandboxRecord.NOTREADY, after.state());
+        assertFalse(after.networkAttached(), "the recovered record still claims the network");
+        manager.remove(id);
+    }
+
+    @Test
     void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
         String id = manager.run(config("pending", 0).build(), "");
         manager.flush();

@@ -1,4 +1,4 @@
-package dev.berth.runtime.sandbox;
+package dev.berth.runtime.timing;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
