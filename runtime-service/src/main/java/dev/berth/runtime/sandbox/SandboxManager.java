@@ -441,7 +441,9 @@ public final class SandboxManager implements SandboxLookup {
         if (stopped) {
             emit(dev.berth.runtime.container.LifecycleEvent.Type.STOPPED, rec.id());
         }
-        times.log(LOG, "StopPodSandbox " + rec.id());
+        if (changed) { // a repeated stop (as RemovePodSandbox's) did nothing worth timing
+            times.log(LOG, "StopPodSandbox " + rec.id());
+        }
         return out;
     }
 
