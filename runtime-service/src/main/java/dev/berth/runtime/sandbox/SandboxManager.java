@@ -136,7 +136,9 @@ public final class SandboxManager implements SandboxLookup {
             } else if (r.state().equals(SandboxRecord.READY)) {
                 boolean netOk = r.hostNetwork() || namespacePinner.isPinned(Path.of(r.netns()));
                 boolean infraOk = r.infraPid() == 0 || infraProcesses.isAlive(r.id(), r.infraPid());
-                if (!netOk || !infraOk) {
+                // a pod removed just before a crash: its directory went, its deferred row delete did not
+                boolean dirOk = Files.isDirectory(Path.of(r.podDir()));
+                if (!netOk || !infraOk || !dirOk) {
                     save(r.withState(SandboxRecord.NOTREADY));
                 }
             }
@@ -475,7 +477,11 @@ public final class SandboxManager implements SandboxLookup {
             releaseResources(rec);
             times.step("release");
             emit(dev.berth.runtime.container.LifecycleEvent.Type.DELETED, rec.id());
-            forget(rec);
+            // the synchronous StateStore delete (an fsync) is off the caller's path; see forgetInMemory
+            pods.forgetInMemory(rec);
+            CompletableFuture<Void> f = CompletableFuture.runAsync(() -> deleteStored(id), BACKGROUND);
+            persisting.add(f);
+            f.whenComplete((v, e) -> persisting.remove(f));
             times.step("commit");
             times.log(LOG, "RemovePodSandbox " + id);
         });
@@ -759,6 +765,14 @@ public final class SandboxManager implements SandboxLookup {
     /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
     private SandboxRecord remember(SandboxRecord r) {
         return pods.remember(r);
+    }
+
+    private void deleteStored(String id) {
+        try {
+            pods.deleteStored(id);
+        } catch (RuntimeException e) {
+            LOG.warning("deleting the stored record of removed pod " + id + ": " + e.getMessage());
+        }
     }
 
     private void forget(SandboxRecord r) {

@@ -168,6 +168,21 @@ public final class SandboxStore {
         return java.util.Optional.empty();
     }
 
+    /**
+     * Forgets the record in memory and frees its name; the caller deletes the stored row later
+     * ({@link #deleteStored}). A crash in between brings the pod back at restart without its
+     * namespaces (so NOTREADY), and removing it again finds nothing left to undo.
+     */
+    public void forgetInMemory(SandboxRecord r) {
+        records.unpublish(r.id());
+        reservations.release(r.reservationKey(), r.id());
+        configs.remove(r.id());
+    }
+
+    public void deleteStored(String id) {
+        records.deleteStored(id);
+    }
+
     /** Deletes the record (StateStore, then memory) and frees its name. */
     public void forget(SandboxRecord r) {
         records.delete(r.id());

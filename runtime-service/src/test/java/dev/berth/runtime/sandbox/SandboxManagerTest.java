@@ -395,6 +395,24 @@ class SandboxManagerTest {
     }
 
     @Test
+    void removedPodWhoseDeferredDeleteWasLostComesBackNotReadyAndGoesAgain() throws Exception {
+        String id = manager.run(config("removed-uncommitted", 0).build(), "");
+        manager.flush();
+        SandboxRecord ready = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        manager.remove(id);
+        assertTrue(manager.find(id).isEmpty(), "a removed pod is gone from memory at once");
+        manager.flush();
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isEmpty());
+        // as if killed after RemovePodSandbox answered but before the row's delete
+        store.put(SandboxRecord.KIND, id, ready);
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        manager.remove(id);
+        manager.flush();
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isEmpty());
+    }
+
+    @Test
     void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
         String id = manager.run(config("pending", 0).build(), "");
         manager.flush();
