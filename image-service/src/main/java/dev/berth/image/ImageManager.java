@@ -95,6 +95,14 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     private final SingleFlight<String, String> pullFlight = new SingleFlight<>();
     /** Guards image records: tag moves, removals and garbage collection. */
     private final Object recordLock = new Object();
+    /**
+     * The image records as last committed: ImageStatus, ListImages and lookups read this instead of
+     * the StateStore, so they never wait behind a pull's commit or a disk sync. Replaced (under
+     * {@link #recordLock}) after every change of the records.
+     */
+    private volatile List<ImageRecord> snapshot;
+    /** The user of each image config (blobs are content-addressed, so never stale). */
+    private final java.util.concurrent.ConcurrentHashMap<String, String> users = new java.util.concurrent.ConcurrentHashMap<>();
 
     private ImageManager(Options options, StateStore state, PullListener listener,
             dev.berth.image.registry.transport.RegistryHttp transport) {
@@ -138,6 +146,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     state.delete(ImageRecord.KIND, r.id());
                 }
             }
+            refresh();
             collectGarbageLocked();
         }
     }
@@ -199,13 +208,28 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                         f.diffIds(), List.copyOf(kept), f.size(), existing.map(ImageRecord::pinned).orElse(false),
                         System.currentTimeMillis()));
             });
+            refresh();
         }
     }
 
     // ---- queries ----
 
     private List<ImageRecord> records() {
-        return state.list(ImageRecord.KIND, ImageRecord.class);
+        List<ImageRecord> s = snapshot;
+        if (s == null) {
+            synchronized (recordLock) {
+                if (snapshot == null) {
+                    refresh();
+                }
+                return snapshot;
+            }
+        }
+        return s;
+    }
+
+    /** Reloads the snapshot from the StateStore; the caller holds {@link #recordLock}. */
+    private void refresh() {
+        snapshot = List.copyOf(state.list(ImageRecord.KIND, ImageRecord.class));
     }
 
     /**
@@ -268,8 +292,8 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     }
 
     private ImageView view(ImageRecord r) {
-        String user = config(r.id()).map(c -> c.config() == null || c.config().user() == null ? "" : c.config().user())
-                .orElse("");
+        String user = users.computeIfAbsent(r.id(), id -> config(id)
+                .map(c -> c.config() == null || c.config().user() == null ? "" : c.config().user()).orElse(""));
         return new ImageView(r.id(), r.repoTags(), r.repoDigests(), r.size(), user, r.pinned());
     }
 
@@ -380,10 +404,13 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                     tags.remove(tag);
                     state.put(ImageRecord.KIND, r.id(), new ImageRecord(r.id(), tags, r.repoDigests(), r.diffIds(),
                             r.blobs(), r.size(), r.pinned(), r.pulledAt()));
+                    refresh();
                     return true;
                 }
                 if (!leases.inUse(r.id())) {
                     state.delete(ImageRecord.KIND, r.id());
+                    refresh();
+                    users.remove(r.id());
                     collectGarbageLocked();
                     return true;
                 }

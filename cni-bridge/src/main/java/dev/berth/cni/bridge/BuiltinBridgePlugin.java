@@ -315,15 +315,26 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         ensured.add(c.bridge);
     }
 
+    private static final java.util.concurrent.Executor TEARDOWN =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
     private void teardownBridge(BridgeConfig c) {
         if (linkExists(c.bridge)) {
             // only our veths are enslaved; another user of the device would still have ports
             if (!links.bridgePorts(c.bridge).isEmpty()) {
                 return;
             }
-            commands.run(List.of("ip", "link", "del", c.bridge));
+            // the device and the firewall rules are independent: both process starts at once
+            java.util.concurrent.CompletableFuture<Void> del = java.util.concurrent.CompletableFuture.runAsync(
+                    () -> commands.run(List.of("ip", "link", "del", c.bridge)), TEARDOWN);
+            try {
+                firewall(c).removeAll();
+            } finally {
+                del.join();
+            }
+        } else {
+            firewall(c).removeAll();
         }
-        firewall(c).removeAll();
         c.ipam.store().removeIfEmpty();
         ensured.remove(c.bridge);
     }

@@ -50,8 +50,7 @@ public final class BridgeFirewall {
 
     /** Creates the chains and jumps that are missing; rewrites the SNAT and FORWARD chains. */
     public void ensureBase(boolean masquerade) {
-        String save = commands.check(List.of("iptables-save", "-t", "nat"), null).stdout()
-                + commands.check(List.of("iptables-save", "-t", "filter"), null).stdout();
+        String save = saveNatAndFilter(true);
         StringBuilder nat = new StringBuilder("*nat\n");
         nat.append(':').append(snatChain()).append(" - [0:0]\n");
         if (!save.contains(":" + hostPortChain() + " ")) {
@@ -145,8 +144,7 @@ public final class BridgeFirewall {
 
     /** Removes every rule and chain of this bridge; repeatable. */
     public void removeAll() {
-        String save = commands.run(List.of("iptables-save", "-t", "nat")).stdout()
-                + commands.run(List.of("iptables-save", "-t", "filter")).stdout();
+        String save = saveNatAndFilter(false);
         StringBuilder nat = new StringBuilder();
         StringBuilder filter = new StringBuilder();
         for (String line : save.split("\n")) {
@@ -176,6 +174,29 @@ public final class BridgeFirewall {
             restore(all.toString());
         }
     }
+
+    /**
+     * iptables-save of the nat and the filter table, the two run at once: each is a process start,
+     * which dominates the first pod's ADD and the last pod's DEL on a busy node.
+     */
+    private String saveNatAndFilter(boolean check) {
+        java.util.concurrent.CompletableFuture<String> filter = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> save("filter", check), SAVES);
+        String nat = save("nat", check);
+        try {
+            return nat + filter.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    private String save(String table, boolean check) {
+        List<String> cmd = List.of("iptables-save", "-t", table);
+        return check ? commands.check(cmd, null).stdout() : commands.run(cmd).stdout();
+    }
+
+    private static final java.util.concurrent.Executor SAVES =
+            java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
     private void restore(String input) {
         // Another program's ruleset transaction at the same moment can make nft-based iptables fail

@@ -62,11 +62,13 @@ public final class ContainerBench {
         try (LocalRegistry reg = LocalRegistry.start()) {
             String image = TestImages.pushBusybox(reg, "library/busybox", "bench").reference();
             Result berth = null;
-            try (BerthDaemon d = BerthDaemon.start()) {
+            try (BerthDaemon d = BerthDaemon.start(StepBreakdown.DAEMON_ENV)) {
                 long pid = d.pid();
                 String run = d.run().toString();
                 berth = run(d.client(), image, pods, d.base().resolve("logs"),
                         () -> memory(pid, cmd -> cmd.contains("conmon") && cmd.contains(run)));
+                StepBreakdown.print(d.log(), "RunPodSandbox", "CreateContainer", "StartContainer",
+                        "StopPodSandbox", "RemovePodSandbox");
             } catch (io.grpc.StatusRuntimeException e) {
                 System.out.println("berth could not run the benchmark: " + e.getStatus());
             }

@@ -49,4 +49,14 @@ public class SandboxProducers {
     void recover(@Observes StartupEvent event, SandboxManager sandboxes) {
         LOG.debugf("pod sandboxes known after start: %d", sandboxes.ids().size());
     }
+
+    /**
+     * Finishes the deferred StateStore writes of pod lifecycle calls (RunPodSandbox's commit, a
+     * stop's NOTREADY, a removal's delete) before the store closes; after the CRI server has
+     * stopped taking calls (observers of lower priority run first).
+     */
+    void flush(@Observes @jakarta.annotation.Priority(jakarta.interceptor.Interceptor.Priority.LIBRARY_AFTER)
+            io.quarkus.runtime.ShutdownEvent event, SandboxManager sandboxes) {
+        sandboxes.flush();
+    }
 }

@@ -173,11 +173,13 @@ public final class CgroupManager {
                 if (!Files.isDirectory(dir)) {
                     return;
                 }
-                if (attempt >= 50) {
+                if (attempt >= 60) {
                     throw BerthException.internal("cannot remove cgroup " + cgroup + ": " + e.getMessage(), e);
                 }
                 try {
-                    Thread.sleep(20);
+                    // a cgroup stays busy only while its last killed processes are being reaped
+                    // (usually a millisecond or two): back off from 1 ms to 20 ms, not 20 ms at once
+                    Thread.sleep(Math.min(20, 1L << Math.min(attempt, 5)));
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     return;
@@ -213,7 +215,7 @@ public final class CgroupManager {
             LOG.warning("cannot kill the processes of cgroup " + cgroup + ": " + e.getMessage());
         }
         long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (true) {
+        for (int attempt = 0; ; attempt++) {
             try {
                 if (!Files.isDirectory(dir) || Files.readString(dir.resolve("cgroup.procs")).isBlank()) {
                     return true;
@@ -225,7 +227,7 @@ public final class CgroupManager {
                 return false;
             }
             try {
-                Thread.sleep(10);
+                Thread.sleep(Math.min(10, 1L << Math.min(attempt, 4))); // 1, 2, 4, 8, 10 ms
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return false;

@@ -41,6 +41,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import dev.berth.runtime.timing.StepTimes;
 import runtime.v1.ContainerConfig;
 import runtime.v1.ContainerFilter;
 import runtime.v1.LinuxContainerResources;
@@ -193,6 +194,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         ContainerRecord creating = rec;
         CompletableFuture<Void> committed = CompletableFuture.runAsync(
                 () -> containers.persist(creating), COMMITS);
+        StepTimes times = new StepTimes();
         try {
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
             if (userns.isPresent()) {
@@ -201,6 +203,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 rootFs.mount(paths, image.lowerDirs());
             }
             lease.close(); // the mount holds the layers now (garbage collection keeps mounted lowerdirs)
+            times.step("mount");
             ObjectNode spec = SpecBuilder.build(new SpecContext(id, config, pod, image, paths.rootfs(),
                     cgroups.driver().ociCgroupsPath(cgroup), settings.seccompDefaultProfile(), ownOomScoreAdj(),
                     settings.apparmorEnabled(), targetPidNamespace(config, podId), runtime.features(), daemonCapabilities));
@@ -213,14 +216,18 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             dev.berth.core.fs.OwnerOnly.writeFile(paths.configJson(), SpecBuilder.JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(spec));
             Files.createDirectories(paths.persist());
+            times.step("spec");
             awaitCommit(committed);
+            times.step("commit-creating");
             cgroups.create(cgroup);
             cgroups.apply(cgroup, limits);
+            times.step("cgroup");
             Path monitorLog = logPath != null ? logPath : paths.persist().resolve("container.log");
             Files.createDirectories(monitorLog.getParent());
             int pid = restoreFrom.isPresent() ? 0 : conmon.create(new Conmon.Launch(id, config.getMetadata().getName(), paths.bundle(),
                     paths.persist(), monitorLog, runtime, config.getTty(), config.getStdin(),
                     config.getStdinOnce(), cgroups.dir(PodCgroup.monitorCgroup(cgroup))));
+            times.step("conmon-runc-create");
             // the runtime has made the container's mounts: the idmapped views are no longer needed
             userNamespaceMounts.releaseBinds(paths);
             ObjectNode user = (ObjectNode) spec.path("process").path("user");
@@ -231,7 +238,9 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                     pid, rec.handler(), cgroup, rec.logPath(), stopSignal, user.path("uid").asLong(),
                     user.path("gid").asLong(), gids, rec.config(), rec.resources());
             containers.put(rec);
+            times.step("commit");
             emit(LifecycleEvent.Type.CREATED, rec);
+            times.log(LOG, "CreateContainer " + id);
             return id;
         } catch (RuntimeException | IOException e) {
             // Cleanup deletes the record: only after its write has finished, or the write could
@@ -284,6 +293,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             }
             // Taken before the call: a short-lived process may exit before runc start returns.
             long startedAt = now();
+            StepTimes times = new StepTimes();
             ContainerPaths paths = ContainerPaths.of(settings.containersRoot(), id);
             Optional<Path> restoreImages = ContainerRestore.pendingImages(paths.dir());
             try {
@@ -298,9 +308,12 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 emit(LifecycleEvent.Type.STOPPED, failed);
                 throw e.withContext("start container " + id);
             }
+            times.step("runc-start");
             ContainerRecord running = rec.started(startedAt);
             containers.put(running);
+            times.step("commit");
             emit(LifecycleEvent.Type.STARTED, running);
+            times.log(LOG, "StartContainer " + id);
             return null;
         });
     }
@@ -388,7 +401,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
 
     private boolean awaitExit(ContainerRecord rec, ContainerPaths paths, long millis) {
         long deadline = System.nanoTime() + millis * 1_000_000L;
-        long sleep = 5;
+        // most killed containers are gone within a few ms: check again soon, then less often
+        long sleep = 1;
         while (System.nanoTime() < deadline) {
             if (conmon.exit(rec.id(), paths.persist()).isPresent()) {
                 return true;
@@ -397,7 +411,7 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
                 return true;
             }
             sleep(sleep);
-            sleep = Math.min(sleep * 2, 100);
+            sleep = Math.min(sleep * 2, 50);
         }
         return false;
     }

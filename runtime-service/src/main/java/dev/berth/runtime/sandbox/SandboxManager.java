@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import dev.berth.runtime.timing.StepTimes;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import runtime.v1.NamespaceMode;
@@ -135,7 +136,9 @@ public final class SandboxManager implements SandboxLookup {
             } else if (r.state().equals(SandboxRecord.READY)) {
                 boolean netOk = r.hostNetwork() || namespacePinner.isPinned(Path.of(r.netns()));
                 boolean infraOk = r.infraPid() == 0 || infraProcesses.isAlive(r.id(), r.infraPid());
-                if (!netOk || !infraOk) {
+                // a pod removed just before a crash: its directory went, its deferred row delete did not
+                boolean dirOk = Files.isDirectory(Path.of(r.podDir()));
+                if (!netOk || !infraOk || !dirOk) {
                     save(r.withState(SandboxRecord.NOTREADY));
                 }
             }
@@ -247,6 +250,7 @@ public final class SandboxManager implements SandboxLookup {
     private SandboxRecord create(SandboxRecord rec, PodSandboxConfig config, String hostname,
             Map<String, String> sysctls, boolean podPid, List<PortMapping> ports) {
         Path podDir = Path.of(rec.podDir());
+        StepTimes times = new StepTimes();
         try {
             Files.createDirectories(podDir);
         } catch (IOException e) {
@@ -270,9 +274,11 @@ public final class SandboxManager implements SandboxLookup {
                     "mode=1777,size=65536k");
         }
         Failpoints.hit("sandbox-after-namespaces");
+        times.step("namespaces");
         cgroups.create(rec.cgroupPath());
         podSysctls.apply(sysctls, rec.netns() == null ? null : Path.of(rec.netns()),
                 rec.ipcns() == null ? null : Path.of(rec.ipcns()));
+        times.step("cgroup-sysctls");
         String podId = rec.id();
         // The infra process starts while the network is set up: neither needs the other.
         Path infraUserns = userns.isPresent() ? UserNamespacePinner.userNamespaceFile(podDir.resolve("ns")) : null;
@@ -296,6 +302,7 @@ public final class SandboxManager implements SandboxLookup {
         } catch (RuntimeException e) {
             failure = e;
         }
+        times.step("network"); // veth, addresses, routes and firewall (the CNI ADD)
         Failpoints.hit("sandbox-after-network");
         if (infra != null) {
             try {
@@ -305,6 +312,7 @@ public final class SandboxManager implements SandboxLookup {
                 // both: unshare --kill-child would take the init with it if systemd killed it
                 moveIntoCgroup(rec, started.parentPid());
                 moveIntoCgroup(rec, started.initPid());
+                times.step("infra");
             } catch (java.util.concurrent.CompletionException e) {
                 RuntimeException cause = e.getCause() instanceof RuntimeException r ? r
                         : BerthException.internal("start the infra process: " + e.getCause(), e.getCause());
@@ -325,6 +333,7 @@ public final class SandboxManager implements SandboxLookup {
         } catch (java.util.concurrent.CompletionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : e;
         }
+        times.step("files");
         Failpoints.hit("sandbox-before-ready");
         SandboxRecord ready = rec.withState(SandboxRecord.READY);
         // The pending file now says READY (survives kill -9 like the other run-dir state); the
@@ -334,6 +343,8 @@ public final class SandboxManager implements SandboxLookup {
         CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(ready.id()), BACKGROUND);
         persisting.add(f);
         f.whenComplete((v, e) -> persisting.remove(f));
+        times.step("commit");
+        times.log(LOG, "RunPodSandbox " + ready.id());
         return ready;
     }
 
@@ -386,18 +397,30 @@ public final class SandboxManager implements SandboxLookup {
     }
 
     private SandboxRecord stopLocked(SandboxRecord rec) {
+        StepTimes times = new StepTimes();
         PodContainers pc = containers == null ? null : containers.get();
         if (pc != null) {
             pc.stopAll(rec.id(), STOP_TIMEOUT_SECONDS);
+            times.step("containers");
         }
         boolean changed = false;
+        // CNI DEL and ending the infra touch different things (the pinned netns stays until
+        // remove), so the infra's kill and reaping overlap the network teardown
+        CompletableFuture<Void> infra = null;
+        if (rec.infraPid() > 0) {
+            SandboxRecord r0 = rec;
+            infra = CompletableFuture.runAsync(() -> infraProcesses.stop(r0.id(), r0.infraPid(),
+                    r0.infraParentPid()), BACKGROUND);
+        }
         if (rec.networkAttached()) {
             cni.tearDown(request(rec, config(rec), List.of()));
             rec = rec.withNetwork(false, rec.podIps(), rec.cniResult());
             changed = true;
+            times.step("cni-del");
         }
-        if (rec.infraPid() > 0) {
-            infraProcesses.stop(rec.id(), rec.infraPid(), rec.infraParentPid());
+        if (infra != null) {
+            join(infra);
+            times.step("infra-exit");
         }
         boolean stopped = false;
         if (!rec.state().equals(SandboxRecord.NOTREADY)) {
@@ -405,12 +428,36 @@ public final class SandboxManager implements SandboxLookup {
             changed = true;
             stopped = true;
         }
-        // one commit for the whole stop; a crash before it just repeats the (idempotent) steps
-        SandboxRecord out = changed ? save(rec) : rec;
+        SandboxRecord out = rec;
+        if (changed) {
+            // The pending file (run dir, replaced atomically) records the stop at once; recover()
+            // prefers it over an older READY row. The synchronous StateStore commit follows off the
+            // caller's path under the pod's lock, so a later remove is never overtaken by it.
+            writePending(rec);
+            String id = rec.id();
+            CompletableFuture<Void> f = CompletableFuture.runAsync(() -> persistLater(id), BACKGROUND);
+            persisting.add(f);
+            f.whenComplete((v, e) -> persisting.remove(f));
+            times.step("commit");
+        }
         if (stopped) {
             emit(dev.berth.runtime.container.LifecycleEvent.Type.STOPPED, rec.id());
         }
+        if (changed) { // a repeated stop (as RemovePodSandbox's) did nothing worth timing
+            times.log(LOG, "StopPodSandbox " + rec.id());
+        }
         return out;
+    }
+
+    private static void join(CompletableFuture<Void> f) {
+        try {
+            f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e;
+        }
     }
 
     /** Stops if needed, removes containers and every resource of the pod; unknown ids are fine. */
@@ -419,14 +466,24 @@ public final class SandboxManager implements SandboxLookup {
             return;
         }
         withRecordLocked(id, current -> {
+            StepTimes times = new StepTimes();
             SandboxRecord rec = stopLocked(current);
+            times.step("stop");
             PodContainers pc = containers == null ? null : containers.get();
             if (pc != null) {
                 pc.removeAll(id);
+                times.step("containers");
             }
             releaseResources(rec);
+            times.step("release");
             emit(dev.berth.runtime.container.LifecycleEvent.Type.DELETED, rec.id());
-            forget(rec);
+            // the synchronous StateStore delete (an fsync) is off the caller's path; see forgetInMemory
+            pods.forgetInMemory(rec);
+            CompletableFuture<Void> f = CompletableFuture.runAsync(() -> deleteStored(id), BACKGROUND);
+            persisting.add(f);
+            f.whenComplete((v, e) -> persisting.remove(f));
+            times.step("commit");
+            times.log(LOG, "RemovePodSandbox " + id);
         });
     }
 
@@ -708,6 +765,14 @@ public final class SandboxManager implements SandboxLookup {
     /** Keeps progress in memory only (the failure path undoes from it); the next save persists it. */
     private SandboxRecord remember(SandboxRecord r) {
         return pods.remember(r);
+    }
+
+    private void deleteStored(String id) {
+        try {
+            pods.deleteStored(id);
+        } catch (RuntimeException e) {
+            LOG.warning("deleting the stored record of removed pod " + id + ": " + e.getMessage());
+        }
     }
 
     private void forget(SandboxRecord r) {

@@ -120,6 +120,9 @@ public final class SandboxStore {
                 Path pending = d.resolve(PENDING);
                 String id = d.getFileName().toString();
                 if (records.contains(id)) {
+                    // a StopPodSandbox writes NOTREADY here first and commits it to the
+                    // StateStore later; a crash between the two leaves the stored row READY
+                    newerStop(id, pending).ifPresent(out::add);
                     continue;
                 }
                 if (!Files.exists(pending)) {
@@ -146,6 +149,38 @@ public final class SandboxStore {
             LOG.warning("cannot list " + podsDir + ": " + e.getMessage());
         }
         return out;
+    }
+
+    private java.util.Optional<SandboxRecord> newerStop(String id, Path pending) {
+        if (!Files.exists(pending)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            SandboxRecord r = JSON.readValue(pending.toFile(), SandboxRecord.class);
+            boolean storedReady = records.get(id).map(s -> s.state().equals(SandboxRecord.READY)).orElse(false);
+            if (storedReady && r.state().equals(SandboxRecord.NOTREADY)) {
+                records.publish(r);
+                return java.util.Optional.of(r);
+            }
+        } catch (IOException e) {
+            LOG.warning("unreadable " + pending + ": " + e.getMessage());
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * Forgets the record in memory and frees its name; the caller deletes the stored row later
+     * ({@link #deleteStored}). A crash in between brings the pod back at restart without its
+     * namespaces (so NOTREADY), and removing it again finds nothing left to undo.
+     */
+    public void forgetInMemory(SandboxRecord r) {
+        records.unpublish(r.id());
+        reservations.release(r.reservationKey(), r.id());
+        configs.remove(r.id());
+    }
+
+    public void deleteStored(String id) {
+        records.deleteStored(id);
     }
 
     /** Deletes the record (StateStore, then memory) and frees its name. */

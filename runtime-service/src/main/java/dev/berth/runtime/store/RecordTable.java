@@ -76,6 +76,19 @@ public final class RecordTable<R> {
         state.put(kind, idOf.apply(r), r);
     }
 
+    /**
+     * Removes the record from memory only; {@link #deleteStored} follows. Used where a record a
+     * restart still finds is harmless (recovery sees its resources gone and the removal repeats).
+     */
+    public void unpublish(String id) {
+        records.remove(id);
+    }
+
+    /** Deletes the record from the StateStore only (after {@link #unpublish}); absent is fine. */
+    public void deleteStored(String id) {
+        state.delete(kind, id);
+    }
+
     /** Deletes the record from the StateStore, then from memory; absent is fine. */
     public void delete(String id) {
         state.delete(kind, id);

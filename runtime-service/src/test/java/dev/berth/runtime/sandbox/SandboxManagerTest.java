@@ -376,6 +376,43 @@ class SandboxManagerTest {
     }
 
     @Test
+    void stopWhoseDeferredCommitWasLostIsNotReadyAfterRestart() throws Exception {
+        String id = manager.run(config("stopped-uncommitted", 0).build(), "");
+        manager.flush();
+        SandboxRecord ready = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        manager.stop(id);
+        manager.flush();
+        assertEquals(SandboxRecord.NOTREADY,
+                store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow().state());
+        // as if killed after StopPodSandbox answered but before its StateStore commit
+        store.put(SandboxRecord.KIND, id, ready);
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        SandboxRecord after = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        assertEquals(SandboxRecord.NOTREADY, after.state());
+        assertFalse(after.networkAttached(), "the recovered record still claims the network");
+        manager.remove(id);
+    }
+
+    @Test
+    void removedPodWhoseDeferredDeleteWasLostComesBackNotReadyAndGoesAgain() throws Exception {
+        String id = manager.run(config("removed-uncommitted", 0).build(), "");
+        manager.flush();
+        SandboxRecord ready = store.get(SandboxRecord.KIND, id, SandboxRecord.class).orElseThrow();
+        manager.remove(id);
+        assertTrue(manager.find(id).isEmpty(), "a removed pod is gone from memory at once");
+        manager.flush();
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isEmpty());
+        // as if killed after RemovePodSandbox answered but before the row's delete
+        store.put(SandboxRecord.KIND, id, ready);
+        manager = newManager();
+        assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
+        manager.remove(id);
+        manager.flush();
+        assertTrue(store.get(SandboxRecord.KIND, id, SandboxRecord.class).isEmpty());
+    }
+
+    @Test
     void crashBeforeTheFirstDurableWriteIsFoundFromThePendingFile() throws Exception {
         String id = manager.run(config("pending", 0).build(), "");
         manager.flush();

@@ -294,7 +294,7 @@ class SandboxOrchestrationTest {
     // ------------------------------------------------------------------ stop / remove
 
     @Test
-    void stopStopsContainersThenDetachesTheNetworkThenEndsTheInfra() {
+    void stopStopsContainersThenDetachesTheNetworkAndEndsTheInfra() {
         String id = manager.run(pod("a"), "");
         host.clearCalls();
         manager.stop(id);
@@ -302,7 +302,9 @@ class SandboxOrchestrationTest {
         int containersStopped = Integer.parseInt(containerCalls.get(0).substring("stopAll@".length()));
         int del = first(cni("DEL"), "CNI DEL");
         int kill = first(op("processes.kill"), "killing the infra");
-        assertTrue(containersStopped <= del && del < kill, containerCalls + " " + host.ops());
+        // CNI DEL and the infra's end overlap (the pinned netns outlives the infra): both come
+        // after the containers are stopped, in either order
+        assertTrue(containersStopped <= del && containersStopped <= kill, containerCalls + " " + host.ops());
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, manager.status(id, false).getStatus().getState());
         assertEquals(List.of(), host.processes().live());
         assertEquals(Set.of(), host.links().names());
