@@ -19,18 +19,22 @@ if [ ! -f "$runtime/release" ] || [ "$(cat "$target/runtime.stamp" 2>/dev/null)"
     rm -rf "$runtime"
     "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
         --compress=zip-6 --output "$runtime"
+    # jlink keeps the native symbols: strip them, as Debian ships binaries
+    find "$runtime/bin" "$runtime/lib" -type f \( -perm -u+x -o -name '*.so' \) \
+        -exec strip --strip-unneeded {} +
     echo "$stamp" > "$target/runtime.stamp"
 fi
 
 rm -rf "$root"
 lib=$root/usr/lib/berth
 mkdir -p "$lib" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/berth" \
-    "$root/usr/share/man/man8" "$root/usr/share/doc/berth/examples"
+    "$root/usr/share/man/man8" "$root/usr/share/doc/berth/examples" "$root/usr/share/lintian/overrides"
 cp -a "$runtime" "$lib/runtime"
 cp -a "$app" "$lib/app"
 install -m 0755 "$src/bin/berth" "$root/usr/bin/berth"
 install -m 0644 "$src/systemd/berth.service" "$root/lib/systemd/system/berth.service"
 install -m 0644 "$src/etc/registries.conf" "$root/usr/share/doc/berth/examples/registries.conf"
+install -m 0644 "$src/lintian/berth" "$root/usr/share/lintian/overrides/berth"
 install -m 0644 "$src/doc/copyright" "$root/usr/share/doc/berth/copyright"
 gzip -9n < "$src/doc/changelog" > "$root/usr/share/doc/berth/changelog.gz"
 gzip -9n < "$src/man/berth.8" > "$root/usr/share/man/man8/berth.8.gz"

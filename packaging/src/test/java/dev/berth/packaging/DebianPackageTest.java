@@ -48,6 +48,7 @@ class DebianPackageTest {
         Map<String, String> expected = Map.of(
                 "./usr/bin/berth", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/runtime/bin/java", "-rwxr-xr-x root/root",
+                "./usr/lib/berth/runtime/lib/jspawnhelper", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/app/quarkus-run.jar", "-rw-r--r-- root/root",
                 "./lib/systemd/system/berth.service", "-rw-r--r-- root/root",
                 "./etc/berth/config.yaml", "-rw-r--r-- root/root",
@@ -71,7 +72,7 @@ class DebianPackageTest {
     void controlSaysWhatItNeedsAndWhatHelps() throws Exception {
         assertEquals("berth", run("dpkg-deb", "-f", deb.toString(), "Package").strip());
         assertEquals("amd64", run("dpkg-deb", "-f", deb.toString(), "Architecture").strip());
-        assertEquals("runc, conmon", run("dpkg-deb", "-f", deb.toString(), "Depends").strip());
+        assertEquals("libc6, runc, conmon", run("dpkg-deb", "-f", deb.toString(), "Depends").strip());
         assertEquals("crun, criu, containernetworking-plugins", run("dpkg-deb", "-f", deb.toString(), "Recommends").strip());
         Path control = scratch.resolve("control");
         run("dpkg-deb", "-e", deb.toString(), control.toString());
@@ -92,7 +93,7 @@ class DebianPackageTest {
         List<String> lines = Files.readAllLines(root.resolve("etc/berth/config.yaml"));
         assertTrue(lines.size() > 20, "the documented keys: " + lines);
         for (String l : lines) {
-            assertTrue(l.isBlank() || l.startsWith("#"), "every key commented: '" + l + "'");
+            assertTrue(l.isBlank() || l.strip().startsWith("#"), "every key commented: '" + l + "'");
         }
         String defaults = berth(root, "config", "default");
         for (String l : defaults.lines().filter(l -> l.matches("^[a-z_]+:.*")).toList()) {
@@ -119,8 +120,7 @@ class DebianPackageTest {
         if (!Files.isExecutable(lintian)) {
             fail("lintian is missing: apt-get install lintian");
         }
-        Process p = new ProcessBuilder(lintian.toString(), "--no-cfg", "--fail-on", "error",
-                "--suppress-tags-from-file", "src/deb/lintian-overrides.txt", deb.toString())
+        Process p = new ProcessBuilder(lintian.toString(), "--no-cfg", "--fail-on", "error", deb.toString())
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(5, TimeUnit.MINUTES), "lintian ended");
