@@ -36,6 +36,13 @@ public record PlatformSelector(String os, String architecture, String variant) {
                     .findFirst()
                     .or(() -> same.stream().min(Comparator.comparing(d -> d.platform().variant())));
         }
+        if (chosen.isEmpty() && manifests.stream().anyMatch(d -> d.platform() != null
+                && os.equals(d.platform().os()) && architecture.equals(d.platform().architecture())
+                && d.mediaType() != null && MediaTypes.isIndex(d.mediaType()))) {
+            // an index whose entry for this node is itself an index: one level is what the spec asks for
+            throw BerthException.precondition("%s: the image index names another index for platform %s; nested "
+                    + "indexes are not supported", what, this);
+        }
         return chosen.orElseThrow(() -> BerthException.notFound("%s: the image index has no manifest for platform %s "
                 + "(it offers %s)", what, this, manifests.stream()
                         .map(d -> d.platform() == null ? "?" : d.platform().os() + "/" + d.platform().architecture()
