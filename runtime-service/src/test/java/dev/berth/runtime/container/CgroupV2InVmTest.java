@@ -50,14 +50,26 @@ class CgroupV2InVmTest {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path wrapper = Path.of("src/test/mountns-jvm/bin/java").toAbsolutePath();
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of("bash", tool.toString(), "--timeout", "900", "--mem", "2048",
+        List<String> cmd = new ArrayList<>(List.of("bash", tool.toString(), "--timeout", "600", "--mem", "2048",
                 "-e", "BERTH_TEST_JAVA=" + java, "--", wrapper.toString(),
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
                 "-cp", classpath, VmJUnitRunner.class.getName(), testClass.getName()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(20, TimeUnit.MINUTES), "VM run timed out");
+        // Under TCG emulation a guest was seen stalling before its first line of output (no JVM
+        // warning, nothing on the console) for the whole timeout, while the same run passed on the
+        // next boot: one more boot only for that case, never for a run that printed anything.
+        Process p = null;
+        String out = "";
+        for (int boot = 1; boot <= 2; boot++) {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(20, TimeUnit.MINUTES), "VM run timed out");
+            boolean silentStall = p.exitValue() == 124 && !out.contains("vm-junit:") && !out.contains("WARNING");
+            if (!silentStall) {
+                break;
+            }
+            System.out.println("the VM printed nothing before its timeout (boot " + boot + "):\n" + tail(out));
+        }
         System.out.println(out);
         assertNotEquals(125, p.exitValue(), "the VM could not run " + what + OPT_OUT + ":\n" + tail(out));
         Matcher m = Pattern.compile("vm-junit: succeeded=(\\d+) failed=(\\d+) skipped=(\\d+)").matcher(out);
