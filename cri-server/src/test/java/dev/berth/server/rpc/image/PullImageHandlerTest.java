@@ -47,6 +47,7 @@ class PullImageHandlerTest {
                         .withStallTimeout(Duration.ofMinutes(5)), state, null)) {
             PullImageHandler handler = new PullImageHandler();
             handler.images = images;
+            handler.meters = new dev.berth.server.metrics.RuntimeMeters();
             PullImageRequest req = PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder()
                     .setImage("127.0.0.1:" + registry.getAddress().getPort() + "/app:1")).build();
             Context.CancellableContext call = Context.current().withCancellation();
