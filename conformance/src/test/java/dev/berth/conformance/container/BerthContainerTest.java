@@ -41,9 +41,7 @@ class BerthContainerTest extends ContainerContract implements ReadOnlyMountsAndG
 
     @BeforeAll
     void start() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
-        assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
-        assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
+        dev.berth.conformance.ContainerHost.assumeReady();
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "ctr").reference();
         groupsImage = TestImages.pushGroupsImage(registry, "library/groups", "ctr").reference();

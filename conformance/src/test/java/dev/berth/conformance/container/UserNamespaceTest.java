@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.berth.conformance.harness.BerthDaemon;
 import dev.berth.conformance.harness.Commands;
@@ -72,9 +71,7 @@ class UserNamespaceTest {
 
     @BeforeAll
     void start() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
-        assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
-        assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
+        dev.berth.conformance.ContainerHost.assumeReady();
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "userns").reference();
         daemon = BerthDaemon.start();

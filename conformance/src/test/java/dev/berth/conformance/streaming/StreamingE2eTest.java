@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -82,9 +81,7 @@ class StreamingE2eTest {
 
     @BeforeAll
     void start() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
-        assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
-        assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
+        dev.berth.conformance.ContainerHost.assumeReady();
         registry = LocalRegistry.start();
         image = TestImages.pushBusybox(registry, "library/busybox", "stream").reference();
         daemon = BerthDaemon.start();

@@ -1,6 +1,5 @@
 package dev.berth.conformance.wholecri;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.berth.conformance.harness.BerthDaemon;
 import dev.berth.conformance.harness.LocalRegistry;
@@ -58,9 +57,7 @@ final class WholeCriFixture implements AutoCloseable {
 
     /** With extra daemon environment (BERTH_* keys). */
     static WholeCriFixture start(String name, Map<String, String> env) throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "containers need root");
-        assumeTrue(LocalRegistry.available(), "docker-registry is not installed (apt-get install docker-registry)");
-        assumeTrue(TestImages.available(), "/bin/busybox is missing (apt-get install busybox-static)");
+        dev.berth.conformance.ContainerHost.assumeReady();
         LocalRegistry registry = LocalRegistry.start();
         BerthDaemon daemon = null;
         try {
