@@ -11,8 +11,9 @@ import runtime.v1.PodSandboxStatus;
 
 /**
  * Follows berth's GetContainerEvents and turns OOM kills and container restarts into Events on
- * the container's Pod. Resubscribes with a growing pause (1 s to 30 s) whenever the stream ends
- * (berth restarted, or dropped a slow subscriber). {@link #onNext} only hands events on.
+ * the container's Pod. Resubscribes with a growing pause (1 s to 5 s: events while unsubscribed are
+ * lost, and a try on the local socket costs nothing) whenever the stream ends (berth restarted, or
+ * dropped a slow subscriber). {@link #onNext} only hands events on.
  */
 final class ContainerEventReader {
     private static final Logger LOG = Logger.getLogger(ContainerEventReader.class.getName());
@@ -65,7 +66,7 @@ final class ContainerEventReader {
             });
             try {
                 done.await();
-                pause = received.get() ? Duration.ofSeconds(1) : min(pause.multipliedBy(2), Duration.ofSeconds(30));
+                pause = received.get() ? Duration.ofSeconds(1) : min(pause.multipliedBy(2), Duration.ofSeconds(5));
                 Thread.sleep(pause);
             } catch (InterruptedException stop) {
                 return;

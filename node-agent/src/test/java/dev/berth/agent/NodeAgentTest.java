@@ -139,8 +139,15 @@ class NodeAgentTest {
                 .setImage(ImageSpec.newBuilder().setImage(image)).build());
         Pod pod = pod("agent-pod");
         try {
+            // the agent subscribes with a growing pause while berth was down: events before are not replayed
+            awaitSubscribed();
             run(pod, image, "app", 1);
-            Event restart = await("ContainerRestarted Event", () -> event("agent-ns", "ContainerRestarted"));
+            Event restart;
+            try {
+                restart = await("ContainerRestarted Event", () -> event("agent-ns", "ContainerRestarted"));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; berth's log:\n" + daemon.logText(), e);
+            }
             assertEquals("Pod", restart.getInvolvedObject().getKind());
             assertEquals("agent-pod", restart.getInvolvedObject().getName());
             assertEquals("spec.containers{app}", restart.getInvolvedObject().getFieldPath());
@@ -148,18 +155,7 @@ class NodeAgentTest {
             // berth restarts: the agent subscribes again and still sees restarts.
             daemon.restart();
             // events while the agent is not subscribed are not replayed: wait for its new subscription
-            var http = java.net.http.HttpClient.newHttpClient();
-            await("the agent subscribed again", () -> {
-                try {
-                    String m = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-                            daemon.httpUrl("/metrics"))).header("Accept", "text/plain; version=0.0.4").build(),
-                            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-                    return m.lines().anyMatch(l -> l.startsWith("berth_cri_events_subscribers ")
-                            && !l.endsWith(" 0.0")) ? m : null;
-                } catch (Exception e) {
-                    return null;
-                }
-            });
+            awaitSubscribed();
             run(pod, image, "app", 2);
             await("an Event after berth restarted", () -> client.v1().events().inNamespace("agent-ns").list()
                     .getItems().stream().filter(e -> e.getMessage().contains("restart 2")).findFirst().orElse(null));
@@ -201,6 +197,25 @@ class NodeAgentTest {
         String id = daemon.client().runtime().createContainer(CreateContainerRequest.newBuilder()
                 .setPodSandboxId(pod.id()).setSandboxConfig(pod.config()).setConfig(config).build()).getContainerId();
         daemon.client().runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
+    }
+
+    /** berth counts an open GetContainerEvents stream: the agent's. */
+    void awaitSubscribed() throws InterruptedException {
+        var http = java.net.http.HttpClient.newHttpClient();
+        await("the agent's GetContainerEvents subscription", () -> {
+            try {
+                String m = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                        daemon.httpUrl("/metrics"))).header("Accept", "text/plain; version=0.0.4").build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                return m.lines().anyMatch(l -> l.startsWith("berth_cri_events_subscribers ")
+                        && !l.endsWith(" 0.0")) ? m : null;
+            } catch (java.io.IOException e) {
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        });
     }
 
     Node node() {
