@@ -5,7 +5,7 @@ import dev.berth.conformance.harness.BerthDaemon;
 import dev.berth.conformance.harness.CriClient;
 import dev.berth.conformance.harness.LocalRegistry;
 import dev.berth.conformance.harness.ReferenceContainerd;
-import dev.berth.conformance.harness.SpdyStreamClient;
+import dev.berth.streamclient.SpdyStreamClient;
 import dev.berth.conformance.harness.TestImages;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -11,7 +11,8 @@ import dev.berth.conformance.harness.BerthDaemon;
 import dev.berth.conformance.harness.Commands;
 import dev.berth.conformance.harness.CriClient;
 import dev.berth.conformance.harness.LocalRegistry;
-import dev.berth.conformance.harness.SpdyStreamClient;
+import dev.berth.streamclient.SpdyStreamClient;
+import dev.berth.streamclient.WebSocketChannels;
 import dev.berth.conformance.harness.TestImages;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -329,68 +330,17 @@ class StreamingE2eTest {
                 () -> SpdyStreamClient.connect(unknown, EXEC_PROTOCOLS)).status());
     }
 
-    /** Whole WebSocket messages (channel byte first) and the close. */
-    static final class Messages implements WebSocket.Listener {
-        final List<byte[]> received = new CopyOnWriteArrayList<>();
-        final CompletableFuture<Integer> closed = new CompletableFuture<>();
-        private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            partial.writeBytes(b);
-            if (last) {
-                received.add(partial.toByteArray());
-                partial.reset();
-            }
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
-            closed.complete(status);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket ws, Throwable error) {
-            closed.completeExceptionally(error);
-        }
-
-        String channel(int channel) {
-            return channel(channel, 0);
-        }
-
-        /** The data of the messages on {@code channel}, concatenated, after the first {@code skip} of them. */
-        String channel(int channel, int skip) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (byte[] m : received) {
-                if (m.length > 0 && m[0] == channel && skip-- <= 0) {
-                    out.write(m, 1, m.length - 1);
-                }
-            }
-            return out.toString(StandardCharsets.UTF_8);
-        }
-    }
-
-    private static ByteBuffer message(int channel, String data) {
-        byte[] d = data.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(d.length + 1).put((byte) channel).put(d).flip();
-    }
-
     @Test
     void webSocketExecEchoesStdinClosesItWithV5AndReportsExitCode3() throws Exception {
         String url = execUrl(false, true, true, "sh", "-c", "cat; exit 3");
         try (HttpClient http = HttpClient.newHttpClient()) {
-            Messages m = new Messages();
+            WebSocketChannels m = new WebSocketChannels();
             WebSocket ws = http.newWebSocketBuilder().subprotocols("v5.channel.k8s.io", "v4.channel.k8s.io")
                     .buildAsync(URI.create(url.replace("http://", "ws://")), m).get(30, TimeUnit.SECONDS);
             assertEquals("v5.channel.k8s.io", ws.getSubprotocol());
-            ws.sendBinary(message(0, "over websocket\n"), true).get();
+            ws.sendBinary(WebSocketChannels.message(0, "over websocket\n"), true).get();
             ws.sendBinary(ByteBuffer.wrap(new byte[] {(byte) 255, 0}), true).get(); // v5: close stdin
-            m.closed.get(T.toMillis(), TimeUnit.MILLISECONDS);
+            m.closed().get(T.toMillis(), TimeUnit.MILLISECONDS);
             assertEquals("over websocket\n", m.channel(1));
             JsonNode status = JSON.readTree(m.channel(3));
             assertEquals("NonZeroExitCode", status.get("reason").asText(), status.toString());
@@ -403,15 +353,15 @@ class StreamingE2eTest {
         String url = cri().runtime().portForward(PortForwardRequest.newBuilder().setPodSandboxId(netPod)
                 .addPort(WEB_PORT).build()).getUrl();
         try (HttpClient http = HttpClient.newHttpClient()) {
-            Messages m = new Messages();
+            WebSocketChannels m = new WebSocketChannels();
             WebSocket ws = http.newWebSocketBuilder().subprotocols("v4.channel.k8s.io")
                     .buildAsync(URI.create(url.replace("http://", "ws://")), m)
                     .get(30, TimeUnit.SECONDS);
-            waitUntil(() -> m.received.size() >= 2, "port announcements");
+            waitUntil(() -> m.messages().size() >= 2, "port announcements");
             byte[] port = {(byte) (WEB_PORT & 0xFF), (byte) (WEB_PORT >> 8)};
-            assertArrayEquals(new byte[] {0, port[0], port[1]}, m.received.get(0));
-            assertArrayEquals(new byte[] {1, port[0], port[1]}, m.received.get(1));
-            ws.sendBinary(message(0, "GET /index.html HTTP/1.0\r\n\r\n"), true).get();
+            assertArrayEquals(new byte[] {0, port[0], port[1]}, m.messages().get(0));
+            assertArrayEquals(new byte[] {1, port[0], port[1]}, m.messages().get(1));
+            ws.sendBinary(WebSocketChannels.message(0, "GET /index.html HTTP/1.0\r\n\r\n"), true).get();
             // the first message of each channel was the port announcement
             waitUntil(() -> m.channel(0, 1).endsWith("hello-from-pod\n") || !m.channel(1, 1).isEmpty(), "the answer");
             String data = m.channel(0, 1);

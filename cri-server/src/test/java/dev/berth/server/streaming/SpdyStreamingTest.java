@@ -1,5 +1,7 @@
 package dev.berth.server.streaming;
 
+import dev.berth.streamclient.SpdyStreamClient;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -59,7 +61,7 @@ class SpdyStreamingTest {
         start();
         String url = server.url(exec(List.of("cat"), false, true, true, true));
         assertTrue(url.matches("http://127\\.0\\.0\\.1:\\d+/exec/[A-Za-z0-9_-]{20,}"), url);
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io", "v3.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io", "v3.channel.k8s.io"))) {
             assertEquals("v4.channel.k8s.io", c.protocol());
             var error = c.open(Map.of("streamType", "error"));
             var stdin = c.open(Map.of("streamType", "stdin"));
@@ -72,7 +74,7 @@ class SpdyStreamingTest {
             assertEquals("", stderr.text(T));
             JsonNode status = JSON.readTree(error.text(T));
             assertEquals("Success", status.get("status").asText(), status.toString());
-            c.closed.get(10, TimeUnit.SECONDS);
+            c.closed().get(10, TimeUnit.SECONDS);
         }
         assertTrue(runtime.sessions.getFirst().closed, "the exec session is closed at the end");
         waitFor(() -> server.openSessions() == 0, "session slot released");
@@ -82,7 +84,7 @@ class SpdyStreamingTest {
     void nonZeroExitIsNonZeroExitCodeWithTheExitCodeCause() throws Exception {
         start();
         String url = server.url(exec(List.of("echo out; echo err >&2; exit 3"), false, false, true, true));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             var error = c.open(Map.of("streamType", "error"));
             var stdout = c.open(Map.of("streamType", "stdout"));
             var stderr = c.open(Map.of("streamType", "stderr"));
@@ -101,7 +103,7 @@ class SpdyStreamingTest {
     void olderProtocolsGetTheFailureAsText() throws Exception {
         start();
         String url = server.url(exec(List.of("exit 3"), false, false, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v2.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v2.channel.k8s.io"))) {
             assertEquals("v2.channel.k8s.io", c.protocol());
             var error = c.open(Map.of("streamType", "error"));
             var stdout = c.open(Map.of("streamType", "stdout"));
@@ -116,7 +118,7 @@ class SpdyStreamingTest {
     void resizeEventsReachTheTerminal() throws Exception {
         start();
         String url = server.url(exec(List.of("cat"), true, true, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             var error = c.open(Map.of("streamType", "error"));
             var stdin = c.open(Map.of("streamType", "stdin"));
             var stdout = c.open(Map.of("streamType", "stdout"));
@@ -140,30 +142,30 @@ class SpdyStreamingTest {
         start();
         String url = server.url(exec(List.of("true"), false, false, true, false));
         String base = url.substring(0, url.lastIndexOf('/') + 1);
-        var unknown = assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(base + "no-such-token", "POST", List.of("v4.channel.k8s.io")));
-        assertEquals(404, unknown.status);
+        var unknown = assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(base + "no-such-token", "POST", List.of("v4.channel.k8s.io")));
+        assertEquals(404, unknown.status());
         // a token is only good for its own kind of URL
-        var wrongKind = assertThrows(SpdyTestClient.Refused.class, () -> SpdyTestClient.connect(
+        var wrongKind = assertThrows(SpdyStreamClient.Refused.class, () -> SpdyStreamClient.connect(
                 url.replace("/exec/", "/attach/"), "POST", List.of("v4.channel.k8s.io")));
-        assertEquals(404, wrongKind.status);
+        assertEquals(404, wrongKind.status());
         // ...and the attempt used it up
-        assertEquals(404, assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))).status);
+        assertEquals(404, assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))).status());
 
         String fresh = server.url(exec(List.of("true"), false, false, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(fresh, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(fresh, "POST", List.of("v4.channel.k8s.io"))) {
             c.open(Map.of("streamType", "error"));
             c.open(Map.of("streamType", "stdout"));
-            c.closed.get(10, TimeUnit.SECONDS);
+            c.closed().get(10, TimeUnit.SECONDS);
         }
-        assertEquals(404, assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(fresh, "POST", List.of("v4.channel.k8s.io"))).status, "reused");
+        assertEquals(404, assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(fresh, "POST", List.of("v4.channel.k8s.io"))).status(), "reused");
 
         String expiring = server.url(exec(List.of("true"), false, false, true, false));
         clock.addAndGet(StreamTokens.TTL.toNanos() + 1);
-        assertEquals(404, assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(expiring, "POST", List.of("v4.channel.k8s.io"))).status, "expired");
+        assertEquals(404, assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(expiring, "POST", List.of("v4.channel.k8s.io"))).status(), "expired");
         assertEquals(1, runtime.sessions.size(), "only the one valid use started anything");
     }
 
@@ -171,14 +173,14 @@ class SpdyStreamingTest {
     void noCommonProtocolIs403NamingTheAcceptedOnes() throws Exception {
         start();
         String url = server.url(exec(List.of("true"), false, false, true, false));
-        var refused = assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(url, "POST", List.of("v9.channel.k8s.io")));
-        assertEquals(403, refused.status);
+        var refused = assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(url, "POST", List.of("v9.channel.k8s.io")));
+        assertEquals(403, refused.status());
         assertEquals(List.of("v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"),
-                refused.response.headers().getAll("X-Accepted-Stream-Protocol-Versions"));
+                refused.headers().getAll("X-Accepted-Stream-Protocol-Versions"));
         String missing = server.url(exec(List.of("true"), false, false, true, false));
-        assertEquals(400, assertThrows(SpdyTestClient.Refused.class,
-                () -> SpdyTestClient.connect(missing, "POST", List.of())).status);
+        assertEquals(400, assertThrows(SpdyStreamClient.Refused.class,
+                () -> SpdyStreamClient.connect(missing, "POST", List.of())).status());
         assertTrue(runtime.sessions.isEmpty());
     }
 
@@ -187,11 +189,11 @@ class SpdyStreamingTest {
         start();
         long size = 16L << 20;
         String url = server.url(exec(List.of("generate", Long.toString(size)), false, false, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             var error = c.open(Map.of("streamType", "error"));
             c.setAutoRead(false);
             var stdout = c.openNoWait(Map.of("streamType", "stdout"));
-            stdout.keep = false;
+            stdout.discard();
             waitFor(() -> runtime.sessions.size() == 1, "exec started");
             var gen = (FakeContainerStreams.Generated) runtime.sessions.getFirst();
             // The client reads nothing: production stops once the socket buffers and the
@@ -206,11 +208,11 @@ class SpdyStreamingTest {
             assertTrue(pending <= StreamServer.HIGH_WATER + 2 * 32 * 1024 + 4096,
                     "server buffers stay bounded while the client stalls: " + pending);
             CRC32 crc = new CRC32();
-            stdout.keep = true;
+            stdout.keep();
             c.setAutoRead(true);
-            stdout.ended.get(60, TimeUnit.SECONDS);
-            byte[] all = stdout.received.toByteArray();
-            assertEquals(size, stdout.receivedBytes.get());
+            boolean fin = stdout.ended().get(60, TimeUnit.SECONDS);
+            byte[] all = stdout.bytes();
+            assertEquals(size, stdout.receivedBytes(), "FIN " + fin + ", connection closed " + c.closed().isDone());
             crc.update(all);
             CRC32 want = new CRC32();
             byte[] pattern = new byte[(int) size];
@@ -233,7 +235,7 @@ class SpdyStreamingTest {
         try (ServerSocket echo = new ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
             Thread.ofVirtual().start(() -> echoOnce(echo));
             String url = server.url(new StreamTarget.PortForward("pod1", List.of()));
-            try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("portforward.k8s.io"))) {
+            try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("portforward.k8s.io"))) {
                 String port = Integer.toString(echo.getLocalPort());
                 var error = c.open(Map.of("streamType", "error", "port", port, "requestID", "0"));
                 var data = c.open(Map.of("streamType", "data", "port", port, "requestID", "0"));
@@ -251,10 +253,10 @@ class SpdyStreamingTest {
                 var data2 = c.open(Map.of("streamType", "data", "port", Integer.toString(closedPort), "requestID", "1"));
                 String msg = error2.text(T);
                 assertTrue(msg.startsWith("error forwarding port " + closedPort + " to pod pod1"), msg);
-                assertFalse(data2.ended.get(10, TimeUnit.SECONDS), "the data stream is reset");
+                assertFalse(data2.ended().get(10, TimeUnit.SECONDS), "the data stream is reset");
 
                 var bad = c.openNoWait(Map.of("streamType", "data", "port", "0", "requestID", "2"));
-                assertFalse(bad.ended.get(10, TimeUnit.SECONDS), "a stream without a valid port is refused");
+                assertFalse(bad.ended().get(10, TimeUnit.SECONDS), "a stream without a valid port is refused");
             }
         }
         assertEquals(2, runtime.portForwards.get());
@@ -265,14 +267,14 @@ class SpdyStreamingTest {
         start(Duration.ofMinutes(5), 1);
         String first = server.url(exec(List.of("cat"), false, true, true, false));
         String second = server.url(exec(List.of("cat"), false, true, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(first, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(first, "POST", List.of("v4.channel.k8s.io"))) {
             BerthException e = assertThrows(BerthException.class,
                     () -> server.url(exec(List.of("cat"), false, true, true, false)));
             assertEquals(ErrorKind.RESOURCE_EXHAUSTED, e.kind());
             assertTrue(e.getMessage().contains("stream.max_sessions"), e.getMessage());
-            var refused = assertThrows(SpdyTestClient.Refused.class,
-                    () -> SpdyTestClient.connect(second, "POST", List.of("v4.channel.k8s.io")));
-            assertEquals(429, refused.status);
+            var refused = assertThrows(SpdyStreamClient.Refused.class,
+                    () -> SpdyStreamClient.connect(second, "POST", List.of("v4.channel.k8s.io")));
+            assertEquals(429, refused.status());
         }
         waitFor(() -> server.openSessions() == 0, "slot released when the client left");
         server.url(exec(List.of("cat"), false, true, true, false));
@@ -282,11 +284,11 @@ class SpdyStreamingTest {
     void idleConnectionsAreClosedAndTheirProcessKilled() throws Exception {
         start(Duration.ofSeconds(1), 4);
         String url = server.url(exec(List.of("cat"), false, true, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             c.open(Map.of("streamType", "error"));
             c.open(Map.of("streamType", "stdin"));
             c.open(Map.of("streamType", "stdout"));
-            c.closed.get(10, TimeUnit.SECONDS);
+            c.closed().get(10, TimeUnit.SECONDS);
         }
         waitFor(() -> runtime.sessions.size() == 1 && runtime.sessions.getFirst().closed, "session closed");
         var local = (FakeContainerStreams.Local) runtime.sessions.getFirst();
@@ -297,7 +299,7 @@ class SpdyStreamingTest {
     void aClientThatLeavesKillsItsExec() throws Exception {
         start();
         String url = server.url(exec(List.of("cat"), false, true, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             c.open(Map.of("streamType", "error"));
             var stdin = c.open(Map.of("streamType", "stdin"));
             var stdout = c.open(Map.of("streamType", "stdout"));
@@ -314,9 +316,9 @@ class SpdyStreamingTest {
                 Duration.ofMillis(500)), () -> runtime, new StreamTokens());
         server.start();
         String url = server.url(exec(List.of("true"), false, false, true, false));
-        try (SpdyTestClient c = SpdyTestClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
+        try (SpdyStreamClient c = SpdyStreamClient.connect(url, "POST", List.of("v4.channel.k8s.io"))) {
             c.open(Map.of("streamType", "error"));
-            c.closed.get(10, TimeUnit.SECONDS);
+            c.closed().get(10, TimeUnit.SECONDS);
         }
         assertTrue(runtime.sessions.isEmpty());
     }

@@ -1,5 +1,7 @@
 package dev.berth.server.streaming;
 
+import dev.berth.streamclient.WebSocketChannels;
+
 import static dev.berth.server.streaming.SpdyStreamingTest.waitFor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,49 +52,7 @@ class WebSocketStreamingTest {
         http.close();
     }
 
-    /** Collects whole messages (channel byte first) and the close. */
-    static final class Collector implements WebSocket.Listener {
-        final List<byte[]> messages = new CopyOnWriteArrayList<>();
-        final CompletableFuture<Integer> closed = new CompletableFuture<>();
-        private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            partial.writeBytes(b);
-            if (last) {
-                messages.add(partial.toByteArray());
-                partial.reset();
-            }
-            ws.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
-            closed.complete(status);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket ws, Throwable error) {
-            closed.completeExceptionally(error);
-        }
-
-        /** The data of every message on {@code channel}, concatenated. */
-        String channel(int channel) {
-            StringBuilder sb = new StringBuilder();
-            for (byte[] m : messages) {
-                if (m.length > 0 && m[0] == channel) {
-                    sb.append(new String(m, 1, m.length - 1, StandardCharsets.UTF_8));
-                }
-            }
-            return sb.toString();
-        }
-    }
-
-    private WebSocket connect(String url, Collector c, String... protocols) throws Exception {
+    private WebSocket connect(String url, WebSocketChannels c, String... protocols) throws Exception {
         var b = http.newWebSocketBuilder();
         if (protocols.length > 0) {
             b.subprotocols(protocols[0], java.util.Arrays.copyOfRange(protocols, 1, protocols.length));
@@ -100,23 +60,16 @@ class WebSocketStreamingTest {
         return b.buildAsync(URI.create(url.replace("http://", "ws://")), c).get(10, TimeUnit.SECONDS);
     }
 
-    private static ByteBuffer message(int channel, String data) {
-        byte[] d = data.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(d.length + 1);
-        b.put((byte) channel).put(d).flip();
-        return b;
-    }
-
     @Test
     void v5ExecEchoesStdinEndsItWithTheCloseSignalAndReportsSuccess() throws Exception {
         String url = server.url(new StreamTarget.Exec("c1", List.of("cat"), false, true, true, true));
-        Collector c = new Collector();
+        WebSocketChannels c = new WebSocketChannels();
         WebSocket ws = connect(url, c, "v5.channel.k8s.io", "v4.channel.k8s.io");
         assertEquals("v5.channel.k8s.io", ws.getSubprotocol());
-        ws.sendBinary(message(0, "hello\n"), true).get();
+        ws.sendBinary(WebSocketChannels.message(0, "hello\n"), true).get();
         ws.sendBinary(ByteBuffer.wrap(new byte[] {(byte) 255, 0}), true).get(); // close stdin
-        c.closed.get(15, TimeUnit.SECONDS);
-        assertArrayEquals(new byte[] {1}, c.messages.getFirst(), "kubelet's first message: empty, on stdout");
+        c.closed().get(15, TimeUnit.SECONDS);
+        assertArrayEquals(new byte[] {1}, c.messages().getFirst(), "kubelet's first message: empty, on stdout");
         assertEquals("hello\n", c.channel(1));
         JsonNode status = JSON.readTree(c.channel(3));
         assertEquals("Success", status.get("status").asText());
@@ -127,10 +80,10 @@ class WebSocketStreamingTest {
     void v4ExecReportsExitCode3() throws Exception {
         String url = server.url(new StreamTarget.Exec("c1", List.of("echo out; echo err >&2; exit 3"), false, false,
                 true, true));
-        Collector c = new Collector();
+        WebSocketChannels c = new WebSocketChannels();
         WebSocket ws = connect(url, c, "v4.channel.k8s.io");
         assertEquals("v4.channel.k8s.io", ws.getSubprotocol());
-        c.closed.get(15, TimeUnit.SECONDS);
+        c.closed().get(15, TimeUnit.SECONDS);
         assertEquals("out\n", c.channel(1));
         assertEquals("err\n", c.channel(2));
         JsonNode status = JSON.readTree(c.channel(3));
@@ -141,13 +94,13 @@ class WebSocketStreamingTest {
     @Test
     void resizeOnChannel4ReachesTheTerminal() throws Exception {
         String url = server.url(new StreamTarget.Exec("c1", List.of("cat"), true, true, true, false));
-        Collector c = new Collector();
+        WebSocketChannels c = new WebSocketChannels();
         WebSocket ws = connect(url, c, "v5.channel.k8s.io");
-        ws.sendBinary(message(4, "{\"Width\":132,\"Height\":43}"), true).get();
+        ws.sendBinary(WebSocketChannels.message(4, "{\"Width\":132,\"Height\":43}"), true).get();
         waitFor(() -> !runtime.sessions.isEmpty() && !runtime.sessions.getFirst().resizes.isEmpty(), "resize");
         assertArrayEquals(new int[] {132, 43}, runtime.sessions.getFirst().resizes.getFirst());
         ws.sendBinary(ByteBuffer.wrap(new byte[] {(byte) 255, 0}), true).get();
-        c.closed.get(15, TimeUnit.SECONDS);
+        c.closed().get(15, TimeUnit.SECONDS);
     }
 
     @Test
@@ -156,23 +109,23 @@ class WebSocketStreamingTest {
             Thread.ofVirtual().start(() -> SpdyStreamingTest.echoOnce(echo));
             int port = echo.getLocalPort();
             String url = server.url(new StreamTarget.PortForward("pod1", List.of(port)));
-            Collector c = new Collector();
+            WebSocketChannels c = new WebSocketChannels();
             WebSocket ws = connect(url, c, "v4.channel.k8s.io");
-            waitFor(() -> c.messages.size() >= 2, "port announcements");
+            waitFor(() -> c.messages().size() >= 2, "port announcements");
             byte[] portBytes = {(byte) (port & 0xFF), (byte) (port >> 8)};
-            assertArrayEquals(new byte[] {0, portBytes[0], portBytes[1]}, c.messages.get(0));
-            assertArrayEquals(new byte[] {1, portBytes[0], portBytes[1]}, c.messages.get(1));
-            ws.sendBinary(message(0, "ping\n"), true).get();
+            assertArrayEquals(new byte[] {0, portBytes[0], portBytes[1]}, c.messages().get(0));
+            assertArrayEquals(new byte[] {1, portBytes[0], portBytes[1]}, c.messages().get(1));
+            ws.sendBinary(WebSocketChannels.message(0, "ping\n"), true).get();
             waitFor(() -> c.channel(0).endsWith("PING\n"), "echo");
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "").get();
-            c.closed.get(15, TimeUnit.SECONDS);
+            c.closed().get(15, TimeUnit.SECONDS);
         }
     }
 
     @Test
     void aSubprotocolTheServerDoesNotSpeakIs403() throws Exception {
         String url = server.url(new StreamTarget.Exec("c1", List.of("true"), false, false, true, false));
-        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(url, new Collector(),
+        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(url, new WebSocketChannels(),
                 "v9.channel.k8s.io"));
         WebSocketHandshakeException h = assertInstanceOf(WebSocketHandshakeException.class, e.getCause());
         assertEquals(403, h.getResponse().statusCode());
@@ -182,10 +135,10 @@ class WebSocketStreamingTest {
     @Test
     void aUsedTokenIs404() throws Exception {
         String url = server.url(new StreamTarget.Exec("c1", List.of("true"), false, false, true, false));
-        Collector c = new Collector();
+        WebSocketChannels c = new WebSocketChannels();
         connect(url, c, "v5.channel.k8s.io");
-        c.closed.get(15, TimeUnit.SECONDS);
-        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(url, new Collector(),
+        c.closed().get(15, TimeUnit.SECONDS);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> connect(url, new WebSocketChannels(),
                 "v5.channel.k8s.io"));
         assertEquals(404, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
         assertEquals(1, runtime.sessions.size());

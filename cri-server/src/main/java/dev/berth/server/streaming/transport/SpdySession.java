@@ -1,8 +1,9 @@
 package dev.berth.server.streaming.transport;
 
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.spdy.DefaultSpdyGoAwayFrame;
 import io.netty.handler.codec.spdy.DefaultSpdyPingFrame;
 import io.netty.handler.codec.spdy.DefaultSpdyRstStreamFrame;
@@ -17,9 +18,11 @@ import io.netty.handler.codec.spdy.SpdyStreamStatus;
 import io.netty.handler.codec.spdy.SpdySynStreamFrame;
 import io.netty.handler.codec.spdy.SpdyVersion;
 import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,6 +36,8 @@ import org.jboss.logging.Logger;
  */
 public final class SpdySession extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(SpdySession.class);
+    /** How long a client may take to close after GOAWAY (it reads what is left first). */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(10);
 
     /** What a protocol (remotecommand, portforward) does with the streams the client opens. */
     public interface Listener {
@@ -162,9 +167,25 @@ public final class SpdySession extends ChannelInboundHandlerAdapter {
     }
 
     private void goAway() {
-        if (connection.channel().isActive()) {
-            connection.channel().writeAndFlush(new DefaultSpdyGoAwayFrame(lastStreamId, SpdySessionStatus.OK))
-                    .addListener(ChannelFutureListener.CLOSE);
+        Channel ch = connection.channel();
+        if (ch.isActive()) {
+            ch.writeAndFlush(new DefaultSpdyGoAwayFrame(lastStreamId, SpdySessionStatus.OK))
+                    .addListener(f -> halfClose(ch));
+        }
+    }
+
+    /**
+     * After GOAWAY, ends only our direction and lets the client close. Closing at once while the
+     * client's frames (WINDOW_UPDATE, PING) sit unread in our socket makes the kernel answer with a
+     * reset, and the client loses the output it has not read yet. A client that never closes is
+     * closed after {@link #CLOSE_GRACE}.
+     */
+    private static void halfClose(Channel ch) {
+        if (ch instanceof DuplexChannel duplex && ch.isActive()) {
+            duplex.shutdownOutput();
+            ch.eventLoop().schedule(() -> ch.close(), CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        } else {
+            ch.close();
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.berth.conformance.harness;
+package dev.berth.streamclient;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpVersion;
@@ -44,20 +45,33 @@ import java.util.concurrent.atomic.AtomicLong;
  * SPDY stream per channel (headers {@code streamType}, and {@code port}/{@code requestID} for
  * port-forward). Netty's SPDY codec does the framing. Speaks to any CRI streaming server, so tests and
  * benchmarks use it against berth and containerd alike. It acknowledges received data with
- * WINDOW_UPDATE, so servers that keep SPDY flow control keep sending.
+ * WINDOW_UPDATE, so servers that keep SPDY flow control keep sending; {@link #setAutoRead} stops
+ * reading the socket, to test a server's back-pressure.
  */
 public final class SpdyStreamClient implements AutoCloseable {
     /** The HTTP answer when the server did not switch protocols. */
     public static final class Refused extends Exception {
         private final int status;
+        private final String body;
+        private final HttpHeaders headers;
 
         Refused(FullHttpResponse r) {
             super(r.status() + ": " + r.content().toString(StandardCharsets.UTF_8));
             this.status = r.status().code();
+            this.body = r.content().toString(StandardCharsets.UTF_8);
+            this.headers = r.headers().copy();
         }
 
         public int status() {
             return status;
+        }
+
+        public String body() {
+            return body;
+        }
+
+        public HttpHeaders headers() {
+            return headers;
         }
     }
 
@@ -94,6 +108,27 @@ public final class SpdyStreamClient implements AutoCloseable {
             keep = false;
         }
 
+        /** Keeps received bytes again (after {@link #discard}). */
+        public void keep() {
+            keep = true;
+        }
+
+        public int id() {
+            return id;
+        }
+
+        /** Completes on the server's SYN_REPLY; fails on RST_STREAM. */
+        public CompletableFuture<Void> replied() {
+            return replied;
+        }
+
+        /** What was kept so far, as bytes. */
+        public byte[] bytes() {
+            synchronized (received) {
+                return received.toByteArray();
+            }
+        }
+
         public long receivedBytes() {
             return receivedBytes.get();
         }
@@ -124,9 +159,14 @@ public final class SpdyStreamClient implements AutoCloseable {
 
     /** Upgrades {@code url} (POST, as kubectl) offering these subprotocols, most preferred first. */
     public static SpdyStreamClient connect(String url, List<String> protocols) throws Exception {
+        return connect(url, "POST", protocols);
+    }
+
+    /** The same with another HTTP method (servers must accept GET and POST). */
+    public static SpdyStreamClient connect(String url, String method, List<String> protocols) throws Exception {
         SpdyStreamClient c = new SpdyStreamClient();
         try {
-            c.upgrade(URI.create(url), protocols);
+            c.upgrade(URI.create(url), method, protocols);
             return c;
         } catch (Exception e) {
             c.close();
@@ -134,7 +174,7 @@ public final class SpdyStreamClient implements AutoCloseable {
         }
     }
 
-    private void upgrade(URI uri, List<String> protocols) throws Exception {
+    private void upgrade(URI uri, String method, List<String> protocols) throws Exception {
         CompletableFuture<FullHttpResponse> answer = new CompletableFuture<>();
         channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -161,7 +201,8 @@ public final class SpdyStreamClient implements AutoCloseable {
             answer.completeExceptionally(new IllegalStateException("connection closed"));
             streams.values().forEach(s -> s.ended.complete(false));
         });
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, uri.getRawPath());
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method),
+                uri.getRawPath());
         req.headers().set(HttpHeaderNames.HOST, uri.getHost() + ":" + uri.getPort())
                 .set(HttpHeaderNames.CONNECTION, "Upgrade").set(HttpHeaderNames.UPGRADE, "SPDY/3.1")
                 .set(HttpHeaderNames.CONTENT_LENGTH, 0);
@@ -206,6 +247,14 @@ public final class SpdyStreamClient implements AutoCloseable {
         headers.forEach((k, v) -> syn.headers().add(k.toLowerCase(), v));
         channel.writeAndFlush(syn).syncUninterruptibly();
         return s;
+    }
+
+    /** Off: nothing more is read from the socket (the server's writes back up); on: reading resumes. */
+    public void setAutoRead(boolean on) {
+        channel.config().setAutoRead(on);
+        if (on) {
+            channel.read();
+        }
     }
 
     @Override
