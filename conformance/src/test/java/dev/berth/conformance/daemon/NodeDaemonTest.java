@@ -106,7 +106,11 @@ class NodeDaemonTest {
             Files.writeString(config, "log_level: DEBUG\nruntimes:\n  runc: /usr/sbin/runc\n  crun: /usr/bin/crun\n"
                     + "  second: /usr/sbin/runc\n");
             Commands.run("kill", "-HUP", Long.toString(d.pid())).orThrow();
-            waitFor(() -> daemon.logText().contains("reload: runtimes.second added"), "the reload's log line");
+            try {
+                waitFor(() -> daemon.logText().contains("reload: runtimes.second added"), "the reload's log line");
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; berth's log:\n" + daemon.logText(), e);
+            }
             assertTrue(d.logText().contains("reload: log_level INFO -> DEBUG"), d.logText());
             assertTrue(d.client().runtime().status(StatusRequest.getDefaultInstance()).getRuntimeHandlersList()
                     .stream().anyMatch(h -> h.getName().equals("second")));
@@ -173,7 +177,7 @@ class NodeDaemonTest {
     }
 
     private static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < 600; i++) { // 60 s: a loaded 2-core machine starts the JVM slowly
             if (condition.getAsBoolean()) {
                 return;
             }
