@@ -115,9 +115,15 @@ class CriRequestFuzzTest {
         System.out.println("CriRequestFuzzTest: seed " + seed + " (replay with -Dberth.fuzz.seed=" + seed + "), budget "
                 + budgetMs + " ms over " + methods.size() + " RPCs");
         seedCorpus();
+        for (Map.Entry<String, Message> c : regressions()) {
+            Answer a = call(methods.get(c.getKey()), c.getValue());
+            assertTrue(CLEAR.contains(a.status.getCode()) && !a.status.isOk(), c.getKey() + " regression case answered "
+                    + a.status + " for " + shortText(c.getValue()));
+        }
         MemoryBaseline heap = MemoryBaseline.now();
         List<String> names = new ArrayList<>(methods.keySet());
         Map<String, int[]> counts = new TreeMap<>();
+        Map<String, String> failures = new LinkedHashMap<>();
         long deadline = System.nanoTime() + budgetMs * 1_000_000;
         int n = 0;
         // round-robin, so every RPC is sent at least once even with a tiny budget
@@ -138,9 +144,19 @@ class CriRequestFuzzTest {
                 }
                 counts.computeIfAbsent(name, k -> new int[Status.Code.values().length])[a.status.getCode().value()]++;
             } catch (Throwable t) {
-                throw new AssertionError(name + ": case " + n + " failed (replay with -Dberth.fuzz.seed=" + seed
-                        + "): " + t + "\nrequest: " + shortText(request), t);
+                // carry on, so one run reports every kind of failure (one example each), not only the first
+                String kind = name + " " + t.getClass().getSimpleName() + " "
+                        + String.valueOf(t.getMessage()).replaceAll("[^A-Za-z ]", "").substring(0,
+                                Math.min(80, String.valueOf(t.getMessage()).replaceAll("[^A-Za-z ]", "").length()));
+                failures.putIfAbsent(kind, name + ": case " + n + " failed: " + t + "\nrequest: " + shortText(request));
+                if (failures.size() >= 20) {
+                    break;
+                }
             }
+        }
+        if (!failures.isEmpty()) {
+            throw new AssertionError(failures.size() + " kinds of failure (replay with -Dberth.fuzz.seed=" + seed
+                    + "):\n" + String.join("\n\n", failures.values()));
         }
         assertEquals(Set.copyOf(names), counts.keySet(), "every RPC was fuzzed");
         System.out.println("CriRequestFuzzTest: " + n + " calls; per RPC (OK/other):");
@@ -156,6 +172,19 @@ class CriRequestFuzzTest {
             s += x;
         }
         return s;
+    }
+
+    /** Inputs the fuzzer found answered INTERNAL before their fix: each must get a clear refusal now. */
+    private static List<Map.Entry<String, Message>> regressions() {
+        return List.of(
+                // a registry token with a non-ASCII character failed the HTTP client deep in the pull
+                Map.entry("runtime.v1.ImageService/PullImage", runtime.v1.PullImageRequest.newBuilder()
+                        .setImage(ImageSpec.newBuilder().setImage("127.0.0.1:1/sha256:" + "ab".repeat(32)))
+                        .setAuth(runtime.v1.AuthConfig.newBuilder().setRegistryToken("YUJ3{H9;neo!t\u1be5\"/"))
+                        .build()),
+                // a NUL in checkpoint_path was an InvalidPathException, answered INTERNAL
+                Map.entry("runtime.v1.RuntimeService/RestorePod", runtime.v1.RestorePodRequest.newBuilder()
+                        .setCheckpointPath("*Z\0a$;VD").setConfig(PodSandboxConfig.getDefaultInstance()).build()));
     }
 
     /** Valid requests the mutations start from, so they reach past the first checks. */
