@@ -80,7 +80,8 @@ class CriRequestFuzzTest {
 
     private InProcessBerth berth;
     private final Map<String, ServerMethodDefinition<?, ?>> methods = new LinkedHashMap<>();
-    private final List<String> ids = new ArrayList<>();
+    private final List<String> pods = new ArrayList<>();
+    private final List<String> containers = new ArrayList<>();
     private final Map<String, List<Message>> worked = new TreeMap<>();
     private Path outside;
 
@@ -206,7 +207,8 @@ class CriRequestFuzzTest {
     private Message draw(String name, SplittableRandom r) {
         List<String> images = List.of(InProcessBerth.FIXTURE_IMAGE, InProcessBerth.FIXTURE_IMAGE_ID, "busybox",
                 "127.0.0.1:1/x:1");
-        MessageFuzzer f = new MessageFuzzer(r, new MessageFuzzer.Pools(List.copyOf(ids), images, outside.toString()));
+        MessageFuzzer f = new MessageFuzzer(r, new MessageFuzzer.Pools(List.copyOf(pods), List.copyOf(containers), images,
+                outside.toString()));
         MethodDescriptor<?, ?> md = methods.get(name).getMethodDescriptor();
         Message prototype = (Message) ((MethodDescriptor.PrototypeMarshaller<?>) md.getRequestMarshaller())
                 .getMessagePrototype();
@@ -214,24 +216,39 @@ class CriRequestFuzzTest {
         Message m;
         if (!bases.isEmpty() && r.nextInt(100) < 60) {
             Message base = bases.get(r.nextInt(bases.size()));
-            m = f.mutate(withKnownIds(base, r));
+            // some as they are (the follow-up calls of a working lifecycle), most with a field changed
+            m = r.nextInt(5) == 0 ? withKnownIds(base, r) : f.mutate(withKnownIds(base, r));
         } else {
             m = f.generate(prototype);
         }
         return sanitise(name, m);
     }
 
-    /** A request that worked, pointed at a pod or container that exists now (its own may be gone). */
+    /**
+     * A request that worked, made new: a fresh metadata name (the old one is taken) and, mostly, a pod
+     * or container that exists now (its own may be gone).
+     */
     private Message withKnownIds(Message base, SplittableRandom r) {
-        if (ids.isEmpty() || r.nextBoolean()) {
-            return base;
-        }
         Message.Builder b = base.toBuilder();
         for (var f : b.getDescriptorForType().getFields()) {
-            if (!f.isRepeated() && f.getJavaType() == com.google.protobuf.Descriptors.FieldDescriptor.JavaType.STRING
-                    && f.getName().endsWith("id")) {
-                b.setField(f, ids.get(r.nextInt(ids.size())));
+            String name = f.getName();
+            if (f.isRepeated() || f.getJavaType() != com.google.protobuf.Descriptors.FieldDescriptor.JavaType.STRING
+                    || !name.endsWith("id") || r.nextInt(10) == 0) {
+                continue;
             }
+            List<String> from = name.contains("container") ? containers : pods;
+            if (!from.isEmpty()) {
+                b.setField(f, from.get(r.nextInt(from.size())));
+            }
+        }
+        if (base instanceof RunPodSandboxRequest p && r.nextInt(10) < 8) {
+            RunPodSandboxRequest.Builder rb = (RunPodSandboxRequest.Builder) b;
+            rb.getConfigBuilder().getMetadataBuilder().setName(p.getConfig().getMetadata().getName() + "-"
+                    + Long.toString(r.nextLong() & 0xffffffL, 36));
+        } else if (base instanceof CreateContainerRequest c && r.nextInt(10) < 8) {
+            CreateContainerRequest.Builder cb = (CreateContainerRequest.Builder) b;
+            cb.getConfigBuilder().getMetadataBuilder().setName(c.getConfig().getMetadata().getName() + "-"
+                    + Long.toString(r.nextLong() & 0xffffffL, 36));
         }
         return b.build();
     }
@@ -257,9 +274,9 @@ class CriRequestFuzzTest {
         }
         for (Object o : responses) {
             if (o instanceof runtime.v1.RunPodSandboxResponse p) {
-                ids.add(p.getPodSandboxId());
+                pods.add(p.getPodSandboxId());
             } else if (o instanceof runtime.v1.CreateContainerResponse c) {
-                ids.add(c.getContainerId());
+                containers.add(c.getContainerId());
             }
         }
     }

@@ -23,7 +23,7 @@ final class MessageFuzzer {
     private final Pools pools;
 
     /** Strings worth trying where a field asks for an id, an image or a path. */
-    record Pools(List<String> ids, List<String> images, String outside) {}
+    record Pools(List<String> pods, List<String> containers, List<String> images, String outside) {}
 
     MessageFuzzer(SplittableRandom random, Pools pools) {
         this.r = random;
@@ -38,7 +38,8 @@ final class MessageFuzzer {
 
     Message mutate(Message base) {
         Message.Builder b = base.toBuilder();
-        int n = 1 + r.nextInt(3);
+        // mostly one field, so the rest of a request that worked still holds and the call goes deep
+        int n = r.nextInt(10) < 7 ? 1 : 2 + r.nextInt(2);
         for (int i = 0; i < n; i++) {
             mutateOne(b, 0);
         }
@@ -163,10 +164,12 @@ final class MessageFuzzer {
     String string(String fieldName) {
         String name = fieldName.toLowerCase();
         int k = r.nextInt(100);
-        if (name.endsWith("id") && !pools.ids().isEmpty() && k < 45) {
-            String id = pools.ids().get(r.nextInt(pools.ids().size()));
+        List<String> ids = name.contains("container") ? pools.containers()
+                : name.contains("sandbox") || name.contains("pod") ? pools.pods() : both();
+        if (name.endsWith("id") && !ids.isEmpty() && k < 60) {
+            String id = ids.get(r.nextInt(ids.size()));
             // a prefix is a valid short id; a longer one is not
-            return switch (r.nextInt(4)) {
+            return switch (r.nextInt(6)) {
                 case 0 -> id.substring(0, 1 + r.nextInt(Math.max(1, id.length() - 1)));
                 case 1 -> id + "x";
                 default -> id;
@@ -188,6 +191,12 @@ final class MessageFuzzer {
             return letters(1, 12);
         }
         return anyString(40);
+    }
+
+    private List<String> both() {
+        List<String> all = new ArrayList<>(pools.pods());
+        all.addAll(pools.containers());
+        return all;
     }
 
     private static final List<String> NASTY = List.of("", ".", "..", "../", "../../../../etc/passwd",
@@ -224,7 +233,4 @@ final class MessageFuzzer {
         return sb.toString();
     }
 
-    static List<String> copy(List<String> l) {
-        return new ArrayList<>(l);
-    }
 }
