@@ -116,6 +116,7 @@ class CriRequestFuzzTest {
         System.out.println("CriRequestFuzzTest: seed " + seed + " (replay with -Dberth.fuzz.seed=" + seed + "), budget "
                 + budgetMs + " ms over " + methods.size() + " RPCs");
         seedCorpus();
+        Set<String> topLevel = topLevel();
         for (Map.Entry<String, Message> c : regressions()) {
             Answer a = call(methods.get(c.getKey()), c.getValue());
             assertTrue(CLEAR.contains(a.status.getCode()) && !a.status.isOk(), c.getKey() + " regression case answered "
@@ -165,6 +166,13 @@ class CriRequestFuzzTest {
         heap.assertGrewLessThan(64L << 20);
         assertStateConsistentAndRemovable();
         assertFalse(Files.exists(outside), "something was written outside berth's roots: " + outside);
+        assertEquals(topLevel, topLevel(), "entries of / before and after (a log or mount path made on the host?)");
+    }
+
+    private static Set<String> topLevel() throws java.io.IOException {
+        try (var s = Files.list(Path.of("/"))) {
+            return s.map(Path::toString).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        }
     }
 
     private static int sum(int[] v) {

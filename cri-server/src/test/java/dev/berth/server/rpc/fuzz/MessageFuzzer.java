@@ -175,6 +175,10 @@ final class MessageFuzzer {
                 default -> id;
             };
         }
+        if ((name.contains("path") || name.contains("dir")) && k < 30) {
+            // a host path that does not exist: whatever berth makes of it must stay out of the host
+            return pools.outside() + "/" + letters(1, 8) + (r.nextBoolean() ? "/" + letters(1, 8) : "");
+        }
         if (name.contains("image") && k < 45) {
             return pools.images().get(r.nextInt(pools.images().size()));
         }
