@@ -76,4 +76,17 @@ class CredentialsTest {
         RegistryEndpoint loopback = new RegistryEndpoint("127.0.0.1:5001", "app", true, false);
         assertEquals(ALICE, CredentialScope.forEndpoint(ALICE, loopback, local));
     }
+
+    /** Found by CriRequestFuzzTest: a registry_token with a non-ASCII character was INTERNAL deep in the pull. */
+    @Test
+    void aRegistryTokenAHeaderCannotCarryIsInvalid() {
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.berth.core.error.BerthException.class,
+                () -> new RegistryCredentials("", "", "", "", "YUJ3{H9;neo!t\u1be5\"/"));
+        assertEquals(dev.berth.core.error.ErrorKind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("registry_token"), e.getMessage());
+        for (String bad : new String[] {"a b", "a\nAuthorization: x", "\0"}) {
+            assertFalse(RegistryCredentials.headerSafe(bad), bad);
+        }
+        assertTrue(RegistryCredentials.headerSafe("eyJhbGciOi.J9-_~+/=="));
+    }
 }

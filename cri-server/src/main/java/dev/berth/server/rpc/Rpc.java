@@ -26,6 +26,13 @@ public final class Rpc {
         } catch (StatusRuntimeException e) {
             observer.onError(e);
             return;
+        } catch (java.nio.file.InvalidPathException e) {
+            // A path string the OS cannot name (a NUL in it): berth's own paths come from the checked
+            // config and from ids it validates, so this is a path of the request (found by CriRequestFuzzTest
+            // in RestorePod's checkpoint_path; the handlers that take paths need not each re-check for NUL)
+            observer.onError(Status.INVALID_ARGUMENT.withDescription(bounded("a path in the request is not valid: "
+                    + e.getMessage())).asRuntimeException());
+            return;
         } catch (RuntimeException e) {
             // An Error (OutOfMemoryError, StackOverflowError) is not caught: the JVM is in an unknown state,
             // and it must reach the JVM (-XX:+ExitOnOutOfMemoryError); state survives the restart (kill -9 safe).

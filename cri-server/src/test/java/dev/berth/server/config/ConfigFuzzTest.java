@@ -3,7 +3,7 @@ package dev.berth.server.config;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.berth.server.testing.Fuzz;
+import dev.berth.core.testing.Fuzz;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;

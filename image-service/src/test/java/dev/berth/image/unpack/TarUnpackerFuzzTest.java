@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
-import dev.berth.image.testing.Fuzz;
+import dev.berth.core.testing.Fuzz;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -16,6 +16,16 @@ public interface ProcessTable {
      */
     Report spawnReporting(List<String> argv, Map<String, String> env, int maxLine, long timeoutMillis);
 
+    /**
+     * As {@link #spawnReporting(List, Map, int, long)}, but asks {@code giveUp} about every half
+     * second while no line came: true ends the wait at once (reported as timed out), for a caller
+     * that can tell the report will never come (conmon blocked on a dead runtime's output).
+     */
+    default Report spawnReporting(List<String> argv, Map<String, String> env, int maxLine, long timeoutMillis,
+            java.util.function.BooleanSupplier giveUp) {
+        return spawnReporting(argv, env, maxLine, timeoutMillis);
+    }
+
     /** Starts a long-lived program with no stdio that outlives the daemon; returns its pid. */
     int startDetached(List<String> argv);
 

@@ -82,6 +82,56 @@ public final class Conmon {
         return launch(l, argv);
     }
 
+    /**
+     * How long conmon may stay silent once its runtime is gone. conmon reports within milliseconds of
+     * {@code runc create} ending; when it does not, it is blocked reading the runtime's output, held
+     * open by a process the runtime left (a {@code runc init} whose {@code runc create} was killed),
+     * and would only give up at its own timeout, two minutes later.
+     */
+    static final long RUNTIME_GONE_GRACE_MS = 3_000;
+
+    /** Asked while conmon has not reported: has the runtime it runs for this create gone? */
+    private final class RuntimeWatch {
+        private final Path persistDir;
+        private final long started;
+        private long goneSince = -1;
+        volatile boolean gone;
+
+        RuntimeWatch(Path persistDir, long started) {
+            this.persistDir = persistDir;
+            this.started = started;
+        }
+
+        boolean reportWillNotCome() {
+            long now = System.nanoTime();
+            if (runtimeRunning(now)) {
+                goneSince = -1;
+                return false;
+            }
+            if (goneSince < 0) {
+                goneSince = now;
+            }
+            gone = now - goneSince >= RUNTIME_GONE_GRACE_MS * 1_000_000L;
+            return gone;
+        }
+
+        /** True while the monitor is not known yet, or a child of it runs the runtime's create/restore. */
+        private boolean runtimeRunning(long now) {
+            Optional<Integer> monitor = monitorPid(persistDir);
+            if (monitor.isEmpty()) {
+                // not written yet (conmon starting), or the monitor died: give it the grace from the start
+                return now - started < RUNTIME_GONE_GRACE_MS * 1_000_000L;
+            }
+            for (int child : processes.children(monitor.get())) {
+                String cmdline = " " + processes.cmdline(child) + " ";
+                if (cmdline.contains(" create ") || cmdline.contains(" restore ")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     private List<String> argv(Launch l) {
         List<String> argv = new ArrayList<>(List.of(
                 binary.toString(),
@@ -115,8 +165,15 @@ public final class Conmon {
         // conmon's first process forks the monitor and exits at once; the table reaps it
         // (spawn and report are one step of the table: the monitor is moved into its cgroup once it
         // reported, below; it is born in the daemon's and moved before the container starts)
-        ProcessTable.Report r = processes.spawnReporting(argv, environment(), 64 * 1024, CREATE_TIMEOUT_MS);
+        RuntimeWatch watch = new RuntimeWatch(l.persistDir(), System.nanoTime());
+        ProcessTable.Report r = processes.spawnReporting(argv, environment(), 64 * 1024, CREATE_TIMEOUT_MS,
+                watch::reportWillNotCome);
         try {
+            if (r.timedOut() && watch.gone) {
+                throw BerthException.internal("creating container " + l.id() + " failed: the OCI runtime ("
+                        + l.runtime().binary().getFileName() + ") exited without conmon reporting the container"
+                        + " (killed, or a process it left holds its output)", null);
+            }
             if (r.timedOut()) {
                 throw BerthException.internal("conmon for container " + l.id() + " did not report within "
                         + CREATE_TIMEOUT_MS / 1000 + "s", null);

@@ -28,6 +28,23 @@ public record RegistryCredentials(String username, String password, String auth,
         auth = auth == null ? "" : auth;
         identityToken = identityToken == null ? "" : identityToken;
         registryToken = registryToken == null ? "" : registryToken;
+        // sent as is in an Authorization header: a control or non-ASCII character would fail the
+        // HTTP client deep in the pull (or split the header); say so up front
+        if (!headerSafe(registryToken)) {
+            throw BerthException.invalid("auth.registry_token may hold only visible ASCII characters"
+                    + " (a bearer token); it has a space, control or non-ASCII character");
+        }
+    }
+
+    /** Whether {@code token} can follow "Bearer " in a header: visible ASCII only (RFC 6750's b64token and more). */
+    public static boolean headerSafe(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c <= 0x20 || c >= 0x7f) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public boolean isEmpty() {

@@ -102,6 +102,10 @@ public final class TokenFetcher {
             if (token.isEmpty()) {
                 throw BerthException.precondition("the token server %s of registry %s answered without a token", realm, registry);
             }
+            if (!RegistryCredentials.headerSafe(token)) {
+                throw BerthException.precondition("the token server %s of registry %s sent a token with characters"
+                        + " an HTTP header cannot carry", realm, registry);
+            }
             return token;
         } catch (IOException e) {
             throw BerthException.precondition("the token server %s of registry %s sent invalid JSON", realm, registry);

@@ -8,7 +8,7 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.image.ref.ImageReference;
 import dev.berth.image.registry.RegistryEndpoint;
-import dev.berth.image.testing.Fuzz;
+import dev.berth.core.testing.Fuzz;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -12,11 +12,21 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
 
 /** {@link ProcessTable} over posix_spawn, kill(2), waitpid(2) and /proc. */
 final class SystemProcessTable implements ProcessTable {
+    /** How often a waiting {@link #spawnReporting(List, Map, int, long, BooleanSupplier)} asks whether to give up. */
+    private static final long GIVE_UP_POLL_MS = 500;
+
     @Override
     public Report spawnReporting(List<String> argv, Map<String, String> env, int maxLine, long timeoutMillis) {
+        return spawnReporting(argv, env, maxLine, timeoutMillis, () -> false);
+    }
+
+    @Override
+    public Report spawnReporting(List<String> argv, Map<String, String> env, int maxLine, long timeoutMillis,
+            BooleanSupplier giveUp) {
         Processes.Pipe sync = Processes.pipe();
         int pid;
         try {
@@ -28,10 +38,32 @@ final class SystemProcessTable implements ProcessTable {
             Processes.close(sync.write());
         }
         try {
-            Processes.ReadResult r = Processes.readLine(sync.read(), maxLine, timeoutMillis);
+            // read in slices, so the caller can end a wait that will never be answered; a line cut by a
+            // slice's end is continued by the next (readLine reads byte by byte)
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+            boolean timedOut;
+            while (true) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    timedOut = true;
+                    break;
+                }
+                Processes.ReadResult r = Processes.readLine(sync.read(), Math.max(1, maxLine - line.size()),
+                        Math.min(left, GIVE_UP_POLL_MS));
+                line.writeBytes(r.data());
+                if (!r.timedOut() || line.size() >= maxLine) {
+                    timedOut = false;
+                    break;
+                }
+                if (giveUp.getAsBoolean()) {
+                    timedOut = true;
+                    break;
+                }
+            }
             // the first process forks the monitor and exits at once: reap it, no zombies
             Processes.waitFor(pid, 10_000);
-            return new Report(pid, r.text(), r.timedOut());
+            return new Report(pid, line.toString(StandardCharsets.UTF_8), timedOut);
         } finally {
             Processes.close(sync.read());
         }

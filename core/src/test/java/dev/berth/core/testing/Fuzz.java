@@ -1,4 +1,4 @@
-package dev.berth.image.testing;
+package dev.berth.core.testing;
 
 import java.time.Duration;
 import java.util.List;
