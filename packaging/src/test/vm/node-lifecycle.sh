@@ -64,6 +64,46 @@ curl -sf http://127.0.0.1:5055/v2/ >/dev/null || die "registry did not start: $(
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$work/oci:1" "docker://$image" \
     || die "push failed: $(cat "$work/registry.log")"
 
+# A second registry as companies run them: TLS with a private CA, a client certificate required,
+# on a non-loopback address (a dummy interface) so that HTTPS_PROXY applies, reached through a
+# CONNECT proxy. Set up here, configured the operator's way (certs.d, /etc/default/berth) below.
+tls_image=10.99.0.1:5443/vmtest/busybox:1
+tls_setup() {
+    local t=$work/tls
+    mkdir -p "$t" || return 1
+    ip link add berthreg0 type dummy && ip addr add 10.99.0.1/32 dev berthreg0 && ip link set berthreg0 up || return 1
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vmtest-ca -keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null || return 1
+    openssl req -newkey rsa:2048 -nodes -subj /CN=10.99.0.1 -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null || return 1
+    printf 'subjectAltName=IP:10.99.0.1\n' > "$t/server.ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+        -extfile "$t/server.ext" -out "$t/server.crt" 2>/dev/null || return 1
+    openssl req -newkey rsa:2048 -nodes -subj /CN=vmtest-node -keyout "$t/client.key" -out "$t/client.csr" 2>/dev/null || return 1
+    printf 'extendedKeyUsage=clientAuth\n' > "$t/client.ext"
+    openssl x509 -req -in "$t/client.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+        -extfile "$t/client.ext" -out "$t/client.cert" 2>/dev/null || return 1
+    cat > "$work/registry-tls.yml" <<YML
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 10.99.0.1:5443, tls: {certificate: $t/server.crt, key: $t/server.key, clientcas: [$t/ca.crt]}}
+YML
+    setsid /usr/bin/docker-registry serve "$work/registry-tls.yml" > "$work/registry-tls.log" 2>&1 < /dev/null &
+    setsid python3 "$(dirname "$0")/connect-proxy.py" 3128 "$work/proxy.log" > "$work/proxy.out" 2>&1 < /dev/null &
+    touch "$work/proxy.log"
+    for _ in $(seq 1 100); do
+        curl -sf --cacert "$t/ca.crt" --cert "$t/client.cert" --key "$t/client.key" https://10.99.0.1:5443/v2/ >/dev/null && break
+        sleep 0.3
+    done
+    curl -sf --cacert "$t/ca.crt" --cert "$t/client.cert" --key "$t/client.key" https://10.99.0.1:5443/v2/ >/dev/null \
+        || { echo "TLS registry did not start: $(cat "$work/registry-tls.log")"; return 1; }
+    # without a client certificate the registry refuses: the one berth is given is what gets it in
+    if curl -sf --cacert "$t/ca.crt" https://10.99.0.1:5443/v2/ >/dev/null 2>&1; then
+        echo "the TLS registry did not require a client certificate"; return 1
+    fi
+}
+tls_ok=1
+tls_setup || { tls_ok=0; echo "REGISTRY PROXY TLS FAILED: setup"; }
+
 # what the node has before berth: after the purge exactly this is left
 snapshot() {
     findmnt -rn -o TARGET | sort > "$work/$1.mounts"
@@ -86,9 +126,17 @@ location = "127.0.0.1:5055"
 insecure = true
 CONF
 
+if [ "$tls_ok" = 1 ]; then
+    mkdir -p /etc/berth/certs.d/10.99.0.1:5443
+    cp "$work/tls/ca.crt" "$work/tls/client.cert" "$work/tls/client.key" /etc/berth/certs.d/10.99.0.1:5443/
+    echo "HTTPS_PROXY=http://127.0.0.1:3128" > /etc/default/berth
+fi
+
 step "systemctl start berth (Type=notify: returns once the CRI socket serves)"
 systemctl start berth.service
 systemctl is-active berth.service | grep -qx active || die "berth.service not active"
+# the first call meets a cold JVM (under emulation its event loop stalls for seconds): a few tries
+for _ in 1 2 3 4 5 6; do cri version 2>/dev/null | grep -q 'RuntimeName:.*berth' && break; sleep 5; done
 cri version | grep -q 'RuntimeName:.*berth' || die "no CRI answer: $(cri version 2>&1)"
 
 step "pull from the loopback registry, a pod with a container"
@@ -124,6 +172,21 @@ pod_cgroups=$(for p in $monitors $sleeper; do cut -d: -f3 < /proc/"$p"/cgroup; d
 echo "pod cgroups: $pod_cgroups"
 [ -n "$(ls -A /run/berth/pods)" ] || die "no live pod under /run/berth/pods"
 alive() { for p in $sleeper $monitors; do kill -0 "$p" || return 1; done; }
+
+step "pull from the TLS registry (private CA, client certificate) through the HTTPS proxy"
+if [ "$tls_ok" = 1 ]; then
+    if ! cri pull "$tls_image"; then
+        echo "REGISTRY PROXY TLS FAILED: pull; registry: $(tail -3 "$work/registry-tls.log"); proxy: $(cat "$work/proxy.log")"
+    elif ! grep -qx "CONNECT 10.99.0.1:5443" "$work/proxy.log"; then
+        echo "REGISTRY PROXY TLS FAILED: the pull did not go through the proxy: $(cat "$work/proxy.log")"
+    elif grep -q "127.0.0.1" "$work/proxy.log"; then
+        echo "REGISTRY PROXY TLS FAILED: loopback went through the proxy: $(cat "$work/proxy.log")"
+    elif ! cri images | grep -q '^10.99.0.1:5443/vmtest/busybox '; then
+        echo "REGISTRY PROXY TLS FAILED: the image is not listed: $(cri images)"
+    else
+        echo "REGISTRY PROXY TLS OK"
+    fi
+fi
 
 step "systemctl restart berth: the container keeps running (same pid) and is reported"
 systemctl restart berth.service

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * from the package with its version bumped), and purges. Fails when the VM tool, crictl, skopeo or
  * docker-registry is missing, unless BERTH_SKIP_VM is set.
  */
-@Timeout(value = 20, unit = TimeUnit.MINUTES)
+@Timeout(value = 45, unit = TimeUnit.MINUTES)
 class PackageInVmTest {
 
     @Test
@@ -51,15 +51,15 @@ class PackageInVmTest {
         }
         Path upgrade = bumpedVersion(deb, Path.of("target", "vm-upgrade").toAbsolutePath());
         Path console = Path.of("target", "vm-node-lifecycle.out");
-        Process p = new ProcessBuilder("bash", tool.toString(), "--systemd", "--timeout", "1000",
+        Process p = new ProcessBuilder("bash", tool.toString(), "--systemd", "--timeout", "2400",
                 "--", "bash", Path.of("src/test/vm/node-lifecycle.sh").toAbsolutePath().toString(),
                 deb.toString(), upgrade.toString(), crictl.toString())
                 .redirectErrorStream(true).redirectOutput(console.toFile()).start();
         p.getOutputStream().close();
-        if (!p.waitFor(18, TimeUnit.MINUTES)) {
+        if (!p.waitFor(42, TimeUnit.MINUTES)) {
             p.destroy(); // the VM tool kills its VM on SIGTERM
             p.waitFor(30, TimeUnit.SECONDS);
-            fail("the VM run did not end within 18 min:\n" + tail(console));
+            fail("the VM run did not end within 42 min:\n" + tail(console));
         }
         String out = tail(console);
         System.out.println(out);
