@@ -149,9 +149,9 @@ cat > "$work/ctr.json" <<JSON
 {"metadata": {"name": "sleeper"}, "image": {"image": "$image"},
  "command": ["sleep", "3600"], "log_path": "sleeper.log", "linux": {}}
 JSON
-pod=$(cri runp "$work/pod.json")
-ctr=$(cri create "$pod" "$work/ctr.json" "$work/pod.json")
-cri start "$ctr"
+pod=$(cri runp "$work/pod.json") || die "RunPodSandbox failed"
+ctr=$(cri create "$pod" "$work/ctr.json" "$work/pod.json") || die "CreateContainer failed"
+cri start "$ctr" || die "StartContainer failed"
 running() { cri ps -q --state running | grep -qx "$ctr"; }
 running || die "container not running after start"
 ctr_pid() { cri inspect "$ctr" | sed -n 's/^ *"pid": \([0-9]*\),*$/\1/p' | head -1; }
@@ -226,7 +226,7 @@ recorded=$(sqlite3 /var/lib/berth/state/berth.db "SELECT count(*) FROM records W
 [ "$recorded" = 1 ] || die "postrm's query finds $recorded recorded pods, not 1"
 
 step "remove the pod, dpkg --purge"
-cri stopp "$pod" && cri rmp "$pod"
+cri stopp "$pod" && cri rmp "$pod" || die "removing the pod failed"
 for _ in $(seq 1 50); do kill -0 "$sleeper" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$sleeper" 2>/dev/null && die "the container process $sleeper outlived its pod"
 rm -r /etc/systemd/system/berth.service.d   # the test's own drop-in
