@@ -13,6 +13,12 @@ step() { echo "== $(date +%T) $*"; }
 die() { echo "FAILED: $*" >&2; journalctl -u berth --no-pager -n 80 >&2 || true; exit 1; }
 export CONTAINER_RUNTIME_ENDPOINT=unix:///run/berth/berth.sock IMAGE_SERVICE_ENDPOINT=unix:///run/berth/berth.sock
 cri() { "$crictl" --timeout 300s "$@"; }
+# after every (re)start: the first calls meet a cold JVM whose event loop stalls for seconds under
+# emulation, and crictl gives up on the connection handshake (Unavailable); a few tries
+cri_answers() {
+    for _ in 1 2 3 4 5 6 7 8 9 10; do cri version 2>/dev/null | grep -q 'RuntimeName:.*berth' && return 0; sleep 5; done
+    die "no CRI answer: $(cri version 2>&1)"
+}
 work=$(mktemp -d)   # the guest's /tmp is a fresh tmpfs
 image=127.0.0.1:5055/vmtest/busybox:1
 
@@ -135,9 +141,7 @@ fi
 step "systemctl start berth (Type=notify: returns once the CRI socket serves)"
 systemctl start berth.service
 systemctl is-active berth.service | grep -qx active || die "berth.service not active"
-# the first call meets a cold JVM (under emulation its event loop stalls for seconds): a few tries
-for _ in 1 2 3 4 5 6; do cri version 2>/dev/null | grep -q 'RuntimeName:.*berth' && break; sleep 5; done
-cri version | grep -q 'RuntimeName:.*berth' || die "no CRI answer: $(cri version 2>&1)"
+cri_answers
 
 step "pull from the loopback registry, a pod with a container"
 cri pull "$image" || die "pull failed; registry log: $(tail -5 "$work/registry.log")"
@@ -191,6 +195,7 @@ fi
 step "systemctl restart berth: the container keeps running (same pid) and is reported"
 systemctl restart berth.service
 systemctl is-active berth.service | grep -qx active || die "not active after restart"
+cri_answers
 [ "$(systemctl show -p MainPID --value berth)" != "$daemon" ] || die "the daemon did not restart"
 alive || die "the restart killed the container or its conmon"
 running || die "the restarted daemon does not report the container running"
@@ -210,6 +215,7 @@ new_version=$(dpkg-query -W -f='${Version}' berth)
 dpkg --compare-versions "$new_version" gt "$old_version" || die "$new_version is not newer than $old_version"
 grep -qx "# an operator's edit" /etc/berth/config.yaml || die "the upgrade replaced the edited conffile"
 systemctl start berth.service
+cri_answers
 alive || die "the upgrade killed the container"
 running || die "after the upgrade the container is not reported"
 [ "$(ctr_pid)" = "$sleeper" ] || die "after the upgrade berth reports pid $(ctr_pid), not $sleeper"
