@@ -19,18 +19,26 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The package on a node with systemd as PID 1 and pure cgroup v2 (../shared/vm, --systemd):
- * src/test/vm/node-lifecycle.sh installs it, starts berth.service, runs a pod with a container
- * through the CRI socket (crictl from ../shared/critest, images from the critest kit's registry
- * data), restarts and stops the unit with the container running, upgrades, and purges. Fails when
- * the VM tool, crictl or the registry data is missing, unless BERTH_SKIP_VM is set.
+ * src/test/vm/node-lifecycle.sh installs it, starts berth.service, pushes a busybox-static image
+ * into a docker-registry it starts on the guest's loopback (no network), pulls it and runs a pod
+ * with a container through the CRI socket (crictl from ../shared/critest), restarts and stops the
+ * unit with the container running (same pid, reported), upgrades to a newer version (built here
+ * from the package with its version bumped), and purges. Fails when the VM tool, crictl, skopeo or
+ * docker-registry is missing, unless BERTH_SKIP_VM is set.
  */
-@Timeout(value = 20, unit = TimeUnit.MINUTES)
+@Timeout(value = 45, unit = TimeUnit.MINUTES)
 class PackageInVmTest {
 
-    // Install, enable and start pass in the VM; the pod step's pull from the registry the script
-    // starts inside the VM answers MANIFEST_UNKNOWN (image name vs the kit's data), so the restart,
-    // stop, upgrade and purge steps after it have not run yet. Issue 13 stays open on this.
-    @Disabled("the in-VM registry does not serve the kit's busybox yet; restart/stop/purge steps unproven")
+    // Proven in the VM on 2026-11-30 (run of 18 min under load 14): install, enable, start
+    // (Type=notify), pull from the in-VM registry, pod and container running with conmon and the
+    // container outside berth.service's cgroup, the TLS + client certificate pull through the CONNECT
+    // proxy ("REGISTRY PROXY TLS OK"), and after `systemctl restart` the container and conmon alive.
+    // That run then failed: the first crictl call after the restart gave up on the handshake
+    // (Unavailable) while the cold JVM's event loop was blocked for 7 s; cri_answers now retries after
+    // every (re)start, but the steps from "reported after restart" through upgrade and purge have not
+    // yet been seen passing, so this stays disabled until one full run passes.
+    @Disabled("not yet seen passing end to end: the run stopped at the first CRI call after systemctl restart "
+            + "(cold JVM, crictl handshake timeout; now retried); report-after-restart, upgrade and purge unproven")
     @Test
     void installStartRestartStopUpgradeAndPurgeOnASystemdNode() throws Exception {
         String skip = System.getenv("BERTH_SKIP_VM");
@@ -40,12 +48,11 @@ class PackageInVmTest {
         Path shared = Path.of("..").toAbsolutePath().normalize().resolveSibling("shared");
         Path tool = shared.resolve("vm/run-in-vm.sh");
         Path crictl = shared.resolve("critest/bin/crictl");
-        Path registryData = Path.of(System.getenv().getOrDefault("CRITEST_ENV_STATE", "/tmp/critest-kit"),
-                "registry/data");
-        for (Path needed : List.of(tool, crictl, registryData, Path.of("/usr/bin/docker-registry"))) {
+        for (Path needed : List.of(tool, crictl, Path.of("/usr/bin/docker-registry"), Path.of("/usr/bin/skopeo"),
+                Path.of("/bin/busybox"), Path.of("/usr/bin/dpkg-deb"))) {
             if (!Files.exists(needed)) {
-                fail(needed + " is missing (the cgroup v2 VM, the critest kit and its registry data: "
-                        + "../shared/critest/start-registry.sh); set BERTH_SKIP_VM=1 to run the tests without it");
+                fail(needed + " is missing (the cgroup v2 VM, the critest kit's crictl, Debian's docker-registry, "
+                        + "skopeo, busybox-static); set BERTH_SKIP_VM=1 to run the tests without it");
             }
         }
         Path deb;
@@ -53,17 +60,17 @@ class PackageInVmTest {
             deb = s.filter(p -> p.getFileName().toString().matches("berth_.*_amd64\\.deb")).findFirst()
                     .orElseThrow(() -> new AssertionError("no target/berth_*_amd64.deb")).toAbsolutePath();
         }
+        Path upgrade = bumpedVersion(deb, Path.of("target", "vm-upgrade").toAbsolutePath());
         Path console = Path.of("target", "vm-node-lifecycle.out");
-        // --host-tmp: the registry data under /tmp is the host's, copy-on-write
-        Process p = new ProcessBuilder("bash", tool.toString(), "--systemd", "--host-tmp", "--timeout", "1000",
+        Process p = new ProcessBuilder("bash", tool.toString(), "--systemd", "--timeout", "2400",
                 "--", "bash", Path.of("src/test/vm/node-lifecycle.sh").toAbsolutePath().toString(),
-                deb.toString(), crictl.toString(), registryData.toString())
+                deb.toString(), upgrade.toString(), crictl.toString())
                 .redirectErrorStream(true).redirectOutput(console.toFile()).start();
         p.getOutputStream().close();
-        if (!p.waitFor(18, TimeUnit.MINUTES)) {
+        if (!p.waitFor(42, TimeUnit.MINUTES)) {
             p.destroy(); // the VM tool kills its VM on SIGTERM
             p.waitFor(30, TimeUnit.SECONDS);
-            fail("the VM run did not end within 18 min:\n" + tail(console));
+            fail("the VM run did not end within 42 min:\n" + tail(console));
         }
         String out = tail(console);
         System.out.println(out);
@@ -72,6 +79,25 @@ class PackageInVmTest {
         }
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("NODE LIFECYCLE OK"), out);
+    }
+
+    /** The same package with its version raised (VERSION+vmupgrade1): what an upgrade installs. */
+    private static Path bumpedVersion(Path deb, Path dir) throws Exception {
+        String script = """
+                set -e
+                rm -rf "$2"; mkdir -p "$2/tree"
+                dpkg-deb -R "$1" "$2/tree"
+                sed -i 's/^Version: .*/&+vmupgrade1/' "$2/tree/DEBIAN/control"
+                dpkg-deb -Zgzip -z1 -b "$2/tree" "$2/berth-upgrade.deb" >/dev/null
+                rm -rf "$2/tree"
+                """;
+        Process p = new ProcessBuilder("sh", "-c", script, "bump", deb.toString(), dir.toString())
+                .redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "dpkg-deb did not end");
+        assertEquals(0, p.exitValue(), "building the upgrade package: " + out);
+        return dir.resolve("berth-upgrade.deb");
     }
 
     private static String tail(Path f) throws IOException {

@@ -28,6 +28,8 @@ public final class InfraProcess {
         this.processes = processes;
     }
 
+    private static final long INFRA_START_TIMEOUT_NANOS = 60_000_000_000L;
+
     /** A started infra: the namespace's init and its unshare parent. */
     public record Started(int initPid, int parentPid) {}
 
@@ -56,7 +58,8 @@ public final class InfraProcess {
         argv.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", busybox.toString(), "sh", "-c", SCRIPT,
                 marker(sandboxId)));
         int parent = processes.startDetached(argv);
-        long deadline = System.nanoTime() + 5_000_000_000L;
+        // generous: on a loaded node (or under emulation) unshare and busybox take seconds to exec
+        long deadline = System.nanoTime() + INFRA_START_TIMEOUT_NANOS;
         while (System.nanoTime() < deadline) {
             for (int child : children(parent)) {
                 if (cmdline(child).contains(marker(sandboxId))) {
@@ -67,14 +70,16 @@ public final class InfraProcess {
                 break;
             }
             try {
-                Thread.sleep(1);
+                Thread.sleep(2);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
         }
+        boolean timedOut = processes.alive(parent);
         processes.kill(parent, Processes.SIGKILL);
-        throw BerthException.internal("the infra process of pod " + sandboxId + " did not start", null);
+        throw BerthException.internal("the infra process of pod " + sandboxId + " did not start"
+                + (timedOut ? " within 60 s" : " (unshare exited)"), null);
     }
 
     /** Whether pid is still this pod's infra (not a reused pid). */
