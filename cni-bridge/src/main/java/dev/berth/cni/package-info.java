@@ -7,8 +7,8 @@
  *       network config, runs its plugin chain for ADD / DEL / CHECK / STATUS, caches each ADD
  *       result for DEL, and answers {@link dev.berth.cni.NetworkReadiness} (CRI Status).</li>
  *   <li>{@code cni.bridge}: berth's own bridge plugin ({@code "type": "berth-bridge"}), run inside
- *       the daemon: bridge, veth pair, addresses and routes over rtnetlink, hostPorts, teardown of
- *       the bridge after the last lease.</li>
+ *       the daemon: bridge, veth pair, addresses and routes over rtnetlink, hostPorts; the bridge
+ *       and its base chains stay while the network is idle (removed only on request).</li>
  *   <li>{@code cni.firewall}: the bridge's iptables chains (masquerade, hostPort DNAT, forward drop).</li>
  *   <li>{@code cni.exec}: the plugin contract and external plugin executables run per the spec.</li>
  *   <li>{@code cni.ipam}: host-local style leases (one file per address under a lock), allocator.</li>

@@ -41,8 +41,10 @@ import java.util.regex.Pattern;
  * <p>ADD: ensure the bridge (gateway addresses, route_localnet and forwarding on the bridge only,
  * firewall chains), lease addresses, create a veth pair with one end moved into the pod netns,
  * configure lo, addresses and default routes inside (two {@code ip -batch} runs: one on the host,
- * one under {@code nsenter --net}), add hostPort DNAT rules. DEL undoes it and, after the last
- * lease of the network is gone, removes the bridge and its firewall chains so nothing is left.
+ * one under {@code nsenter --net}), add hostPort DNAT rules. DEL undoes the pod's part only (veth,
+ * hostPort rules, lease): the bridge, its addresses and its base firewall chains stay while no pod
+ * uses them, as the reference bridge plugin leaves its bridge, so the next pod's ADD costs no process
+ * start. {@link #removeIdleNetwork} removes them for an owner that is done with the network (tests).
  *
  * <p>Global {@code net.ipv4.ip_forward} is never touched: forwarding is enabled on the bridge
  * device alone (enough for hairpin between pods) and the FORWARD chain drops everything between
@@ -260,12 +262,29 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         ReentrantLock lock = lockOf(c.bridge);
         lock.lock();
         try {
-            if (c.ipam.release(inv.containerId(), inv.ifName()).isEmpty() && !linkExists(c.bridge)) {
-                return; // a repeated DEL: nothing was leased and the network is already torn down
+            c.ipam.release(inv.containerId(), inv.ifName());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Removes the bridge of the network {@code conf} configures, its base firewall chains and its
+     * empty lease directory, when no pod holds a lease and no device is enslaved to it; repeatable.
+     * For whoever created the network and is done with it (a test's own bridge): the daemon itself
+     * keeps the bridge while its config names it.
+     *
+     * @return false when pods still use the network (nothing was removed)
+     */
+    public boolean removeIdleNetwork(ObjectNode conf) {
+        BridgeConfig c = parse(conf);
+        ReentrantLock lock = lockOf(c.bridge);
+        lock.lock();
+        try {
+            if (!c.ipam.store().locked(c.ipam.store()::isEmpty)) {
+                return false;
             }
-            if (c.ipam.store().locked(c.ipam.store()::isEmpty)) {
-                teardownBridge(c);
-            }
+            return teardownBridge(c);
         } finally {
             lock.unlock();
         }
@@ -318,11 +337,11 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private static final java.util.concurrent.Executor TEARDOWN =
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
-    private void teardownBridge(BridgeConfig c) {
+    private boolean teardownBridge(BridgeConfig c) {
         if (linkExists(c.bridge)) {
             // only our veths are enslaved; another user of the device would still have ports
             if (!links.bridgePorts(c.bridge).isEmpty()) {
-                return;
+                return false;
             }
             // the device and the firewall rules are independent: both process starts at once
             java.util.concurrent.CompletableFuture<Void> del = java.util.concurrent.CompletableFuture.runAsync(
@@ -337,6 +356,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         }
         c.ipam.store().removeIfEmpty();
         ensured.remove(c.bridge);
+        return true;
     }
 
     /** Whether the device exists in the daemon's network namespace. */

@@ -131,9 +131,11 @@ public final class BridgeFirewall {
             return; // no chain, no rules
         }
         List<String> deletes = new ArrayList<>();
+        // iptables -S quotes the comment ("berth:<id>") in some versions (1.8.9 nft) and not in others
+        String label = "berth:" + containerId;
         for (String line : r.stdout().split("\n")) {
-            if (line.startsWith("-A ") && line.contains("berth:" + containerId + " ")
-                    || line.startsWith("-A ") && line.endsWith("berth:" + containerId)) {
+            if (line.startsWith("-A ") && (line.contains(label + " ") || line.contains(label + "\"")
+                    || line.endsWith(label))) {
                 deletes.add("-D" + line.substring(2));
             }
         }

@@ -259,6 +259,9 @@ public final class BerthDaemon implements AutoCloseable {
         }
         namespace.close();
         Commands.run("rm", "-rf", "--one-file-system", base.toString());
+        // berth keeps its network's bridge and base rules while its config names them; this
+        // daemon's network was its own, so it goes with it
+        BridgeNetwork.remove(env.get("BERTH_CNI_BRIDGE"));
     }
 
     static int freePort() throws IOException {

@@ -1,6 +1,7 @@
 package dev.berth.conformance.soak;
 
 import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.BridgeNetwork;
 import dev.berth.conformance.harness.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -60,11 +61,13 @@ public record Census(Map<String, Set<String>> items, long fds, long threads, lon
             throw new IllegalStateException(e);
         }
         for (String line : Commands.run("iptables-save").output().split("\n")) {
-            if (!line.startsWith("#") && (line.contains(bridge) || line.contains(subnetPrefix))) {
+            // the bridge's base chains stay while the network is idle: only what pods hold counts
+            if (!line.startsWith("#") && (line.contains(bridge) || line.contains(subnetPrefix))
+                    && !BridgeNetwork.isBaseRule(line.replaceAll(" \\[\\d+:\\d+\\]", ""), bridge)) {
                 items.get("iptables rules").add(line.replaceAll("\\[\\d+:\\d+\\]", ""));
             }
         }
-        for (String line : Commands.run("nft", "list", "ruleset").output().split("\n")) {
+        for (String line : BridgeNetwork.nftWithoutBase(Commands.run("nft", "list", "ruleset").output(), bridge)) {
             if (line.contains(bridge) || line.contains(subnetPrefix)) {
                 // counters and handles change with traffic; the rule does not
                 items.get("nft rules").add(line.strip().replaceAll("counter packets \\d+ bytes \\d+ ?", ""));

@@ -1,6 +1,7 @@
 package dev.berth.conformance.sandbox;
 
 import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.BridgeNetwork;
 import dev.berth.conformance.harness.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,7 +12,8 @@ import java.util.stream.Stream;
 
 /**
  * What pods can leave behind, as text to compare before and after: network devices, firewall rules
- * of berth (or naming a subnet), mounts inside the daemon's mount namespace, IPAM leases and CNI
+ * of berth (or naming a subnet; the daemon's idle network, its bridge and base chains, is not
+ * counted, see {@link BridgeNetwork}), mounts inside the daemon's mount namespace, IPAM leases and CNI
  * cache files, the test's cgroups, and processes other than the daemon in its namespace.
  */
 final class PodCensus {
@@ -24,7 +26,9 @@ final class PodCensus {
         try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
             List<String> bridges = new ArrayList<>(List.of(subnetMarkers));
             bridges.add(bridge);
-            s.map(p -> p.getFileName().toString())
+            // berth's own bridge stays while its network is idle (as the reference bridge plugin's
+            // does; BerthDaemon.close removes it): only the devices pods hold count
+            s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(bridge))
                     .filter(n -> bridges.contains(n) || ownVeth(n, bridge) || enslavedTo(n, bridges)).sorted()
                     .forEach(n -> out.add("link " + n));
         } catch (IOException e) {
@@ -35,7 +39,7 @@ final class PodCensus {
             for (String m : subnetMarkers) {
                 mine |= line.contains(m);
             }
-            if (mine && !line.startsWith("#")) {
+            if (mine && !line.startsWith("#") && !BridgeNetwork.isBaseRule(line.replaceAll(" \\[\\d+:\\d+\\]", ""), bridge)) {
                 out.add("rule " + line.replaceAll("\\[\\d+:\\d+\\]", ""));
             }
         }

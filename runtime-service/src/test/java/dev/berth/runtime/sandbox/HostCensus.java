@@ -69,6 +69,23 @@ final class HostCensus {
         return out;
     }
 
+    /**
+     * The census without the network's own state, which DEL keeps while no pod uses it (as the
+     * reference bridge plugin keeps its bridge): the bridge device, its base chains and their jumps.
+     * What is left is what pods hold: veths, hostPort DNAT rules, mounts, leases, directories.
+     */
+    static List<String> withoutNetworkBase(List<String> census, String bridge) {
+        return census.stream().filter(l -> !l.equals("link " + bridge) && !(l.startsWith("rule ")
+                && isBaseRule(l.substring(5), bridge))).toList();
+    }
+
+    /** An iptables-save line of the bridge's base: chains SNAT and FWD, the HP chain's declaration, jumps. */
+    static boolean isBaseRule(String line, String bridge) {
+        return line.contains("BERTH-SNAT-" + bridge + " ") || line.endsWith("BERTH-SNAT-" + bridge)
+                || line.contains("BERTH-FWD-" + bridge + " ") || line.endsWith("BERTH-FWD-" + bridge)
+                || line.startsWith(":BERTH-HP-" + bridge + " ") || line.endsWith("-j BERTH-HP-" + bridge);
+    }
+
     static String run(String... argv) {
         try {
             Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
