@@ -36,6 +36,15 @@ systemctl daemon-reload
 systemctl start kubelet.service
 grep -c . /run/kubelet-starts | grep -qx 1 || die "stand-in kubelet did not start"
 
+# The registry the OOM step below pulls from, on the guest's loopback (berth reads this file; the
+# installer leaves it alone).
+mkdir -p /etc/berth
+cat > /etc/berth/registries.conf <<'CONF'
+[[registry]]
+location = "127.0.0.1:5055"
+insecure = true
+CONF
+
 step "the installer pod starts"
 mkdir -p /host /scripts /config "$(dirname "$BERTH_PACKAGE")"
 touch "$BERTH_PACKAGE"
@@ -61,7 +70,10 @@ dpkg -s berth | grep -qx 'Status: install ok installed' || die "package not inst
 cmp "$rendered/config.yaml" /etc/berth/config.yaml || die "/etc/berth/config.yaml is not the chart's config"
 systemctl is-enabled berth.service | grep -qx enabled || die "berth.service not enabled"
 systemctl is-active berth.service | grep -qx active || die "berth.service not active"
-cri version | tee /dev/stderr | grep -q 'RuntimeName:.*berth' || die "no CRI answer on $BERTH_SOCKET"
+version=""
+for _ in $(seq 1 10); do version=$(cri version 2>&1) && break; sleep 3; done
+echo "$version"
+echo "$version" | grep -q 'RuntimeName:.*berth' || die "no CRI answer on $BERTH_SOCKET"
 
 step "kubelet switched to berth and restarted"
 grep -qx "containerRuntimeEndpoint: unix://$BERTH_SOCKET" "$KUBELET_CONFIG" || die "kubelet config not switched"

@@ -84,11 +84,30 @@ class InstallerInVmTest {
         Files.writeString(work.resolve("pod.env"), env);
         assertTrue(env.toString().contains("SWITCH_KUBELET='true'"), env.toString());
 
-        // --host-tmp: the registry data under /tmp is the host's, copy-on-write.
-        vmOut = VmRun.run(work.resolve("vm.out"), 11, "--systemd", "--host-tmp", "--timeout", "600",
-                "-e", "REGISTRY_DATA=" + REGISTRY_DATA,
+        // The guest gets a fresh /tmp (with --host-tmp and --systemd here it never ran its command): the
+        // registry data (a few MiB) goes beside the rendered files, which it sees read-only.
+        Path registry = work.resolve("registry-data");
+        copyTree(REGISTRY_DATA, registry);
+        vmOut = VmRun.run(work.resolve("vm.out"), 11, "--systemd", "--timeout", "600",
+                "-e", "REGISTRY_DATA=" + registry,
                 "--", "bash", Chart.HOME.resolve("helm/src/test/vm/installer-in-vm.sh").toString(),
                 work.toString(), deb.toString(), CRICTL.toString());
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        if (Files.exists(to)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
+            }
+        }
     }
 
     @Test
