@@ -34,7 +34,8 @@ ExecStart=/bin/sh -c 'grep "^containerRuntimeEndpoint:" $KUBELET_CONFIG >> /run/
 UNIT
 systemctl daemon-reload
 systemctl start kubelet.service
-grep -c . /run/kubelet-starts | grep -qx 1 || die "stand-in kubelet did not start"
+for _ in $(seq 1 30); do [ -s /run/kubelet-starts ] && break; sleep 1; done
+[ "$(grep -c . /run/kubelet-starts)" = 1 ] || die "stand-in kubelet did not start"
 
 # The registry the OOM step below pulls from, on the guest's loopback (berth reads this file; the
 # installer leaves it alone).

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Timeout;
  * tool, QEMU, root, the critest kit (crictl, registry data) or a built package ({@code ./mvnw -o -q -pl packaging -am -DskipTests
  * package}); BERTH_SKIP_VM=1 skips it too.
  */
-@Timeout(value = 13, unit = TimeUnit.MINUTES)
+@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class InstallerInVmTest {
     static final Path SHARED = Chart.HOME.resolveSibling("shared");
     static final Path VM_TOOL = SHARED.resolve("vm/run-in-vm.sh");
@@ -88,7 +88,7 @@ class InstallerInVmTest {
         // registry data (a few MiB) goes beside the rendered files, which it sees read-only.
         Path registry = work.resolve("registry-data");
         copyTree(REGISTRY_DATA, registry);
-        vmOut = VmRun.run(work.resolve("vm.out"), 11, "--systemd", "--timeout", "600",
+        vmOut = VmRun.run(work.resolve("vm.out"), 19, "--systemd", "--timeout", "1080",
                 "-e", "REGISTRY_DATA=" + registry,
                 "--", "bash", Chart.HOME.resolve("helm/src/test/vm/installer-in-vm.sh").toString(),
                 work.toString(), deb.toString(), CRICTL.toString());
