@@ -91,7 +91,9 @@ echo "INSTALLER INSTALLED"
 # container that outgrows its limit as OOMKilled and counts it. A failure here is reported and the
 # undo below still runs.
 step "OOM kill: reported by ContainerStatus, counted by berth_container_oom_kills_total"
-if (
+# A subshell run as a plain command (not an if/&& condition, which would turn errexit off in it).
+set +e
+(
   set -e
   registry_data=${REGISTRY_DATA:-/tmp/critest-kit/registry/data}
   [ -d "$registry_data" ] || { echo "no registry data at $registry_data"; exit 1; }
@@ -133,7 +135,10 @@ JSON
   grep -qE '^berth_container_oom_kills_total\{handler="runc"\} 1(\.0)?$' /tmp/metrics.txt \
     || { echo "berth_container_oom_kills_total{handler=\"runc\"} is not 1"; exit 1; }
   cri rmp -f "$pod" >/dev/null
-); then echo "OOM KILL COUNTED"; else echo "OOM KILL PHASE FAILED"; journalctl -u berth --no-pager -n 30 || true; fi
+)
+oom_rc=$?
+set -e
+if [ $oom_rc -eq 0 ]; then echo "OOM KILL COUNTED"; else echo "OOM KILL PHASE FAILED"; journalctl -u berth --no-pager -n 30 || true; fi
 
 step "the DaemonSet is deleted: SIGTERM to the installer"
 kill -TERM $pod

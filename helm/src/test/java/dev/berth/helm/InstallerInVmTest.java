@@ -89,6 +89,8 @@ class InstallerInVmTest {
         Path registry = work.resolve("registry-data");
         copyTree(REGISTRY_DATA, registry);
         vmOut = VmRun.run(work.resolve("vm.out"), 19, "--systemd", "--timeout", "1080",
+                // berth's overlay mounts need an upper layer that is not the guest's own overlay root
+                "--tmpfs", "/var/lib/berth",
                 "-e", "REGISTRY_DATA=" + registry,
                 "--", "bash", Chart.HOME.resolve("helm/src/test/vm/installer-in-vm.sh").toString(),
                 work.toString(), deb.toString(), CRICTL.toString());
