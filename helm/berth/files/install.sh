@@ -42,11 +42,14 @@ switch_kubelet() {
   else
     echo "containerRuntimeEndpoint: $endpoint" >> "$conf"
   fi
+  # An image endpoint of the old runtime would keep kubelet pulling there.
+  sed -i "s|^imageServiceEndpoint:.*|imageServiceEndpoint: $endpoint|" "$conf"
   on_host systemd-run --unit=berth-installer-kubelet --collect systemctl restart kubelet.service
   log "kubelet now uses $endpoint"
 }
 
 uninstall_berth() {
+  kill "${sleeper:-}" 2>/dev/null || true
   log "removing berth from this node"
   if [ -f "$HOST$STATE/kubelet-config.orig" ]; then
     cp "$HOST$STATE/kubelet-config.orig" "$HOST$KUBELET_CONFIG"
@@ -56,8 +59,11 @@ uninstall_berth() {
   if [ "$REMOVE_ON_UNINSTALL" = "true" ]; then
     on_host systemctl disable --now berth.service || true
     on_host env DEBIAN_FRONTEND=noninteractive apt-get remove -y berth || true
+    # remove keeps conffiles: put back the node's own config, or drop the one written here
     if [ -f "$HOST$STATE/config.yaml.orig" ]; then
       cp "$HOST$STATE/config.yaml.orig" "$HOST/etc/berth/config.yaml"
+    else
+      rm -f "$HOST/etc/berth/config.yaml"
     fi
   fi
   rm -rf "${HOST:?}$STATE"
@@ -68,4 +74,4 @@ uninstall_berth() {
 trap uninstall_berth TERM INT
 install_berth
 # Wait for the DaemonSet's deletion (SIGTERM); sleep in the background so the trap runs at once.
-while true; do sleep 3600 & wait $!; done
+while true; do sleep 3600 & sleeper=$!; wait $sleeper; done

@@ -3,10 +3,14 @@ package dev.berth.helm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.introspect.Annotated;
+import com.fasterxml.jackson.databind.introspect.JacksonAnnotationIntrospector;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
@@ -18,6 +22,9 @@ import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.openshift.api.model.monitoring.v1.PodMonitor;
+import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
@@ -42,8 +49,19 @@ import org.junit.jupiter.api.io.TempDir;
 class ChartTest {
     static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
     static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-    /** prometheus-operator's kinds: fabric8 has no model of them here; checked by shape and promtool. */
-    static final Set<String> OPERATOR_KINDS = Set.of("ServiceMonitor", "PodMonitor", "PrometheusRule");
+    static final ObjectMapper STRICT = new ObjectMapper(new YAMLFactory())
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+            .setAnnotationIntrospector(new JacksonAnnotationIntrospector() {
+                /** The models' @JsonAnySetter (additionalProperties) would swallow unknown fields. */
+                @Override
+                public Boolean hasAnySetter(Annotated a) {
+                    return false;
+                }
+            });
+    /** prometheus-operator's kinds: typed by fabric8's openshift-model-monitoring (read strictly, below). */
+    static final Map<String, Class<? extends HasMetadata>> OPERATOR_KINDS = Map.of(
+            "ServiceMonitor", ServiceMonitor.class, "PodMonitor", PodMonitor.class,
+            "PrometheusRule", PrometheusRule.class);
     static final Path PROMTOOL = Path.of("/usr/bin/promtool");
 
     @Test
@@ -124,6 +142,20 @@ class ChartTest {
         }
     }
 
+    /** The check itself: a field the operator's model lacks, or one in the wrong place, fails it. */
+    @Test
+    void aMisplacedMonitorFieldFailsTheModelCheck() {
+        String rendered = Chart.template(Map.of("metrics.podMonitor.enabled", true));
+        String good = Chart.docs(rendered).stream().filter(d -> d.yaml().contains("kind: PodMonitor"))
+                .findFirst().orElseThrow().yaml();
+        parseAll("---\n# Source: berth/templates/monitors.yaml\n" + good);
+        String bad = good.replace("      path: /metrics\n", "      path: /metrics\n      scrapeEvery: 30s\n");
+        assertFalse(bad.equals(good));
+        AssertionError e = assertThrows(AssertionError.class,
+                () -> parseAll("---\n# Source: berth/templates/monitors.yaml\n" + bad));
+        assertTrue(e.getMessage().contains("scrapeEvery"), e.getMessage());
+    }
+
     /** Every key of the daemon's documented config file has a value in the chart. */
     @Test
     void valuesHaveEveryConfigKey() throws Exception {
@@ -181,20 +213,46 @@ class ChartTest {
     static List<HasMetadata> parseAll(String rendered) {
         List<HasMetadata> out = new ArrayList<>();
         for (Chart.Doc d : Chart.docs(rendered)) {
-            Object o = SERIALIZATION.unmarshal(d.yaml());
-            HasMetadata h = assertInstanceOf(HasMetadata.class, o, d.source());
-            if (h instanceof GenericKubernetesResource g) {
-                assertTrue(OPERATOR_KINDS.contains(g.getKind()) && g.getApiVersion().equals("monitoring.coreos.com/v1"),
-                        d.source() + ": " + g.getKind() + " has no fabric8 model");
+            HasMetadata h;
+            Class<? extends HasMetadata> operatorKind = OPERATOR_KINDS.get(kindOf(d));
+            if (operatorKind != null) {
+                h = strictlyParsed(d, operatorKind);
+                assertEquals("monitoring.coreos.com/v1", h.getApiVersion(), d.source());
             } else {
-                List<String> unknown = new ArrayList<>();
-                unknownFields(h, h.getKind(), unknown);
-                assertEquals(List.of(), unknown, d.source() + ": fields fabric8's model does not know");
+                Object o = SERIALIZATION.unmarshal(d.yaml());
+                h = assertInstanceOf(HasMetadata.class, o, d.source());
             }
+            assertFalse(h instanceof GenericKubernetesResource, d.source() + ": " + h.getApiVersion() + " "
+                    + h.getKind() + " has no fabric8 model");
+            List<String> unknown = new ArrayList<>();
+            unknownFields(h, h.getKind(), unknown);
+            assertEquals(List.of(), unknown, d.source() + ": fields fabric8's model does not know");
             assertTrue(h.getMetadata().getLabels().containsKey("app.kubernetes.io/part-of"), d.source());
             out.add(h);
         }
         return out;
+    }
+
+    static String kindOf(Chart.Doc d) {
+        try {
+            return YAML.readTree(d.yaml()).path("kind").asText();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(d.source() + ": not YAML", e);
+        }
+    }
+
+    /**
+     * An operator kind read into its model class with unknown properties failing, naming the field. The
+     * monitoring model (7.7.0) is annotated for Jackson 2, which fabric8 8's Jackson 3 serialization does not
+     * read, so Jackson 2 reads it, as the model was generated for.
+     */
+    static <T extends HasMetadata> T strictlyParsed(Chart.Doc d, Class<T> type) {
+        try {
+            return STRICT.readValue(d.yaml(), type);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(d.source() + ": " + type.getSimpleName() + " does not parse strictly: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** Walks a model object's getters; any non-empty additionalProperties is a field the model lacks. */
@@ -213,7 +271,8 @@ class ChartTest {
             m.forEach((k, v) -> unknownFields(v, path + "." + k, unknown));
             return;
         }
-        if (!o.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")) {
+        if (!o.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")
+                && !o.getClass().getPackageName().startsWith("io.fabric8.openshift.api.model")) {
             return;
         }
         for (Method g : o.getClass().getMethods()) {
