@@ -36,6 +36,16 @@ public record Census(Map<String, Set<String>> items, long fds, long threads, lon
         return "berth-soak-" + d.httpPort();
     }
 
+    /**
+     * Removes the soak's cgroup parent where nothing is left in it (rmdir refuses a busy cgroup):
+     * berth removes pod cgroups, never the parent it was given, which is the caller's as kubelet's
+     * kubepods is kubelet's.
+     */
+    public static void removeTop(BerthDaemon d) {
+        d.namespace().run("sh", "-c", "find /sys/fs/cgroup/" + cgroupTop(d)
+                + " -depth -type d -exec rmdir {} + 2>/dev/null; true");
+    }
+
     public static Census take(BerthDaemon d) {
         Map<String, Set<String>> items = new LinkedHashMap<>();
         KINDS.forEach(k -> items.put(k, new TreeSet<>()));

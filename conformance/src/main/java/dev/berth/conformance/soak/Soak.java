@@ -44,6 +44,7 @@ public final class Soak {
 
         @Override
         public void close() {
+            Census.removeTop(daemon);
             daemon.close();
             registry.close();
         }
