@@ -260,6 +260,10 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
             if (e instanceof BerthException b) {
                 throw b.withContext("create container " + config.getMetadata().getName());
             }
+            if (e instanceof java.nio.file.InvalidPathException bad) { // a NUL or the like in a request's path
+                throw BerthException.invalid("create container %s: a path in the request is not valid: %s",
+                        config.getMetadata().getName(), bad.getMessage());
+            }
             throw BerthException.internal("create container " + config.getMetadata().getName() + ": " + e, e);
         } finally {
             lock.close();

@@ -84,6 +84,8 @@ class CriRequestFuzzTest {
     private final List<String> containers = new ArrayList<>();
     private final Map<String, List<Message>> worked = new TreeMap<>();
     private Path outside;
+    /** The seed of the suite's runs (it found the NUL-in-a-path INTERNAL of CreateContainer, now fixed). */
+    static final long DEFAULT_SEED = -7046056324614069499L;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -102,16 +104,28 @@ class CriRequestFuzzTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
         if (berth != null) {
             berth.close();
+        }
+        for (Path p : List.of(Path.of(outside + "-writable"), outside)) {
+            if (Files.exists(p)) {
+                try (var walk = Files.walk(p)) {
+                    for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(q);
+                    }
+                }
+            }
         }
     }
 
     @Test
     void everyRequestMessageGetsAClearAnswerAndLeavesARemovableState() throws Exception {
         assertEquals(43, methods.size(), "runtime.v1 has 43 RPCs (RuntimeService and ImageService); all are fuzzed");
-        long seed = Long.getLong("berth.fuzz.seed", System.nanoTime() ^ 0x9E3779B97F4A7C15L);
+        // A fixed seed by default, so the suite is repeatable; -Dberth.fuzz.seed=random explores.
+        String seedProperty = System.getProperty("berth.fuzz.seed", Long.toString(DEFAULT_SEED));
+        long seed = seedProperty.equals("random") ? System.nanoTime() ^ 0x9E3779B97F4A7C15L
+                : Long.parseLong(seedProperty);
         long budgetMs = Duration.ofSeconds(Long.getLong("berth.fuzz.criSeconds", 60)).toMillis();
         System.out.println("CriRequestFuzzTest: seed " + seed + " (replay with -Dberth.fuzz.seed=" + seed + "), budget "
                 + budgetMs + " ms over " + methods.size() + " RPCs");

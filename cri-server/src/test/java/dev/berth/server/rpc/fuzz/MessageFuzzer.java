@@ -155,6 +155,11 @@ final class MessageFuzzer {
         };
     }
 
+    /** The directory for paths the runtime may create on the caller's word (see {@link #string}). */
+    static String hostWritable(Pools pools) {
+        return pools.outside() + "-writable";
+    }
+
     private byte[] bytes() {
         byte[] b = new byte[r.nextInt(20) == 0 ? 64 * 1024 : r.nextInt(64)];
         r.nextBytes(b);
@@ -163,6 +168,12 @@ final class MessageFuzzer {
 
     String string(String fieldName) {
         String name = fieldName.toLowerCase();
+        if (name.equals("host_path") || name.equals("location")) {
+            // Where the caller asks the runtime to write by contract (a missing mount source is made,
+            // as containerd and CRI-O do; a checkpoint goes where kubelet says): the test's own
+            // place, apart from the sentinel that nothing may touch.
+            return hostWritable(pools) + "/" + letters(1, 8) + (r.nextBoolean() ? "/" + letters(1, 8) : "");
+        }
         int k = r.nextInt(100);
         List<String> ids = name.contains("container") ? pools.containers()
                 : name.contains("sandbox") || name.contains("pod") ? pools.pods() : both();
