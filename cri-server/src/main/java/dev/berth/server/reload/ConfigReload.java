@@ -53,9 +53,14 @@ public class ConfigReload {
     void installHandler(@Observes StartupEvent event) {
         current = startConfig;
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal ->
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal ->
                     // off the JVM's signal thread: a reload runs commands (runc --version) and reads files
                     Thread.ofVirtual().name("reload").start(this::reload));
+            if (before == sun.misc.SignalHandler.SIG_IGN) {
+                // the JVM keeps a SIGHUP its parent ignored (nohup) ignored: no reload then
+                LOG.warn("SIGHUP was ignored when berth started (nohup?): reload needs a restart; "
+                        + "start berth from systemd or a shell that does not ignore SIGHUP");
+            }
         } catch (IllegalArgumentException e) {
             LOG.warnf("SIGHUP cannot be handled (%s); reload needs a restart", e.getMessage());
         }
