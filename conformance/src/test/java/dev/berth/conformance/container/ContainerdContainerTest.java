@@ -99,6 +99,24 @@ class ContainerdContainerTest extends ContainerContract implements ReadOnlyMount
         return false;
     }
 
+    /**
+     * containerd can lose the race with a process ending mid-stop: its kill meets a shim that has
+     * already gone ("ttrpc: closed", Unknown; seen once in a full run). kubelet asks again; so does
+     * the test, for the reference only.
+     */
+    @Override
+    void stopContainer(String id, long timeout) {
+        try {
+            super.stopContainer(id, timeout);
+        } catch (io.grpc.StatusRuntimeException e) {
+            if (e.getStatus().getCode() != io.grpc.Status.Code.UNKNOWN
+                    || !String.valueOf(e.getStatus().getDescription()).contains("ttrpc: closed")) {
+                throw e;
+            }
+            super.stopContainer(id, timeout);
+        }
+    }
+
     /** containerd 1.6 (Debian 12's) answers NotFound for a stop of an unknown id; 1.7 succeeds. */
     @Override
     boolean stopsUnknownIdsQuietly() {
