@@ -1,10 +1,13 @@
 package dev.berth.server.rpc.fuzz;
 
+import dev.berth.core.testing.Fuzz;
+
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
+import dev.berth.core.testing.Fuzz;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -229,23 +232,11 @@ final class MessageFuzzer {
     }
 
     String letters(int min, int max) {
-        int len = min + r.nextInt(max - min + 1);
-        StringBuilder sb = new StringBuilder(len);
-        for (int i = 0; i < len; i++) {
-            sb.append((char) ('a' + r.nextInt(26)));
-        }
-        return sb.toString();
+        return Fuzz.letters(r, min, max);
     }
 
     private String anyString(int max) {
-        int len = r.nextInt(max + 1);
-        StringBuilder sb = new StringBuilder(len);
-        for (int i = 0; i < len; i++) {
-            int k = r.nextInt(20);
-            sb.append(k == 0 ? (char) r.nextInt(32) : k == 1 ? (char) (0x80 + r.nextInt(0x2000))
-                    : (char) (32 + r.nextInt(95)));
-        }
-        return sb.toString();
+        return Fuzz.anyString(r, max);
     }
 
 }
