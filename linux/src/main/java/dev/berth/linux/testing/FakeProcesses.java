@@ -143,6 +143,16 @@ public final class FakeProcesses implements ProcessTable {
         }
     }
 
+    /** Gives a process another parent, as the kernel does when its parent dies (then it outlives it). */
+    public void reparent(int pid, int parent) {
+        synchronized (host) {
+            Proc p = live.get(pid);
+            if (p != null) {
+                live.put(pid, new Proc(pid, parent, p.argv()));
+            }
+        }
+    }
+
     /** Ends a process and its descendants without a recorded call (it exited, or the node rebooted). */
     public void end(int pid) {
         synchronized (host) {

@@ -504,6 +504,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      * A snapshot with the exit conmon may have recorded since: one file look for a running or
      * created container. When the container's lock is free the exit is committed (and its STOPPED
      * event sent) as {@link #refresh} does; when a step holds it, that step commits it.
+     * A running container whose process is gone without an exit file (its conmon was killed too,
+     * so nothing will ever write one) is handed to {@link #refresh}, which records that.
      */
     private ContainerRecord observe(ContainerRecord rec) {
         if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
@@ -512,6 +514,14 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), ContainerPaths.of(settings.containersRoot(), rec.id())
                 .persist());
         if (exit.isEmpty()) {
+            // one signal-0 probe: only a running container whose process has vanished goes further
+            if (rec.phase() == Phase.RUNNING && rec.pid() > 0 && !processes.alive(rec.pid())) {
+                return containers.tryLock(rec.id()).map(h -> {
+                    try (h) {
+                        return containers.get(rec.id()).map(this::refresh).orElse(rec);
+                    }
+                }).orElse(rec);
+            }
             return rec;
         }
         Optional<IdLocks.Held> held = containers.tryLock(rec.id());

@@ -308,6 +308,38 @@ class ContainerOrchestrationTest {
     }
 
     @Test
+    void aContainerKilledWithItsMonitorIsReportedExitedByStatusAndList() {
+        String id = service.create("pod1", config("c"));
+        service.start(id);
+        String other = service.create("pod1", config("other"));
+        service.start(other);
+        // kill -9 of the monitor and of the container: nothing will ever write an exit file
+        host.processes().end(Integer.parseInt(readPid(id)));
+
+        ContainerRecord r = service.status(id);
+        assertEquals(Phase.EXITED, r.phase(), "ContainerStatus while the daemon runs");
+        assertEquals(255, r.exitCode());
+        assertTrue(r.message().contains("left no exit code"), r.message());
+        assertEquals(Phase.RUNNING, service.status(other).phase(), "the other container is still running");
+        assertEquals(Phase.EXITED, service.list(null).stream().filter(c -> c.id().equals(id)).findFirst()
+                .orElseThrow().phase(), "ListContainers agrees");
+    }
+
+    @Test
+    void aContainerWhoseMonitorAloneWasKilledStaysRunning() {
+        String id = service.create("pod1", config("c"));
+        service.start(id);
+        int mon = Integer.parseInt(readPid(id));
+        int init = host.processes().children(mon).get(0);
+        host.processes().reparent(init, 1);
+        host.processes().end(mon);
+
+        assertEquals(Phase.RUNNING, service.status(id).phase(), "its process lives on");
+        host.processes().end(init);
+        assertEquals(Phase.EXITED, service.status(id).phase(), "noticed once the process is gone too");
+    }
+
+    @Test
     void recoveryTakesTheExitCodeConmonRecorded() throws IOException {
         String id = service.create("pod1", config("c"));
         service.start(id);
