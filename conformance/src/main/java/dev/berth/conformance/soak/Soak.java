@@ -126,9 +126,13 @@ public final class Soak {
         return violations;
     }
 
-    /** The census once it equals {@code before}, or as it is after 30 s (exits and reaping are asynchronous). */
+    /**
+     * The census once it equals {@code before}, or as it is after 70 s: exits and reaping are
+     * asynchronous, and the JVM's idle pool threads (the process reaper's, the virtual-thread
+     * scheduler's compensating carriers) end only after a keep-alive of up to 60 s.
+     */
     static Census settle(BerthDaemon d, Census before) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + 70_000_000_000L;
         Census after = Census.take(d);
         while (!after.differencesFrom(before).isEmpty() && System.nanoTime() < deadline) {
             Thread.sleep(1000);
