@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  * <p>Only what can be this daemon's is counted: other work on the machine adds links, rules and
  * cgroups meanwhile.
  */
-public record Census(Map<String, Set<String>> items, long fds, long threads, long rssKiB) {
+public record Census(Map<String, Set<String>> items, long fds, long threads, long rssKiB,
+        Map<String, Long> threadNames) {
 
     /** Kinds whose items must be the same before and after; fds and threads must not grow. */
     public static final List<String> KINDS = List.of("mounts", "netns", "veths", "iptables rules", "nft rules",
@@ -131,7 +133,24 @@ public record Census(Map<String, Set<String>> items, long fds, long threads, lon
             threads = statusField(java, "Threads:");
             rss = statusField(java, "VmRSS:");
         }
-        return new Census(items, fds, threads, rss);
+        return new Census(items, fds, threads, rss, java > 0 ? threadNames(java) : Map.of());
+    }
+
+    /** The daemon's threads by name (the kernel's 15-character comm), counted: says which pool grew. */
+    private static Map<String, Long> threadNames(long pid) {
+        Map<String, Long> names = new TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    names.merge(Files.readString(t.resolve("comm")).strip(), 1L, Long::sum);
+                } catch (IOException ended) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException gone) {
+            // daemon not running
+        }
+        return names;
     }
 
     /** The daemon's JVM: the process started (nsenter execs it) or, if nsenter forked, its child. */
@@ -194,7 +213,13 @@ public record Census(Map<String, Set<String>> items, long fds, long threads, lon
             out.add("daemon fds: " + before.fds + " -> " + fds);
         }
         if (threads > before.threads) {
-            out.add("daemon threads: " + before.threads + " -> " + threads);
+            Map<String, Long> grew = new TreeMap<>();
+            threadNames.forEach((n, c) -> {
+                if (c > before.threadNames.getOrDefault(n, 0L)) {
+                    grew.put(n, c - before.threadNames.getOrDefault(n, 0L));
+                }
+            });
+            out.add("daemon threads: " + before.threads + " -> " + threads + " (more of " + grew + ")");
         }
         return out;
     }
