@@ -27,7 +27,8 @@ import runtime.v1.RemoveImageRequest;
  * image RUNS times into a cold store (RemoveImage in between frees every layer in both) and prints
  * seconds, MB/s (MB = 10^6 bytes of compressed blobs) and the CPU seconds the daemon used (user +
  * system, its reaped children included), with the median. containerd is Debian's, via
- * containerd-ref with its registry pointed at ours; skipped (with a note) when it is not installed.
+ * containerd-ref with its registry pointed at ours (the binary {@code REF_CONTAINERD} names, default
+ * /usr/bin/containerd); skipped (with a note) when it is not installed.
  *
  * <p>Run (as root, after {@code ./mvnw -DskipTests package}):
  * <pre>
@@ -170,7 +171,8 @@ public final class PullBenchmark {
     }
 
     private static String containerdVersion() {
-        String[] words = dev.berth.conformance.harness.Commands.run("/usr/bin/containerd", "--version").output()
+        String binary = System.getenv().getOrDefault("REF_CONTAINERD", "/usr/bin/containerd");
+        String[] words = dev.berth.conformance.harness.Commands.run(binary, "--version").output()
                 .strip().split("\\s+");
         return words.length >= 3 ? words[2] : "?";
     }
