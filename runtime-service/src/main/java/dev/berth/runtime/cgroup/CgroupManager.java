@@ -147,7 +147,9 @@ public final class CgroupManager {
         CgroupPaths.check(cgroup);
         // the root ("") and each ancestor below it, outermost first; not the cgroup itself
         List<String> ancestors = new ArrayList<>();
-        ancestors.add("");
+        if (!cgroup.replace("/", "").isEmpty()) { // the root itself has no parent to enable anything in
+            ancestors.add("");
+        }
         String[] parts = cgroup.substring(1).split("/");
         StringBuilder path = new StringBuilder();
         for (int i = 0; i < parts.length - 1; i++) {
