@@ -37,13 +37,13 @@ public class ContainerProducers {
 
     @Produces
     @Singleton
-    CgroupManager cgroupManager(BerthConfig config) {
+    CgroupManager cgroupManager(BerthConfig config, LinuxHost host) {
         CgroupDriver driver = switch (config.cgroupDriver()) {
             case "cgroupfs" -> new CgroupfsDriver();
             default -> throw new ConfigException("cgroup.driver " + config.cgroupDriver()
                     + " is not supported; berth has the cgroupfs driver");
         };
-        return new CgroupManager(config.cgroupMount(), driver, config.skipMissingControllers());
+        return new CgroupManager(host, config.cgroupMount(), driver, config.skipMissingControllers());
     }
 
     /** The configured OCI runtimes by handler (containers and streaming share them). */

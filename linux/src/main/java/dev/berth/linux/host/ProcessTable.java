@@ -26,6 +26,26 @@ public interface ProcessTable {
         return spawnReporting(argv, env, maxLine, timeoutMillis);
     }
 
+    /**
+     * Spawns {@code argv} in a new session, with each {@code childFd -> parentFd} of {@code fds}
+     * dup'ed into it (stdio not named there is /dev/null). The process stays the daemon's child:
+     * the caller reaps it with {@link #waitFor}.
+     */
+    int spawn(List<String> argv, Map<String, String> env, Map<Integer, Integer> fds);
+
+    /**
+     * Reaps the daemon's child {@code pid}, waiting up to {@code timeoutMillis}: its exit status
+     * (128+signal when a signal ended it), or -1 when it still runs.
+     */
+    int waitFor(int pid, long timeoutMillis);
+
+    /**
+     * SIGKILLs {@code root} and all its descendants, stopping them first so a forking process leaves
+     * no child behind. With {@code expectedParent} above 0 the root is only touched while that is its
+     * parent (a reaped pid may have been reused). Returns how many processes were signalled.
+     */
+    int killTree(int root, int expectedParent);
+
     /** Starts a long-lived program with no stdio that outlives the daemon; returns its pid. */
     int startDetached(List<String> argv);
 

@@ -23,11 +23,12 @@ public final class FakeCgroups implements CgroupFiles, FakeProcesses.FakeCgroups
     private final Map<String, Map<String, String>> dirs = new TreeMap<>();
     private final Map<Integer, String> members = new TreeMap<>();
     private boolean cgroup2 = true;
+    private boolean killFile = true;
 
     FakeCgroups(FakeLinuxHost host, Path mount) {
         this.host = host;
         this.mount = mount;
-        Map<String, String> root = newDir();
+        Map<String, String> root = emptyDir();
         root.put("cgroup.controllers", "cpuset cpu io memory hugetlb pids");
         root.put("cgroup.subtree_control", "");
         dirs.put("", root);
@@ -38,6 +39,18 @@ public final class FakeCgroups implements CgroupFiles, FakeProcesses.FakeCgroups
     public FakeCgroups cgroup2(boolean value) {
         synchronized (host) {
             cgroup2 = value;
+            return this;
+        }
+    }
+
+    /**
+     * A kernel before 5.14: no {@code cgroup.kill} in any directory, so processes must be killed one
+     * by one from {@code cgroup.procs}.
+     */
+    public FakeCgroups withoutKillFile() {
+        synchronized (host) {
+            killFile = false;
+            dirs.forEach((d, files) -> files.remove("cgroup.kill"));
             return this;
         }
     }
@@ -84,6 +97,14 @@ public final class FakeCgroups implements CgroupFiles, FakeProcesses.FakeCgroups
             }
             dirs.put(p, newDir());
         }
+    }
+
+    private Map<String, String> newDir() {
+        Map<String, String> m = emptyDir();
+        if (!killFile) {
+            m.remove("cgroup.kill");
+        }
+        return m;
     }
 
     @Override
@@ -138,7 +159,7 @@ public final class FakeCgroups implements CgroupFiles, FakeProcesses.FakeCgroups
                 int pid = Integer.parseInt(value.strip());
                 FakeProcesses.requireLive(host.processes(), pid);
                 members.put(pid, dir);
-            } else if (name.equals("cgroup.kill")) {
+            } else if (name.equals("cgroup.kill") && files.containsKey("cgroup.kill")) {
                 for (Map.Entry<Integer, String> m : List.copyOf(members.entrySet())) {
                     if (m.getValue().equals(dir) || m.getValue().startsWith(dir + "/")) {
                         host.processes().end(m.getKey());
@@ -218,7 +239,7 @@ public final class FakeCgroups implements CgroupFiles, FakeProcesses.FakeCgroups
         return out;
     }
 
-    private static Map<String, String> newDir() {
+    private static Map<String, String> emptyDir() {
         Map<String, String> m = new TreeMap<>();
         m.put("cgroup.kill", "");
         m.put("cgroup.subtree_control", "");

@@ -1,7 +1,9 @@
 package dev.berth.linux.testing;
 
 import dev.berth.linux.Errno;
+import dev.berth.linux.Processes;
 import dev.berth.linux.host.ProcessTable;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,7 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * detached program just runs (and with {@code --fork} in its arguments, as {@code unshare --fork},
  * it gets a child with the same command line), and a reporting one exits at once saying nothing.
  * A killed process takes its children with it, and its parent when that is a {@code --kill-child}
- * wrapper. Any signal but 0 kills.
+ * wrapper. Any signal but 0 kills. A {@link #spawn spawned} child runs its program with the
+ * descriptors it was given ({@link #fdsOf}); a line the program returns goes to its fd 3 (the sync
+ * pipe), and it runs until it is reaped ({@link #waitFor}, exit status 0) or killed.
  */
 public final class FakeProcesses implements ProcessTable {
     /** What a started program does: may add processes; for a reporting program, returns its line. */
@@ -30,6 +34,7 @@ public final class FakeProcesses implements ProcessTable {
     private final AtomicInteger next = new AtomicInteger(1000);
     private final Map<Integer, Proc> live = new LinkedHashMap<>();
     private final Map<String, Program> programs = new LinkedHashMap<>();
+    private final Map<Integer, Map<Integer, Integer>> spawnedFds = new LinkedHashMap<>();
 
     FakeProcesses(FakeLinuxHost host) {
         this.host = host;
@@ -53,6 +58,59 @@ public final class FakeProcesses implements ProcessTable {
             end(pid); // it daemonized (or died) and was reaped
             return new Report(pid, line == null ? "" : line, false);
         }
+    }
+
+    @Override
+    public int spawn(List<String> argv, Map<String, String> env, Map<Integer, Integer> fds) {
+        synchronized (host) {
+            host.record("processes.spawn", List.copyOf(argv), env == null ? Map.of() : Map.copyOf(env),
+                    List.copyOf(new java.util.TreeSet<>(fds.keySet())));
+            int pid = add(0, argv);
+            spawnedFds.put(pid, Map.copyOf(fds));
+            Program p = programs.get(name(argv));
+            String line = p == null ? null : p.run(this, pid, argv, env == null ? Map.of() : env);
+            Integer sync = fds.get(3);
+            if (line != null && sync != null) {
+                // a real pipe the caller made: a small write never blocks
+                Processes.write(sync, line.getBytes(StandardCharsets.UTF_8));
+            }
+            return pid;
+        }
+    }
+
+    @Override
+    public int waitFor(int pid, long timeoutMillis) {
+        synchronized (host) {
+            host.record("processes.waitFor", pid);
+            end(pid);
+            return 0;
+        }
+    }
+
+    @Override
+    public int killTree(int root, int expectedParent) {
+        synchronized (host) {
+            host.record("processes.killTree", root, expectedParent);
+            Proc p = live.get(root);
+            if (p == null || (expectedParent > 0 && p.parent() != expectedParent)) {
+                return 0;
+            }
+            int before = live.size();
+            end(root);
+            return before - live.size();
+        }
+    }
+
+    /** The descriptors (child fd -> the caller's fd) a spawned process was given; empty for others. */
+    public Map<Integer, Integer> fdsOf(int pid) {
+        synchronized (host) {
+            return spawnedFds.getOrDefault(pid, Map.of());
+        }
+    }
+
+    /** Writes {@code text} to a descriptor a spawned program was given (its stdout, its sync pipe). */
+    public static void write(int fd, String text) {
+        Processes.write(fd, text.getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
@@ -161,6 +219,7 @@ public final class FakeProcesses implements ProcessTable {
                     end(c.pid());
                 }
             }
+            spawnedFds.remove(pid);
             if (live.remove(pid) != null) {
                 for (FakeCgroupsRef ref : cgroupRefs) {
                     ref.forget(pid);

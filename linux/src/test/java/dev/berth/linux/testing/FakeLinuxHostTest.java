@@ -79,4 +79,50 @@ class FakeLinuxHostTest {
         g.rmdir("/pod");
         assertEquals(List.of(), host.leftovers());
     }
+
+    @Test
+    void spawnedChildRunsItsProgramOnTheGivenPipesUntilReaped() throws Exception {
+        host.processes().program("conmon", (procs, pid, argv, env) -> {
+            FakeProcesses.write(procs.fdsOf(pid).get(1), "out\n");
+            return "{\"data\": 7}\n";
+        });
+        Processes.Pipe sync = Processes.pipe();
+        Processes.Pipe out = Processes.pipe();
+        try {
+            int pid = host.processes().spawn(List.of("/usr/bin/conmon", "-c", "x"), Map.of(),
+                    Map.of(3, sync.write(), 1, out.write()));
+            Processes.close(sync.write());
+            Processes.close(out.write());
+            assertEquals("{\"data\": 7}\n", Processes.readLine(sync.read(), 100, 1000).text());
+            assertEquals("out\n", Processes.readLine(out.read(), 100, 1000).text());
+            assertTrue(host.processes().alive(pid), "a spawned child runs until reaped");
+            assertEquals(0, host.processes().waitFor(pid, 10));
+            assertFalse(host.processes().alive(pid));
+        } finally {
+            for (int fd : new int[] {sync.read(), out.read()}) {
+                Processes.close(fd);
+            }
+        }
+    }
+
+    @Test
+    void killTreeEndsTheTreeOnlyUnderTheExpectedParent() {
+        int monitor = host.processes().add(0, List.of("conmon"));
+        int proc = host.processes().add(monitor, List.of("sh"));
+        int child = host.processes().add(proc, List.of("sleep"));
+        assertEquals(0, host.processes().killTree(proc, monitor + 1000), "not the parent it was started by");
+        assertEquals(List.of(monitor, proc, child), host.processes().live());
+        assertEquals(2, host.processes().killTree(proc, monitor));
+        assertEquals(List.of(monitor), host.processes().live());
+    }
+
+    @Test
+    void withoutKillFileACgroupHasNoCgroupKill() {
+        FakeCgroups g = host.cgroups(tmp).given("/a");
+        assertTrue(g.exists("/a/cgroup.kill"));
+        g.withoutKillFile();
+        g.mkdir("/b");
+        assertFalse(g.exists("/a/cgroup.kill"));
+        assertFalse(g.exists("/b/cgroup.kill"));
+    }
 }

@@ -1,9 +1,12 @@
 package dev.berth.runtime.cgroup;
 
 import dev.berth.core.error.BerthException;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.berth.linux.Errno;
+import dev.berth.linux.LinuxException;
+import dev.berth.linux.Processes;
+import dev.berth.linux.host.CgroupFiles;
+import dev.berth.linux.host.LinuxHost;
+import dev.berth.linux.host.ProcessTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,7 +22,8 @@ import runtime.v1.LinuxContainerResources;
 /**
  * berth's own cgroup v2 manager (cgroupfs layout): creates pod and container cgroups, enables the
  * controllers a limit needs down the tree, writes limits, reads OOM events and removes cgroups.
- * The hierarchy's mount is a parameter, so tests run it against a directory of fixture files.
+ * The hierarchy is reached through {@link CgroupFiles} (and the processes it kills through
+ * {@link ProcessTable}), so tests run it against fixture files or the fake host.
  */
 public final class CgroupManager {
     private static final Logger LOG = Logger.getLogger(CgroupManager.class.getName());
@@ -27,12 +31,21 @@ public final class CgroupManager {
             new CpuController(), new CpusetController(), new MemoryController(), new PidsController(),
             new HugetlbController());
 
+    private final CgroupFiles files;
+    private final ProcessTable processes;
     private final Path mount;
     private final CgroupDriver driver;
     private final boolean skipMissingControllers;
     private final Set<String> skipped = ConcurrentHashMap.newKeySet();
 
+    /** On the real host, the hierarchy mounted at {@code mount}. */
     public CgroupManager(Path mount, CgroupDriver driver, boolean skipMissingControllers) {
+        this(LinuxHost.system(), mount, driver, skipMissingControllers);
+    }
+
+    public CgroupManager(LinuxHost host, Path mount, CgroupDriver driver, boolean skipMissingControllers) {
+        this.files = host.cgroups(mount);
+        this.processes = host.processes();
         this.mount = mount;
         this.driver = driver;
         this.skipMissingControllers = skipMissingControllers;
@@ -45,15 +58,28 @@ public final class CgroupManager {
     /** The directory of an absolute cgroup path. */
     public Path dir(String cgroup) {
         CgroupPaths.check(cgroup);
-        return mount.resolve(cgroup.substring(1));
+        return files.resolve(cgroup);
     }
 
     /** Creates the cgroup and its parents (idempotent). */
     public void create(String cgroup) {
-        try {
-            Files.createDirectories(dir(cgroup));
-        } catch (IOException e) {
-            throw BerthException.internal("cannot create cgroup " + cgroup + " under " + mount + ": " + e, e);
+        CgroupPaths.check(cgroup);
+        StringBuilder path = new StringBuilder();
+        for (String part : cgroup.substring(1).split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            path.append('/').append(part);
+            try {
+                if (!files.isDirectory(path.toString())) {
+                    files.mkdir(path.toString());
+                }
+            } catch (LinuxException e) {
+                if (e.errno() != Errno.EEXIST) { // made meanwhile by a concurrent create
+                    throw BerthException.internal("cannot create cgroup " + cgroup + " under " + mount + ": "
+                            + e.getMessage(), e);
+                }
+            }
         }
     }
 
@@ -72,7 +98,7 @@ public final class CgroupManager {
         }
         UnifiedController.byController(r).forEach(
                 (c, f) -> wanted.computeIfAbsent(c, k -> new LinkedHashMap<>()).putAll(f));
-        Set<String> available = available(mount);
+        Set<String> available = available();
         Map<String, Map<String, String>> plan = new LinkedHashMap<>();
         for (Map.Entry<String, Map<String, String>> e : wanted.entrySet()) {
             String c = e.getKey();
@@ -100,13 +126,13 @@ public final class CgroupManager {
         }
         enableControllers(cgroup, plan.keySet());
         Path dir = dir(cgroup);
-        for (Map<String, String> files : plan.values()) {
-            for (Map.Entry<String, String> f : files.entrySet()) {
-                Path file = dir.resolve(f.getKey());
+        for (Map<String, String> controllerFiles : plan.values()) {
+            for (Map.Entry<String, String> f : controllerFiles.entrySet()) {
                 try {
-                    Files.writeString(file, f.getValue());
-                } catch (IOException e) {
-                    throw BerthException.internal("cannot write " + f.getValue() + " to " + file + ": " + e, e);
+                    files.write(file(cgroup, f.getKey()), f.getValue());
+                } catch (LinuxException e) {
+                    throw BerthException.internal("cannot write " + f.getValue() + " to " + dir.resolve(f.getKey())
+                            + ": " + e.getMessage(), e);
                 }
             }
         }
@@ -118,19 +144,29 @@ public final class CgroupManager {
     }
 
     private void enableControllers(String cgroup, Set<String> controllers) {
-        List<Path> ancestors = new ArrayList<>();
-        for (Path p = dir(cgroup).getParent(); p != null && p.startsWith(mount); p = p.getParent()) {
-            ancestors.addFirst(p);
+        CgroupPaths.check(cgroup);
+        // the root ("") and each ancestor below it, outermost first; not the cgroup itself
+        List<String> ancestors = new ArrayList<>();
+        if (!cgroup.replace("/", "").isEmpty()) { // the root itself has no parent to enable anything in
+            ancestors.add("");
         }
-        for (Path p : ancestors) {
-            Set<String> on = readSet(p.resolve("cgroup.subtree_control"));
+        String[] parts = cgroup.substring(1).split("/");
+        StringBuilder path = new StringBuilder();
+        for (int i = 0; i < parts.length - 1; i++) {
+            if (!parts[i].isEmpty()) {
+                path.append('/').append(parts[i]);
+                ancestors.add(path.toString());
+            }
+        }
+        for (String p : ancestors) {
+            Set<String> on = readSet(p + "/cgroup.subtree_control");
             for (String c : controllers) {
                 if (!on.contains(c)) {
                     try {
-                        Files.writeString(p.resolve("cgroup.subtree_control"), "+" + c);
-                    } catch (IOException e) {
-                        throw BerthException.internal("cannot enable the " + c + " controller in " + p
-                                + "/cgroup.subtree_control: " + e, e);
+                        files.write(p + "/cgroup.subtree_control", "+" + c);
+                    } catch (LinuxException e) {
+                        throw BerthException.internal("cannot enable the " + c + " controller in " + files.resolve(p)
+                                + "/cgroup.subtree_control: " + e.getMessage(), e);
                     }
                 }
             }
@@ -139,13 +175,14 @@ public final class CgroupManager {
 
     /** How many times the kernel OOM-killed in this cgroup (memory.events oom_kill). */
     public long oomKills(String cgroup) {
+        CgroupPaths.check(cgroup);
         try {
-            for (String line : Files.readAllLines(dir(cgroup).resolve("memory.events"))) {
+            for (String line : files.read(file(cgroup, "memory.events")).split("\n")) {
                 if (line.startsWith("oom_kill ")) {
                     return Long.parseLong(line.substring(9).strip());
                 }
             }
-        } catch (IOException | NumberFormatException e) {
+        } catch (LinuxException | NumberFormatException e) {
             // no memory controller or cgroup gone: nothing recorded
         }
         return 0;
@@ -153,25 +190,30 @@ public final class CgroupManager {
 
     /** Reads one interface file, if present. */
     public Optional<String> read(String cgroup, String file) {
+        CgroupPaths.check(cgroup);
         try {
-            return Optional.of(Files.readString(dir(cgroup).resolve(file)).strip());
-        } catch (IOException e) {
+            return Optional.of(files.read(file(cgroup, file)).strip());
+        } catch (LinuxException e) {
             return Optional.empty();
         }
     }
 
     /** Removes the cgroup (which must be empty of processes); absent is fine. Retries while busy. */
     public void remove(String cgroup) {
-        Path dir = dir(cgroup);
+        CgroupPaths.check(cgroup);
         for (int attempt = 0; ; attempt++) {
             try {
-                Files.deleteIfExists(dir);
-                return;
-            } catch (NoSuchFileException e) {
-                return;
-            } catch (java.nio.file.FileSystemException e) {
-                if (!Files.isDirectory(dir)) {
+                if (!files.exists(cgroup)) {
                     return;
+                }
+                files.rmdir(cgroup);
+                return;
+            } catch (LinuxException e) {
+                if (e.errno() == Errno.ENOENT || !files.isDirectory(cgroup)) {
+                    return;
+                }
+                if (e.errno() != Errno.EBUSY && e.errno() != Errno.ENOTEMPTY) {
+                    throw BerthException.internal("cannot remove cgroup " + cgroup + ": " + e.getMessage(), e);
                 }
                 if (attempt >= 60) {
                     throw BerthException.internal("cannot remove cgroup " + cgroup + ": " + e.getMessage(), e);
@@ -184,8 +226,6 @@ public final class CgroupManager {
                     Thread.currentThread().interrupt();
                     return;
                 }
-            } catch (IOException e) {
-                throw BerthException.internal("cannot remove cgroup " + cgroup + ": " + e.getMessage(), e);
             }
         }
     }
@@ -197,30 +237,30 @@ public final class CgroupManager {
      * its removal. Returns whether the cgroup is empty (or gone).
      */
     public boolean killAll(String cgroup, long millis) {
-        Path dir = dir(cgroup);
-        if (!Files.isDirectory(dir)) {
+        CgroupPaths.check(cgroup);
+        if (!files.isDirectory(cgroup)) {
             return true;
         }
         try {
-            if (Files.exists(dir.resolve("cgroup.kill"))) {
-                Files.writeString(dir.resolve("cgroup.kill"), "1");
+            if (files.exists(file(cgroup, "cgroup.kill"))) {
+                files.write(file(cgroup, "cgroup.kill"), "1");
             } else {
-                for (String pid : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                for (String pid : files.read(file(cgroup, "cgroup.procs")).split("\n")) {
                     if (!pid.isBlank()) {
-                        dev.berth.linux.Processes.kill(Integer.parseInt(pid.strip()), dev.berth.linux.Processes.SIGKILL);
+                        processes.kill(Integer.parseInt(pid.strip()), Processes.SIGKILL);
                     }
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.warning("cannot kill the processes of cgroup " + cgroup + ": " + e.getMessage());
         }
         long deadline = System.nanoTime() + millis * 1_000_000L;
         for (int attempt = 0; ; attempt++) {
             try {
-                if (!Files.isDirectory(dir) || Files.readString(dir.resolve("cgroup.procs")).isBlank()) {
+                if (!files.isDirectory(cgroup) || files.read(file(cgroup, "cgroup.procs")).isBlank()) {
                     return true;
                 }
-            } catch (IOException e) {
+            } catch (LinuxException e) {
                 return true; // removed meanwhile
             }
             if (System.nanoTime() > deadline) {
@@ -240,15 +280,20 @@ public final class CgroupManager {
         return Set.copyOf(skipped);
     }
 
-    private static Set<String> available(Path mount) {
-        return readSet(mount.resolve("cgroup.controllers"));
+    /** An interface file of a cgroup, as a path in the hierarchy ("/" is the root). */
+    private static String file(String cgroup, String name) {
+        return (cgroup.endsWith("/") ? cgroup.substring(0, cgroup.length() - 1) : cgroup) + "/" + name;
     }
 
-    private static Set<String> readSet(Path file) {
+    private Set<String> available() {
+        return readSet("/cgroup.controllers");
+    }
+
+    private Set<String> readSet(String file) {
         try {
-            String s = Files.readString(file).strip();
+            String s = files.read(file).strip();
             return s.isEmpty() ? new LinkedHashSet<>() : new LinkedHashSet<>(List.of(s.split("\\s+")));
-        } catch (IOException e) {
+        } catch (LinuxException e) {
             return new LinkedHashSet<>();
         }
     }

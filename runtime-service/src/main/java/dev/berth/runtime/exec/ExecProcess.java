@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.Fds;
 import dev.berth.linux.Processes;
-import dev.berth.linux.ProcessTree;
 import dev.berth.linux.Terminals;
 import dev.berth.linux.UnixSockets;
+import dev.berth.linux.host.ProcessTable;
 import dev.berth.runtime.monitor.Conmon;
 import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.stdio.ByteQueue;
@@ -55,6 +55,7 @@ public final class ExecProcess implements AutoCloseable {
             boolean tty, boolean stdin, boolean stdout, boolean stderr) {}
 
     private final String execId;
+    private final ProcessTable processes;
     private final int conmonPid;
     private final FdRelay relay;
     private final ByteQueue stdinQueue;
@@ -68,9 +69,10 @@ public final class ExecProcess implements AutoCloseable {
     private int resizeFd = -1;
     private boolean closed;
 
-    private ExecProcess(String execId, int conmonPid, FdRelay relay, ByteQueue stdinQueue, ByteQueue stdoutQueue,
+    private ExecProcess(String execId, ProcessTable processes, int conmonPid, FdRelay relay, ByteQueue stdinQueue, ByteQueue stdoutQueue,
             ByteQueue stderrQueue, List<Path> files) {
         this.execId = execId;
+        this.processes = processes;
         this.conmonPid = conmonPid;
         this.relay = relay;
         this.stdinQueue = stdinQueue;
@@ -130,8 +132,8 @@ public final class ExecProcess implements AutoCloseable {
                     stderrFd = p.read();
                 }
             }
-            conmonPid = Processes.spawn(conmon.execArgv(new Conmon.ExecLaunch(r.containerId(), execId, r.runtime(),
-                    processJson, pidFile, consoleSocket)), Conmon.environment(), childFds, true);
+            conmonPid = conmon.processes().spawn(conmon.execArgv(new Conmon.ExecLaunch(r.containerId(), execId,
+                    r.runtime(), processJson, pidFile, consoleSocket)), Conmon.environment(), childFds);
         } catch (RuntimeException e) {
             for (int fd : new int[] {sync.read(), stdinFd, stdoutFd, stderrFd, listenFd}) {
                 Processes.close(fd);
@@ -147,7 +149,7 @@ public final class ExecProcess implements AutoCloseable {
         ByteQueue in = r.stdin() ? new ByteQueue(queueBytes, relay.waker()) : null;
         ByteQueue out = r.stdout() ? new ByteQueue(queueBytes, relay.waker()) : null;
         ByteQueue err = r.stderr() && !r.tty() ? new ByteQueue(queueBytes, relay.waker()) : null;
-        ExecProcess p = new ExecProcess(execId, conmonPid, relay, in, out, err, files);
+        ExecProcess p = new ExecProcess(execId, conmon.processes(), conmonPid, relay, in, out, err, files);
         int syncFd = sync.read();
         int[] pipes = {stdinFd, stdoutFd, stderrFd, listenFd};
         p.thread = Thread.ofPlatform().daemon(true).name("berth-exec-" + execId)
@@ -219,10 +221,10 @@ public final class ExecProcess implements AutoCloseable {
             for (int fd : new int[] {syncFd, stdinFd, stdoutFd, stderrFd, listenFd, master}) {
                 Processes.close(fd);
             }
-            int status = Processes.waitFor(conmonPid, REAP_TIMEOUT_MS);
+            int status = processes.waitFor(conmonPid, REAP_TIMEOUT_MS);
             if (status < 0) {
-                Processes.kill(conmonPid, Processes.SIGKILL);
-                Processes.waitFor(conmonPid, REAP_TIMEOUT_MS);
+                processes.kill(conmonPid, Processes.SIGKILL);
+                processes.waitFor(conmonPid, REAP_TIMEOUT_MS);
             }
             exit.complete(exitCode(syncText.toString(StandardCharsets.UTF_8)));
             for (ByteQueue q : new ByteQueue[] {stdoutQueue, stderrQueue}) {
@@ -394,7 +396,7 @@ public final class ExecProcess implements AutoCloseable {
 
     private void killTree() {
         if (started.isDone() && !started.isCompletedExceptionally()) {
-            ProcessTree.kill(started.join(), conmonPid);
+            processes.killTree(started.join(), conmonPid);
         }
     }
 

@@ -50,6 +50,11 @@ public final class Conmon {
         }
     }
 
+    /** The process table conmon is spawned, signalled and found through (exec monitors too). */
+    public ProcessTable processes() {
+        return processes;
+    }
+
     /**
      * What conmon needs for one container.
      *

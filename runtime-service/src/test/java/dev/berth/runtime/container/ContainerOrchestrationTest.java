@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +39,7 @@ import runtime.v1.ImageSpec;
  */
 class ContainerOrchestrationTest {
     /** How the fake conmon behaves at the next create. */
-    enum Monitor { WORKS, RUNTIME_FAILS, SAYS_NOTHING }
+    enum Monitor { WORKS, RUNTIME_FAILS, RUNTIME_FAILS_INIT_ORPHANED, SAYS_NOTHING }
 
     @TempDir
     Path tmp;
@@ -128,18 +129,21 @@ class ContainerOrchestrationTest {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-            int init = procs.add(mon, List.of("runc-init", id));
+            // the runtime puts its init into the container's cgroup; an init orphaned by a dying
+            // runtime is reparented away from the monitor, so only the cgroup still finds it
+            int init = procs.add(monitor == Monitor.RUNTIME_FAILS_INIT_ORPHANED ? 0 : mon, List.of("runc-init", id));
+            host.cgroups(cgroupRoot).write("/pod1/berth-" + id + "/cgroup.procs", Integer.toString(init));
             return switch (monitor) {
                 case WORKS -> "{\"data\": " + init + "}";
                 // the runtime failed with its init left behind, and the monitor is still there
-                case RUNTIME_FAILS -> "{\"data\": -1, \"message\": \"runc create failed: unable to start container "
+                case RUNTIME_FAILS, RUNTIME_FAILS_INIT_ORPHANED -> "{\"data\": -1, \"message\": \"runc create failed: unable to start container "
                         + "process: exec: \\\"nope\\\": executable file not found\"}";
                 case SAYS_NOTHING -> "";
             };
         });
         store = StateStore.open(tmp.resolve("state"));
-        cgroupRoot = Files.createDirectories(tmp.resolve("cgroup"));
-        Files.createDirectories(cgroupRoot.resolve("pod1")); // the pod's, made by RunPodSandbox
+        cgroupRoot = tmp.resolve("cgroup");
+        host.cgroups(cgroupRoot).given("/pod1"); // the pod's, made by RunPodSandbox
         TestFixtures.Images images = new TestFixtures.Images();
         Path lower = Files.createDirectories(tmp.resolve("image/rootfs"));
         images.byRef.put("busybox", TestFixtures.image("sha256:" + "ab".repeat(32), lower,
@@ -158,7 +162,7 @@ class ContainerOrchestrationTest {
         return new ContainerService(store, images, pods, new OciRuntimes(List.of(new FakeRuntime()), "runc"),
                 new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("run/exits"), tmp.resolve("run/attach"),
                         host.processes()),
-                new CgroupManager(cgroupRoot, new CgroupfsDriver(), true),
+                new CgroupManager(host, cgroupRoot, new CgroupfsDriver(), true),
                 new ContainerService.Settings(tmp.resolve("containers"), tmp.resolve("no-seccomp.json"), false, 1 << 20),
                 host);
     }
@@ -175,7 +179,7 @@ class ContainerOrchestrationTest {
 
     /** No mount, no process, no container directory, no record, no container cgroup left. */
     private void assertNothingLeft() throws IOException {
-        assertEquals(List.of(), host.leftovers(), "left on the host");
+        assertEquals(List.of("cgroup /pod1"), host.leftovers(), "left on the host");
         Path containers = tmp.resolve("containers");
         if (Files.isDirectory(containers)) {
             try (var s = Files.list(containers)) {
@@ -183,9 +187,6 @@ class ContainerOrchestrationTest {
             }
         }
         assertEquals(List.of(), store.list(ContainerRecord.KIND, ContainerRecord.class), "records left");
-        try (var s = Files.walk(cgroupRoot)) {
-            assertEquals(List.of(cgroupRoot, cgroupRoot.resolve("pod1")), s.sorted().toList(), "container cgroups left");
-        }
     }
 
     private void assertCreateFailsAndLeavesNothing(String messagePart) throws IOException {
@@ -212,8 +213,9 @@ class ContainerOrchestrationTest {
         assertEquals(Phase.CREATED, r.phase());
         assertEquals(host.processes().find("runc-init " + id).get(0), r.pid());
         assertEquals(1, host.mounts().mounted().size());
-        assertTrue(r.cgroup().startsWith("/pod1/") && Files.isDirectory(cgroupRoot.resolve(r.cgroup().substring(1))),
+        assertTrue(r.cgroup().startsWith("/pod1/") && host.cgroups(cgroupRoot).directories().contains(r.cgroup()),
                 r.cgroup());
+        assertEquals(r.cgroup(), host.cgroups(cgroupRoot).cgroupOf(r.pid()), "the init is in the container's cgroup");
 
         service.remove(id);
         assertNothingLeft();
@@ -237,6 +239,61 @@ class ContainerOrchestrationTest {
     void conmonThatCannotBeSpawnedLeavesNothing() throws IOException {
         host.failNext("processes.spawnReporting", Errno.EAGAIN);
         assertCreateFailsAndLeavesNothing("spawnReporting");
+    }
+
+    @Test
+    void conmonSpawnFailureUndoesTheMountAndTheCgroupItFollows() throws IOException {
+        host.failNext("processes.spawnReporting", Errno.EAGAIN);
+        BerthException e = assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
+        assertTrue(e.getMessage().contains("processes.spawnReporting"), e.getMessage());
+        List<String> ops = host.ops();
+        // the mount and the cgroup were made before the spawn, and undone after it failed
+        int spawn = ops.indexOf("processes.spawnReporting");
+        assertTrue(ops.indexOf("mounts.overlay") < spawn && ops.indexOf("cgroups.mkdir") < spawn, ops.toString());
+        assertTrue(ops.lastIndexOf("mounts.unmount") > spawn, ops.toString());
+        assertTrue(ops.lastIndexOf("cgroups.rmdir") > spawn, ops.toString());
+        assertNothingLeft();
+    }
+
+    @Test
+    void runtimeInitOrphanedInTheCgroupIsKilledThroughIt() throws IOException {
+        monitor = Monitor.RUNTIME_FAILS_INIT_ORPHANED;
+        assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
+        assertTrue(host.calls("cgroups.write").stream().anyMatch(c -> c.arg(0).endsWith("/cgroup.kill")),
+                host.calls("cgroups.write").toString());
+        assertNothingLeft();
+    }
+
+    @Test
+    void withoutCgroupKillTheOrphanIsKilledByPid() throws IOException {
+        host.cgroups(cgroupRoot).withoutKillFile(); // a kernel before 5.14
+        monitor = Monitor.RUNTIME_FAILS_INIT_ORPHANED;
+        assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
+        // the runtime's init is the one process put into the container's cgroup
+        int init = host.calls("cgroups.write").stream().filter(c -> c.arg(0).endsWith("/cgroup.procs"))
+                .map(c -> Integer.parseInt(c.arg(1))).findFirst().orElseThrow();
+        assertTrue(host.calls("processes.kill").stream().anyMatch(c -> c.arg(0).equals(Integer.toString(init))
+                && c.arg(1).equals("9")), "SIGKILL to the orphan " + init + ": " + host.calls("processes.kill"));
+        assertNothingLeft();
+    }
+
+    @Test
+    void cgroupThatStaysBusyKeepsTheRecordForARetriedRemoval() throws IOException {
+        monitor = Monitor.RUNTIME_FAILS;
+        host.failWhen("cgroups.rmdir", c -> c.arg(0).contains("berth-"), Errno.EBUSY);
+        BerthException e = assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
+        assertTrue(e.getMessage().contains("runc create failed"), e.getMessage());
+        assertTrue(Arrays.stream(e.getSuppressed()).anyMatch(x -> x.getMessage().contains("cannot remove cgroup")),
+                "the cleanup failure travels with the error");
+        // the record stays (so the container is listed and can be removed), the rest is undone
+        List<ContainerRecord> left = store.list(ContainerRecord.KIND, ContainerRecord.class);
+        assertEquals(1, left.size());
+        assertEquals(List.of(), host.mounts().mounted());
+        assertEquals(List.of(), host.processes().live());
+
+        host.clearFailures();
+        service.remove(left.get(0).id());
+        assertNothingLeft();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.berth.linux.host.system;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.linux.ProcessTree;
 import dev.berth.linux.Processes;
 import dev.berth.linux.host.ProcessTable;
 import dev.berth.linux.net.NetCommand;
@@ -67,6 +68,21 @@ final class SystemProcessTable implements ProcessTable {
         } finally {
             Processes.close(sync.read());
         }
+    }
+
+    @Override
+    public int spawn(List<String> argv, Map<String, String> env, Map<Integer, Integer> fds) {
+        return Processes.spawn(argv, env, fds, true);
+    }
+
+    @Override
+    public int waitFor(int pid, long timeoutMillis) {
+        return Processes.waitFor(pid, timeoutMillis);
+    }
+
+    @Override
+    public int killTree(int root, int expectedParent) {
+        return ProcessTree.kill(root, expectedParent);
     }
 
     @Override
