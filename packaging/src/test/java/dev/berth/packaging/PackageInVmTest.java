@@ -40,10 +40,12 @@ class PackageInVmTest {
         Path tool = shared.resolve("vm/run-in-vm.sh");
         Path crictl = shared.resolve("critest/bin/crictl");
         for (Path needed : List.of(tool, crictl, Path.of("/usr/bin/docker-registry"), Path.of("/usr/bin/skopeo"),
-                Path.of("/bin/busybox"), Path.of("/usr/bin/dpkg-deb"))) {
+                Path.of("/bin/busybox"), Path.of("/usr/bin/dpkg-deb"), Path.of("/usr/bin/sqlite3"),
+                Path.of("/usr/bin/openssl"), Path.of("/usr/bin/curl"))) {
             if (!Files.exists(needed)) {
                 fail(needed + " is missing (the cgroup v2 VM, the critest kit's crictl, Debian's docker-registry, "
-                        + "skopeo, busybox-static); set BERTH_SKIP_VM=1 to run the tests without it");
+                        + "skopeo, busybox-static, sqlite3, openssl, curl); "
+                        + "set BERTH_SKIP_VM=1 to run the tests without it");
             }
         }
         Path deb;
@@ -70,6 +72,10 @@ class PackageInVmTest {
         }
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("NODE LIFECYCLE OK"), out);
+        // the TLS registry behind the proxy is reported on its own line, early in the run
+        String all = Files.readString(console, StandardCharsets.UTF_8);
+        assertTrue(all.contains("REGISTRY PROXY TLS OK"), all.lines().filter(l -> l.contains("REGISTRY PROXY TLS"))
+                .findFirst().orElse("no REGISTRY PROXY TLS line in " + console));
     }
 
     /** The same package with its version raised (VERSION+vmupgrade1): what an upgrade installs. */
