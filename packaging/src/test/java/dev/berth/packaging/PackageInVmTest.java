@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 45, unit = TimeUnit.MINUTES)
 class PackageInVmTest {
 
-    // Passed end to end in the VM on 2026-11-30 (32 min on this 2-core machine under load 12-17,
-    // each JVM start 3-7 min under emulation; on a quiet machine a start is 60-80 s, the run ~10 min).
+    // Passed end to end in the VM on 2026-11-30 (21-27 min on a 2-core machine under load 8-17,
+    // each JVM start 2-7 min under emulation; on a quiet machine a start is 60-80 s, a run ~10 min, estimated).
     @Test
     void installStartRestartStopUpgradeAndPurgeOnASystemdNode() throws Exception {
         String skip = System.getenv("BERTH_SKIP_VM");
