@@ -10,13 +10,26 @@
 set -euo pipefail
 deb=$1 upgrade_deb=$2 crictl=$3
 step() { echo "== $(date +%T) $*"; }
-die() { echo "FAILED: $*" >&2; journalctl -u berth --no-pager -n 80 >&2 || true; exit 1; }
-export CONTAINER_RUNTIME_ENDPOINT=unix:///run/berth/berth.sock IMAGE_SERVICE_ENDPOINT=unix:///run/berth/berth.sock
+die() {
+    echo "FAILED: $*" >&2
+    systemctl status berth.service --no-pager -n 0 >&2 || true
+    journalctl -u berth --no-pager -n 80 >&2 || true
+    exit 1
+}
+# crictl finds berth through /etc/crictl.yaml, the README's example as written there
+cat > /etc/crictl.yaml <<'YAML'
+runtime-endpoint: unix:///run/berth/berth.sock
+image-endpoint: unix:///run/berth/berth.sock
+timeout: 10
+YAML
 cri() { "$crictl" --timeout 300s "$@"; }
+# `systemctl is-active` exits non-zero for any state but active: compare what it prints instead
+# (under pipefail, "is-active | grep -qx inactive" fails although the unit is inactive)
+unit_state() { systemctl is-active berth.service || true; }
 # after every (re)start: the first calls meet a cold JVM whose event loop stalls for seconds under
 # emulation, and crictl gives up on the connection handshake (Unavailable); a few tries
 cri_answers() {
-    for _ in 1 2 3 4 5 6 7 8 9 10; do cri version 2>/dev/null | grep -q 'RuntimeName:.*berth' && return 0; sleep 5; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do cri version 2>/dev/null | grep 'RuntimeName:.*berth' >/dev/null && return 0; sleep 5; done
     die "no CRI answer: $(cri version 2>&1)"
 }
 work=$(mktemp -d)   # the guest's /tmp is a fresh tmpfs
@@ -122,8 +135,8 @@ snapshot before
 
 step "dpkg -i"
 dpkg -i "$deb"
-dpkg -s berth | grep -q '^Status: install ok installed' || die "not installed"
-systemctl is-enabled berth.service | grep -qx enabled || die "postinst did not enable the unit"
+dpkg -s berth | grep '^Status: install ok installed' >/dev/null || die "not installed"
+[ "$(systemctl is-enabled berth.service || true)" = enabled ] || die "postinst did not enable the unit"
 echo "# an operator's edit" >> /etc/berth/config.yaml
 # the operator's own file (not the package's): purge leaves it, as Debian policy says
 cat > /etc/berth/registries.conf <<'CONF'
@@ -140,7 +153,7 @@ fi
 
 step "systemctl start berth (Type=notify: returns once the CRI socket serves)"
 systemctl start berth.service
-systemctl is-active berth.service | grep -qx active || die "berth.service not active"
+[ "$(unit_state)" = active ] || die "berth.service not active"
 cri_answers
 
 step "pull from the loopback registry, a pod with a container"
@@ -156,7 +169,7 @@ JSON
 pod=$(cri runp "$work/pod.json") || die "RunPodSandbox failed"
 ctr=$(cri create "$pod" "$work/ctr.json" "$work/pod.json") || die "CreateContainer failed"
 cri start "$ctr" || die "StartContainer failed"
-running() { cri ps -q --state running | grep -qx "$ctr"; }
+running() { cri ps -q --state running | grep -x "$ctr" >/dev/null; }
 running || die "container not running after start"
 ctr_pid() { cri inspect "$ctr" | sed -n 's/^ *"pid": \([0-9]*\),*$/\1/p' | head -1; }
 sleeper=$(ctr_pid)
@@ -185,7 +198,7 @@ if [ "$tls_ok" = 1 ]; then
         echo "REGISTRY PROXY TLS FAILED: the pull did not go through the proxy: $(cat "$work/proxy.log")"
     elif grep -q "127.0.0.1" "$work/proxy.log"; then
         echo "REGISTRY PROXY TLS FAILED: loopback went through the proxy: $(cat "$work/proxy.log")"
-    elif ! cri images | grep -q '^10.99.0.1:5443/vmtest/busybox '; then
+    elif ! cri images | grep '^10.99.0.1:5443/vmtest/busybox ' >/dev/null; then
         echo "REGISTRY PROXY TLS FAILED: the image is not listed: $(cri images)"
     else
         echo "REGISTRY PROXY TLS OK"
@@ -194,17 +207,17 @@ fi
 
 step "systemctl restart berth: the container keeps running (same pid) and is reported"
 systemctl restart berth.service
-systemctl is-active berth.service | grep -qx active || die "not active after restart"
+[ "$(unit_state)" = active ] || die "not active after restart"
 cri_answers
 [ "$(systemctl show -p MainPID --value berth)" != "$daemon" ] || die "the daemon did not restart"
 alive || die "the restart killed the container or its conmon"
 running || die "the restarted daemon does not report the container running"
 [ "$(ctr_pid)" = "$sleeper" ] || die "the restarted daemon reports pid $(ctr_pid), not $sleeper"
-cri inspectp "$pod" | grep -q '"state": "SANDBOX_READY"' || die "pod not ready after restart"
+cri inspectp "$pod" | grep '"state": "SANDBOX_READY"' >/dev/null || die "pod not ready after restart"
 
 step "systemctl stop berth: the container keeps running"
 systemctl stop berth.service
-systemctl is-active berth.service | grep -qx inactive || die "not inactive after stop"
+[ "$(unit_state)" = inactive ] || die "not inactive after stop"
 alive || die "stopping the daemon killed the container or its conmon"
 
 step "upgrade to a newer version (dpkg -i): the config edit and the state stay"
@@ -219,7 +232,7 @@ cri_answers
 alive || die "the upgrade killed the container"
 running || die "after the upgrade the container is not reported"
 [ "$(ctr_pid)" = "$sleeper" ] || die "after the upgrade berth reports pid $(ctr_pid), not $sleeper"
-cri images -q | grep -q . || die "the upgrade lost the pulled image"
+cri images -q | grep . >/dev/null || die "the upgrade lost the pulled image"
 
 step "purge refused while a pod is left (the package's postrm, as dpkg --purge runs it)"
 if /var/lib/dpkg/info/berth.postrm purge > "$work/purge.out" 2>&1; then die "postrm purge went ahead with a pod left"; fi
@@ -235,9 +248,16 @@ step "remove the pod, dpkg --purge"
 cri stopp "$pod" && cri rmp "$pod" || die "removing the pod failed"
 for _ in $(seq 1 50); do kill -0 "$sleeper" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$sleeper" 2>/dev/null && die "the container process $sleeper outlived its pod"
+# the pod had no cgroup_parent: berth made /berth/pods/pod-<id> and removes its default parents
+# with its last pod (postrm only sweeps up after a daemon killed in between)
+[ ! -e /sys/fs/cgroup/berth ] || die "removing the last pod left $(find /sys/fs/cgroup/berth -type d | tr '\n' ' ')"
+# every CRI connection once logged netty's "Unknown channel option 'SO_KEEPALIVE'" (a unix socket)
+noise=$(journalctl -u berth --no-pager | grep -c 'Unknown channel option' || true)
+[ "$noise" = 0 ] || die "the journal has $noise lines of \"Unknown channel option\""
 rm -r /etc/systemd/system/berth.service.d   # the test's own drop-in
+systemctl daemon-reload
 dpkg --purge berth
-systemctl is-active berth.service | grep -qx inactive || die "prerm did not stop the daemon"
+[ "$(unit_state)" = inactive ] || die "prerm did not stop the daemon"
 [ ! -e /lib/systemd/system/berth.service ] || die "purge left the unit file"
 systemctl cat berth.service >/dev/null 2>&1 && die "systemd still knows berth.service"
 [ ! -e /etc/berth/config.yaml ] || die "purge left the conffile"

@@ -9,6 +9,7 @@ import dev.berth.server.rpc.interceptor.InstrumentingInterceptor;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -78,6 +79,9 @@ public class CriSocketServer {
                 .workerEventLoopGroup(worker)
                 .executor(handlers)
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                // grpc-netty sets SO_KEEPALIVE on every accepted channel; a unix socket has none, and
+                // netty logged "Unknown channel option" at WARN for each kubelet/crictl connection
+                .withChildOption(ChannelOption.SO_KEEPALIVE, null)
                 .addService(ServerInterceptors.intercept(runtimeService, instrumenting))
                 .addService(ServerInterceptors.intercept(imageService, instrumenting))
                 .build()
