@@ -73,7 +73,9 @@ public final class PullBenchmark {
                 long pid = dev.berth.conformance.soak.Census.daemonJavaPid(berth);
                 results.put("berth", timeAll(berth.client(), images, runs, pid));
             }
-            if (ReferenceContainerd.available()) {
+            if (System.getenv("BENCH_BERTH_ONLY") != null) {
+                System.out.println("BENCH_BERTH_ONLY is set: containerd column skipped");
+            } else if (ReferenceContainerd.available()) {
                 Path refRoot = Path.of("/tmp/berth-bench-ref-" + ProcessHandle.current().pid());
                 Map<String, String> env = new LinkedHashMap<>();
                 env.put("REF_ROOT", refRoot.toString());
