@@ -48,8 +48,11 @@ import runtime.v1.StopPodSandboxRequest;
  * stacks, GC, "Other" = direct buffers, symbols...) and the PSS of the mappings by kind (anonymous,
  * libjvm, CDS archive, other files), so the budget is visible.
  *
- * <p>Usage: {@code ./berth bench memory [cycles=100] [settle seconds=45] [idle|berth-only]}; "idle"
- * measures the idle daemon only (quick, for trying JVM flags), "berth-only" skips containerd. {@code BERTH_JAVA_OPTS} adds JVM options to
+ * <p>Usage: {@code ./berth bench memory [cycles=100] [settle seconds=45] [idle|berth-only|containerd-only]}; "idle"
+ * (with [seconds=5] to wait after start) measures the idle daemon only (quick, for trying JVM flags), "berth-only" skips containerd,
+ * "containerd-only" skips berth. {@code REF_CONTAINERD} names the reference containerd binary
+ * (default /usr/bin/containerd; its shim is taken from the same directory), e.g. 1.7.24 beside
+ * bookworm's 1.6.20. {@code BERTH_JAVA_OPTS} adds JVM options to
  * berth's production flags, as in /etc/default/berth.
  */
 public final class MemoryBench {
@@ -80,6 +83,7 @@ public final class MemoryBench {
         int settle = numbers.size() > 1 ? Integer.parseInt(numbers.get(1)) : 45;
         boolean idleOnly = Arrays.asList(args).contains("idle");
         boolean berthOnly = Arrays.asList(args).contains("berth-only");
+        boolean containerdOnly = Arrays.asList(args).contains("containerd-only");
         List<String> extra = new ArrayList<>(List.of("-XX:NativeMemoryTracking=summary"));
         String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
         if (!opts.isEmpty()) {
@@ -87,12 +91,14 @@ public final class MemoryBench {
         }
         System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", extra));
         if (idleOnly) {
-            BerthDaemon d = BerthDaemon.prepare(Map.of()).jvmOptions(extra);
+            BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
             try (d) {
                 d.startProcess();
                 Runtime rt = berth(d);
-                Thread.sleep(5000);
+                Thread.sleep(numbers.isEmpty() ? 5000 : Integer.parseInt(numbers.get(0)) * 1000L);
                 print("berth", List.of(sample("idle", rt)));
+                d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed"))
+                        .forEach(l -> System.out.println("berth log: " + l));
                 if (System.getenv("BENCH_NMT_RAW") != null) {
                     System.out.println(Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
                             Long.toString(d.pid()), "VM.native_memory", "summary").output());
@@ -116,17 +122,19 @@ public final class MemoryBench {
                 }
                 burst.add(img.push(reg, "mem/burst" + i, "v1").reference());
             }
-            List<Sample> berth = new ArrayList<>();
-            BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
-            try (d) {
-                d.startProcess();
-                berth = workload(berth(d), busybox, burst, cycles, settle, d.base().resolve("logs"));
-                d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed"))
-                        .forEach(l -> System.out.println("berth log: " + l));
-            } catch (io.grpc.StatusRuntimeException e) {
-                System.out.println("berth could not run the benchmark: " + e.getStatus());
+            if (!containerdOnly) {
+                List<Sample> berth = new ArrayList<>();
+                BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
+                try (d) {
+                    d.startProcess();
+                    berth = workload(berth(d), busybox, burst, cycles, settle, d.base().resolve("logs"));
+                    d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed"))
+                            .forEach(l -> System.out.println("berth log: " + l));
+                } catch (io.grpc.StatusRuntimeException e) {
+                    System.out.println("berth could not run the benchmark: " + e.getStatus());
+                }
+                print("berth", berth);
             }
-            print("berth", berth);
             if (berthOnly) {
                 return;
             }
@@ -140,6 +148,8 @@ public final class MemoryBench {
                 env.put("REF_CGROUP_PARENT", "berth-bench-mem-ref");
                 env.put("REF_REGISTRY", reg.host());
                 env.put("REF_NO_INSTALL", "1");
+                String binary = System.getenv().getOrDefault("REF_CONTAINERD", "/usr/bin/containerd");
+                env.put("REF_CONTAINERD", binary);
                 try (ReferenceContainerd c = ReferenceContainerd.start(env)) {
                     Path logs = Files.createTempDirectory("bench-mem-containerd-logs");
                     long pid = Long.parseLong(Files.readString(refRoot.resolve("containerd.pid")).strip());
@@ -161,7 +171,7 @@ public final class MemoryBench {
                             return "";
                         }
                     };
-                    print("containerd " + version(), workload(rt, busybox, burst, cycles, settle, logs));
+                    print("containerd " + version(binary), workload(rt, busybox, burst, cycles, settle, logs));
                     deleteTree(logs);
                 } finally {
                     deleteTree(refRoot);
@@ -358,8 +368,8 @@ public final class MemoryBench {
         return String.format("%.1f", k / 1024.0);
     }
 
-    private static String version() {
-        String v = Commands.run("/usr/bin/containerd", "--version").output().strip();
+    private static String version(String binary) {
+        String v = Commands.run(binary, "--version").output().strip();
         String[] f = v.split("\\s+");
         return f.length > 2 ? f[2] : v;
     }
