@@ -97,7 +97,7 @@ public final class MemoryBench {
                 Runtime rt = berth(d);
                 Thread.sleep(numbers.isEmpty() ? 5000 : Integer.parseInt(numbers.get(0)) * 1000L);
                 print("berth", List.of(sample("idle", rt)));
-                d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed"))
+                d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed") || l.contains("started in"))
                         .forEach(l -> System.out.println("berth log: " + l));
                 if (System.getenv("BENCH_NMT_RAW") != null) {
                     System.out.println(Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
@@ -128,7 +128,7 @@ public final class MemoryBench {
                 try (d) {
                     d.startProcess();
                     berth = workload(berth(d), busybox, burst, cycles, settle, d.base().resolve("logs"));
-                    d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed"))
+                    d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed") || l.contains("started in"))
                             .forEach(l -> System.out.println("berth log: " + l));
                 } catch (io.grpc.StatusRuntimeException e) {
                     System.out.println("berth could not run the benchmark: " + e.getStatus());
