@@ -24,12 +24,14 @@ import runtime.v1.VersionRequest;
 public final class BerthDaemon implements AutoCloseable {
     /** JVM flags of the production launcher (see README, "Memory"). */
     public static final List<String> JVM_FLAGS = List.of(
-            "-XX:+UseSerialGC", "-Xms16m", "-Xmx96m", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+            "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+            "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:CompileThresholdScaling=3",
+            "-XX:TrimNativeHeapInterval=30000", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
 
     private final Path base;
     private final PrivateMountNamespace namespace;
     private final Map<String, String> env = new LinkedHashMap<>();
+    private final List<String> extraJvmOptions = new ArrayList<>();
     private final int httpPort;
     private Process process;
     private CriClient client;
@@ -95,11 +97,18 @@ public final class BerthDaemon implements AutoCloseable {
         return jar;
     }
 
+    /** JVM options after the production flags (they win), for the next start: e.g. NMT for a bench. */
+    public BerthDaemon jvmOptions(List<String> options) {
+        extraJvmOptions.addAll(options);
+        return this;
+    }
+
     /** The command line that starts the daemon (inside the namespace). */
     public List<String> command() {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(JVM_FLAGS);
+        cmd.addAll(extraJvmOptions);
         cmd.add("-jar");
         cmd.add(jar().toString());
         return namespace.wrap(cmd);

@@ -1,0 +1,387 @@
+package dev.berth.conformance.bench;
+
+import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.Commands;
+import dev.berth.conformance.harness.CriClient;
+import dev.berth.conformance.harness.LocalRegistry;
+import dev.berth.conformance.harness.ReferenceContainerd;
+import dev.berth.conformance.harness.TestImages;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import runtime.v1.ContainerConfig;
+import runtime.v1.ContainerMetadata;
+import runtime.v1.CreateContainerRequest;
+import runtime.v1.ImageSpec;
+import runtime.v1.LinuxContainerConfig;
+import runtime.v1.LinuxContainerSecurityContext;
+import runtime.v1.LinuxPodSandboxConfig;
+import runtime.v1.LinuxSandboxSecurityContext;
+import runtime.v1.PodSandboxConfig;
+import runtime.v1.PodSandboxMetadata;
+import runtime.v1.PullImageRequest;
+import runtime.v1.RemoveContainerRequest;
+import runtime.v1.RemoveImageRequest;
+import runtime.v1.RemovePodSandboxRequest;
+import runtime.v1.RunPodSandboxRequest;
+import runtime.v1.StartContainerRequest;
+import runtime.v1.StopContainerRequest;
+import runtime.v1.StopPodSandboxRequest;
+
+/**
+ * The daemon's memory budget, berth beside containerd 1.7 in one run: PSS of the daemon idle, with
+ * 20 running containers (daemon + conmon / containerd-shim-runc-v2 monitors), after a burst (image
+ * pulls and pod cycles) and after settling. For berth each sample also prints where the JVM's
+ * memory goes (Native Memory Tracking summary: heap, metaspace and class space, code cache, thread
+ * stacks, GC, "Other" = direct buffers, symbols...) and the PSS of the mappings by kind (anonymous,
+ * libjvm, CDS archive, other files), so the budget is visible.
+ *
+ * <p>Usage: {@code ./berth bench memory [cycles=100] [settle seconds=45] [idle|berth-only|containerd-only]}; "idle"
+ * (with [seconds=5] to wait after start) measures the idle daemon only (quick, for trying JVM flags), "berth-only" skips containerd,
+ * "containerd-only" skips berth. {@code REF_CONTAINERD} names the reference containerd binary
+ * (default /usr/bin/containerd; its shim is taken from the same directory), e.g. 1.7.24 beside
+ * bookworm's 1.6.20. {@code BERTH_JAVA_OPTS} adds JVM options to
+ * berth's production flags, as in /etc/default/berth.
+ */
+public final class MemoryBench {
+    private static final int RUNNING = 20;
+    private static final int PULL_IMAGES = 3;
+
+    /** The daemon logs each idle heap trim at DEBUG. */
+    private static final Map<String, String> TRIM_LOG = Map.of("QUARKUS_LOG_CATEGORY__DEV_BERTH_SERVER_MEMORY__LEVEL", "DEBUG");
+
+    private MemoryBench() {}
+
+    /** One labelled PSS sample: daemon alone, and daemon plus its per-container monitors. */
+    record Sample(String label, long daemonPss, long totalPss, long processes, int threads, String detail) {}
+
+    interface Runtime {
+        CriClient client();
+
+        long pid();
+
+        Predicate<String> monitor();
+
+        String detail() throws IOException;
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> numbers = Arrays.stream(args).filter(a -> a.matches("\\d+")).toList();
+        int cycles = numbers.size() > 0 ? Integer.parseInt(numbers.get(0)) : 100;
+        int settle = numbers.size() > 1 ? Integer.parseInt(numbers.get(1)) : 45;
+        boolean idleOnly = Arrays.asList(args).contains("idle");
+        boolean berthOnly = Arrays.asList(args).contains("berth-only");
+        boolean containerdOnly = Arrays.asList(args).contains("containerd-only");
+        List<String> extra = new ArrayList<>(List.of("-XX:NativeMemoryTracking=summary"));
+        String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
+        if (!opts.isEmpty()) {
+            extra.addAll(Arrays.asList(opts.split("\\s+")));
+        }
+        System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", extra));
+        if (idleOnly) {
+            BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
+            try (d) {
+                d.startProcess();
+                Runtime rt = berth(d);
+                Thread.sleep(numbers.isEmpty() ? 5000 : Integer.parseInt(numbers.get(0)) * 1000L);
+                print("berth", List.of(sample("idle", rt)));
+                d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed") || l.contains("started in"))
+                        .forEach(l -> System.out.println("berth log: " + l));
+                if (System.getenv("BENCH_NMT_RAW") != null) {
+                    System.out.println(Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                            Long.toString(d.pid()), "VM.native_memory", "summary").output());
+                    System.out.println(Commands.run("sh", "-c", "ls /proc/" + d.pid() + "/task | while read t; do cat /proc/"
+                            + d.pid() + "/task/$t/comm; done | sort | uniq -c").output());
+                    System.out.println(Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                            Long.toString(d.pid()), "GC.heap_info").output());
+                    Files.writeString(Path.of("/tmp/perf15c-classes.txt"), Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                            Long.toString(d.pid()), "VM.class_hierarchy").output());
+                }
+            }
+            return;
+        }
+        try (LocalRegistry reg = LocalRegistry.start()) {
+            String busybox = TestImages.pushBusybox(reg, "library/busybox", "mem").reference();
+            List<String> burst = new ArrayList<>();
+            for (int i = 0; i < PULL_IMAGES; i++) {
+                TestImages.Image img = TestImages.image().layer(TestImages.busyboxLayer());
+                for (int l = 0; l < 3; l++) {
+                    img.layer(new TestImages.Layer().randomFile("/data/b" + l, 20_000_000, 7000 + 10 * i + l));
+                }
+                burst.add(img.push(reg, "mem/burst" + i, "v1").reference());
+            }
+            if (!containerdOnly) {
+                List<Sample> berth = new ArrayList<>();
+                BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
+                try (d) {
+                    d.startProcess();
+                    berth = workload(berth(d), busybox, burst, cycles, settle, d.base().resolve("logs"));
+                    d.logText().lines().filter(l -> l.contains("heap") && l.contains("committed") || l.contains("started in"))
+                            .forEach(l -> System.out.println("berth log: " + l));
+                } catch (io.grpc.StatusRuntimeException e) {
+                    System.out.println("berth could not run the benchmark: " + e.getStatus());
+                }
+                print("berth", berth);
+            }
+            if (berthOnly) {
+                return;
+            }
+            if (ReferenceContainerd.available()) {
+                Path refRoot = Path.of("/tmp/berth-bench-mem-ref-" + ProcessHandle.current().pid());
+                Map<String, String> env = new LinkedHashMap<>();
+                env.put("REF_ROOT", refRoot.toString());
+                env.put("REF_RUN", "/run/berth-bench-mem-ref-" + ProcessHandle.current().pid());
+                env.put("REF_BRIDGE", "refmem0");
+                env.put("REF_SUBNET", "10.95.0.0/16");
+                env.put("REF_CGROUP_PARENT", "berth-bench-mem-ref");
+                env.put("REF_REGISTRY", reg.host());
+                env.put("REF_NO_INSTALL", "1");
+                String binary = System.getenv().getOrDefault("REF_CONTAINERD", "/usr/bin/containerd");
+                env.put("REF_CONTAINERD", binary);
+                try (ReferenceContainerd c = ReferenceContainerd.start(env)) {
+                    Path logs = Files.createTempDirectory("bench-mem-containerd-logs");
+                    long pid = Long.parseLong(Files.readString(refRoot.resolve("containerd.pid")).strip());
+                    String sock = c.endpoint().replace("unix://", "");
+                    Runtime rt = new Runtime() {
+                        public CriClient client() {
+                            return c.client();
+                        }
+
+                        public long pid() {
+                            return pid;
+                        }
+
+                        public Predicate<String> monitor() {
+                            return cmd -> cmd.contains("containerd-shim-runc-v2") && cmd.contains(sock);
+                        }
+
+                        public String detail() {
+                            return "";
+                        }
+                    };
+                    print("containerd " + version(binary), workload(rt, busybox, burst, cycles, settle, logs));
+                    deleteTree(logs);
+                } finally {
+                    deleteTree(refRoot);
+                }
+            } else {
+                System.out.println("containerd-ref is not available: containerd skipped");
+            }
+        }
+    }
+
+    static Runtime berth(BerthDaemon d) {
+        String run = d.run().toString();
+        return new Runtime() {
+            public CriClient client() {
+                return d.client();
+            }
+
+            public long pid() {
+                return d.pid();
+            }
+
+            public Predicate<String> monitor() {
+                return cmd -> cmd.contains("conmon") && cmd.contains(run);
+            }
+
+            public String detail() throws IOException {
+                return nmt(d.pid()) + "\n" + mappings(d.pid());
+            }
+        };
+    }
+
+    static List<Sample> workload(Runtime rt, String busybox, List<String> burst, int cycles, int settle, Path logs)
+            throws Exception {
+        CriClient cri = rt.client();
+        List<Sample> out = new ArrayList<>();
+        cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(busybox)).build());
+        Thread.sleep(3000);
+        out.add(sample("idle (busybox pulled)", rt));
+        List<String[]> running = new ArrayList<>();
+        for (int i = 0; i < RUNNING; i++) {
+            running.add(podWithContainer(cri, busybox, logs, "run-" + i));
+        }
+        Thread.sleep(2000);
+        out.add(sample(RUNNING + " running containers", rt));
+        for (String[] pc : running) {
+            remove(cri, pc);
+        }
+        for (String image : burst) {
+            ImageSpec spec = ImageSpec.newBuilder().setImage(image).build();
+            cri.images().withDeadlineAfter(10, TimeUnit.MINUTES).pullImage(PullImageRequest.newBuilder().setImage(spec).build());
+        }
+        for (int i = 0; i < cycles; i++) {
+            remove(cri, podWithContainer(cri, busybox, logs, "cycle-" + i));
+        }
+        for (String image : burst) {
+            cri.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
+        }
+        out.add(sample("after " + burst.size() + " pulls (60 MB each) + " + cycles + " pod cycles", rt));
+        Thread.sleep(settle * 1000L);
+        out.add(sample("settled " + settle + " s later", rt));
+        return out;
+    }
+
+    static String[] podWithContainer(CriClient cri, String image, Path logs, String name) throws IOException {
+        Path dir = Files.createDirectories(logs.resolve(name));
+        PodSandboxConfig pc = PodSandboxConfig.newBuilder()
+                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench-mem")
+                        .setUid(UUID.randomUUID().toString()))
+                .setLogDirectory(dir.toString())
+                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
+                .build();
+        String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc).build()).getPodSandboxId();
+        String ctr = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
+                .setSandboxConfig(pc).setConfig(ContainerConfig.newBuilder()
+                        .setMetadata(ContainerMetadata.newBuilder().setName("c"))
+                        .setImage(ImageSpec.newBuilder().setImage(image))
+                        .addCommand("sleep").addCommand("3600")
+                        .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
+                                LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
+                        .setLogPath("c.log"))
+                .build()).getContainerId();
+        cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(ctr).build());
+        return new String[] {pod, ctr};
+    }
+
+    static void remove(CriClient cri, String[] pc) {
+        cri.runtime().stopContainer(StopContainerRequest.newBuilder().setContainerId(pc[1]).setTimeout(0).build());
+        cri.runtime().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(pc[1]).build());
+        cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pc[0]).build());
+        cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pc[0]).build());
+    }
+
+    static Sample sample(String label, Runtime rt) throws IOException {
+        long[] daemon = ContainerBench.rssPss(Path.of("/proc", Long.toString(rt.pid())));
+        long[] all = ContainerBench.memory(rt.pid(), rt.monitor());
+        int threads = 0;
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(rt.pid()), "status"))) {
+            if (line.startsWith("Threads:")) {
+                threads = Integer.parseInt(line.replaceAll("\\D", ""));
+            }
+        }
+        return new Sample(label, daemon[1], all[1], all[2], threads, rt.detail());
+    }
+
+    static void print(String runtime, List<Sample> samples) {
+        System.out.printf("%n== %s: PSS in MiB%n", runtime);
+        System.out.printf("%-44s %8s %8s %s%n", "when", "daemon", "+monitors", "(processes, daemon threads)");
+        for (Sample s : samples) {
+            System.out.printf("%-44s %8.1f %8.1f (%d, %d)%n", s.label(), s.daemonPss() / 1024.0, s.totalPss() / 1024.0,
+                    s.processes(), s.threads());
+        }
+        for (Sample s : samples) {
+            if (!s.detail().isEmpty()) {
+                System.out.printf("%n-- %s: %s%n%s%n", runtime, s.label(), s.detail());
+            }
+        }
+    }
+
+    private static final Pattern NMT_LINE = Pattern.compile(
+            "^-\\s+(.+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB\\)");
+    private static final Pattern NMT_STACK = Pattern.compile("\\(stack: reserved=(\\d+)KB, committed=(\\d+)KB\\)");
+    private static final Pattern NMT_THREADS = Pattern.compile("\\(threads? #(\\d+)\\)");
+
+    /** The committed memory of each NMT category (jcmd VM.native_memory summary), largest first. */
+    static String nmt(long pid) {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Commands.Result r = Commands.run(jcmd.toString(), Long.toString(pid), "VM.native_memory", "summary");
+        if (r.exitCode() != 0) {
+            return "NMT: jcmd failed: " + r.output().strip();
+        }
+        Map<String, Long> committed = new LinkedHashMap<>();
+        String category = null;
+        String total = "";
+        String threadNote = "";
+        for (String line : r.output().split("\n")) {
+            String t = line.strip();
+            if (t.startsWith("Total: reserved=")) {
+                total = t;
+            }
+            Matcher m = NMT_LINE.matcher(t);
+            if (m.find()) {
+                category = m.group(1).strip();
+                committed.put(category, Long.parseLong(m.group(3)));
+                continue;
+            }
+            Matcher th = NMT_THREADS.matcher(t);
+            if ("Thread".equals(category) && th.find()) {
+                threadNote = th.group(1) + " threads";
+            }
+            Matcher st = NMT_STACK.matcher(t);
+            if ("Thread".equals(category) && st.find()) {
+                threadNote += ", stacks " + kib(Long.parseLong(st.group(2)));
+            }
+        }
+        String threads = threadNote;
+        StringBuilder sb = new StringBuilder("NMT committed (MiB): ");
+        committed.entrySet().stream().filter(e -> e.getValue() >= 256)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> sb.append(e.getKey()).append(' ').append(kib(e.getValue()))
+                        .append(e.getKey().equals("Thread") ? " (" + threads + ")" : "")
+                        .append(e.getKey().equals("Other") ? " (direct buffers)" : "").append(", "));
+        sb.append("\nNMT ").append(total.replaceAll("KB", " KiB"));
+        return sb.toString();
+    }
+
+    private static final Pattern MAPPING = Pattern.compile("[0-9a-f]+-[0-9a-f]+ ");
+
+    /** PSS of the daemon's mappings by kind: anonymous (heap, metaspace, stacks, malloc), libjvm, CDS, others. */
+    static String mappings(long pid) throws IOException {
+        Map<String, Long> pss = new LinkedHashMap<>();
+        String kind = "anonymous";
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps"))) {
+            if (MAPPING.matcher(line).lookingAt()) {
+                String[] f = line.trim().split("\\s+", 6);
+                String path = f.length > 5 ? f[5] : "";
+                kind = path.isEmpty() || path.startsWith("[") ? "anonymous"
+                        : path.endsWith("libjvm.so") ? "libjvm.so"
+                        : path.endsWith(".jsa") || path.endsWith(".aot") || path.endsWith("/modules") ? "CDS/AOT/modules"
+                        : path.endsWith(".jar") ? "jars"
+                        : path.contains(".so") ? "other libraries"
+                        : "other files";
+            } else if (line.startsWith("Pss:")) {
+                pss.merge(kind, Long.parseLong(line.replaceAll("\\D", "")), Long::sum);
+            }
+        }
+        StringBuilder sb = new StringBuilder("PSS by mapping (MiB): ");
+        pss.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> sb.append(e.getKey()).append(' ').append(kib(e.getValue())).append(", "));
+        return sb.substring(0, sb.length() - 2);
+    }
+
+    private static String kib(long k) {
+        return String.format("%.1f", k / 1024.0);
+    }
+
+    private static String version(String binary) {
+        String v = Commands.run(binary, "--version").output().strip();
+        String[] f = v.split("\\s+");
+        return f.length > 2 ? f[2] : v;
+    }
+
+    private static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}
