@@ -10,7 +10,7 @@
 # "INSTALLER INSTALLED", "OOM KILL COUNTED" and "INSTALLER UNDONE" as each part holds.
 set -euo pipefail
 rendered=$1 deb=$2 crictl=$3
-step() { echo "== $*"; }
+step() { echo "== $(date +%T) $*"; }
 die() { echo "FAILED: $*" >&2; cat /tmp/installer.log >&2 || true; journalctl -u berth --no-pager -n 40 >&2 || true; exit 1; }
 set -a; . "$rendered/pod.env"; set +a
 cri() { "$crictl" --runtime-endpoint "unix://$BERTH_SOCKET" --timeout 60s "$@"; }
@@ -36,6 +36,16 @@ systemctl daemon-reload
 systemctl start kubelet.service
 for _ in $(seq 1 30); do [ -s /run/kubelet-starts ] && break; sleep 1; done
 [ "$(grep -c . /run/kubelet-starts)" = 1 ] || die "stand-in kubelet did not start"
+
+# This node is emulated (no KVM): apt reading the build host's full package lists and man-db
+# re-indexing took minutes there. The node's dependencies are installed (dpkg's status knows them),
+# so the lists can be empty; the installer's apt-get runs in this same mount namespace (PID 1's).
+rm -f /var/lib/man-db/auto-update
+mount -t tmpfs apt-lists /var/lib/apt/lists && mkdir -p /var/lib/apt/lists/partial
+mount -t tmpfs apt-cache /var/cache/apt && mkdir -p /var/cache/apt/archives/partial
+# berth's JVM can take over 2 min to start under emulation on a loaded host; the unit allows 120 s.
+mkdir -p /etc/systemd/system/berth.service.d
+printf '[Service]\nTimeoutStartSec=600\n' > /etc/systemd/system/berth.service.d/emulated-node.conf
 
 # The registry the OOM step below pulls from, on the guest's loopback (berth reads this file; the
 # installer leaves it alone).
@@ -128,11 +138,12 @@ JSON
   port=$(sed -n '/^http:/,/^[a-z]/s/^  port: *//p' /etc/berth/config.yaml)
   for _ in $(seq 1 30); do
     curl -sf -H 'Accept: text/plain; version=0.0.4' "http://127.0.0.1:${port:-10360}/metrics" > /tmp/metrics.txt || true
-    grep -qE '^berth_container_oom_kills_total\{handler="runc"\} [1-9]' /tmp/metrics.txt && break
+    grep -qE '^berth_container_oom_kills_total\{handler="runc",?\} [1-9]' /tmp/metrics.txt && break
     sleep 1
   done
   grep '^berth_container_oom_kills_total' /tmp/metrics.txt || true
-  grep -qE '^berth_container_oom_kills_total\{handler="runc"\} 1(\.0)?$' /tmp/metrics.txt \
+  # (text format 0.0.4 allows a comma after the last label; berth's exporter writes one)
+  grep -qE '^berth_container_oom_kills_total\{handler="runc",?\} 1(\.0)?$' /tmp/metrics.txt \
     || { echo "berth_container_oom_kills_total{handler=\"runc\"} is not 1"; exit 1; }
   cri rmp -f "$pod" >/dev/null
 )

@@ -27,8 +27,9 @@ import runtime.v1.PullImageRequest;
 
 /**
  * berth's /metrics after real work (a pod on the bridge network, a container started, a pod
- * removed, a failed pull): Debian's {@code promtool check metrics} finds nothing to say, every
- * metric the README lists is there, and histograms carry the few explicit buckets (1 ms .. 2 min).
+ * removed, a failed pull): Debian's {@code promtool check metrics} finds nothing to say, the
+ * README's table lists every berth metric of the scrape and each it lists is there, and histograms
+ * carry the few explicit buckets (1 ms .. 2 min).
  */
 class MetricsExpositionTest {
     static final Path PROMTOOL = Path.of("/usr/bin/promtool");
@@ -86,7 +87,19 @@ class MetricsExpositionTest {
         }
         assertTrue(!text.contains("berth_image_count"), "no gauge named *_count");
 
-        for (String name : readmeMetrics()) {
+        List<String> listed = readmeMetrics();
+        // ... and the other way: every berth_* series of the scrape belongs to a metric the README lists
+        // (a histogram's _bucket, _count, _sum and its timer's _max gauge go with it).
+        Matcher series = Pattern.compile("^(berth_[a-z_]+)[{ ]", Pattern.MULTILINE).matcher(text);
+        Set<String> unlisted = new TreeSet<>();
+        while (series.find()) {
+            String name = series.group(1);
+            if (!listed.contains(name) && !listed.contains(name.replaceFirst("_(bucket|count|sum|max|created)$", ""))) {
+                unlisted.add(name);
+            }
+        }
+        assertEquals(Set.of(), unlisted, "berth metrics the README's table does not list");
+        for (String name : listed) {
             assertTrue(Pattern.compile("^" + Pattern.quote(name) + "(_bucket|_count|_sum)?[{ ]", Pattern.MULTILINE).matcher(text).find()
                     || name.equals("berth_container_oom_kills_total") && !oomTried
                     || name.equals("berth_cri_events_subscribers_dropped_total"),
