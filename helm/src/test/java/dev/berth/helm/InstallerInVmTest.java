@@ -92,7 +92,7 @@ class InstallerInVmTest {
         // registry data (a few MiB) goes beside the rendered files, which it sees read-only.
         Path registry = work.resolve("registry-data");
         copyTree(REGISTRY_DATA, registry);
-        // One run took 11 min on the 2-core build machine at load ~17 (each step is timed in vm.out).
+        // Runs took 7 to 12 min on the 2-core build machine at load up to ~17 (each step is timed in vm.out).
         vmOut = VmRun.run(work.resolve("vm.out"), 17, "--systemd", "--timeout", "960",
                 // berth's overlay mounts need an upper layer that is not the guest's own overlay root
                 "--tmpfs", "/var/lib/berth",
