@@ -60,6 +60,9 @@ public final class StatsBench {
             Result berth = null;
             try (BerthDaemon d = BerthDaemon.start()) {
                 berth = run("berth", d.client(), image, pods, perPod, calls, d.base().resolve("logs"));
+                // berth removes each pod's cgroup with the pod; the parent named in the configs is the bench's
+                d.namespace().run("sh", "-c", "find /sys/fs/cgroup/stats-bench-berth -depth -type d -exec rmdir {} + "
+                        + "2>/dev/null; true");
             }
             Result ref = null;
             if (ReferenceContainerd.available()) {
