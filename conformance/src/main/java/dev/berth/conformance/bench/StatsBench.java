@@ -78,6 +78,11 @@ public final class StatsBench {
                     ref = run("containerd", c.client(), image, pods, perPod, calls, logs);
                 } catch (io.grpc.StatusRuntimeException e) {
                     System.out.println("containerd could not run the benchmark: " + e.getStatus());
+                } finally {
+                    // the reference's cgroupfs driver made the bench's parent in the host's cgroup2 view
+                    dev.berth.conformance.harness.Commands.run("sh", "-c", "for d in /sys/fs/cgroup/stats-bench-containerd "
+                            + "/sys/fs/cgroup/unified/stats-bench-containerd; do [ -d $d ] && find $d -depth -type d "
+                            + "-exec rmdir {} + 2>/dev/null; done; true");
                 }
             } else {
                 System.out.println("the reference containerd is not available: berth alone");
