@@ -71,6 +71,8 @@ class ImageServiceCriTest {
     /** Why containerd is not there although the tests need it (the containerd cases fail with it). */
     private String containerdMissing;
     private Path refRoot;
+    /** The registries.conf pointing berth at the test registry (a temp file, removed afterwards). */
+    private Path conf;
     private TestImages.Pushed busybox;
     private TestImages.Pushed zstd;
     private TestImages.Pushed withUid;
@@ -101,7 +103,7 @@ class ImageServiceCriTest {
                 .layer(new Layer().randomFile("/big2", 40L << 20, 12))
                 .push(reg, "test/big", "v1");
 
-        Path conf = Files.createTempFile("berth-registries-", ".conf");
+        conf = Files.createTempFile("berth-registries-", ".conf");
         Files.writeString(conf, """
                 [[registry]]
                 location = "docker.io"
@@ -137,7 +139,10 @@ class ImageServiceCriTest {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws java.io.IOException {
+        if (conf != null) {
+            Files.deleteIfExists(conf);
+        }
         if (containerd != null) {
             containerd.close();
             deleteTree(refRoot);
