@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,12 +26,17 @@ public final class StepBreakdown {
 
     /** Median per step of every {@code call} line of the log, in the order steps first appear. */
     public static Map<String, Double> medians(Path log, String call) throws IOException {
+        return medians(log, call, line -> true);
+    }
+
+    /** As {@link #medians(Path, String)}, over the lines {@code which} accepts (e.g. naming certain ids). */
+    public static Map<String, Double> medians(Path log, String call, Predicate<String> which) throws IOException {
         Map<String, List<Double>> samples = new LinkedHashMap<>();
         String marker = call + " ";
         for (String line : Files.readAllLines(log)) {
             int at = line.indexOf(marker);
             int steps = line.indexOf(" steps ms:");
-            if (at < 0 || steps < at) {
+            if (at < 0 || steps < at || !which.test(line)) {
                 continue;
             }
             Matcher m = STEP.matcher(line.substring(steps));
