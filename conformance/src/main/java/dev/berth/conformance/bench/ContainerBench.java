@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.function.Predicate;
 import runtime.v1.ContainerConfig;
 import runtime.v1.ContainerMetadata;
 import runtime.v1.CreateContainerRequest;
@@ -66,7 +65,7 @@ public final class ContainerBench {
                 long pid = d.pid();
                 String run = d.run().toString();
                 berth = run(d.client(), image, pods, d.base().resolve("logs"),
-                        () -> memory(pid, cmd -> cmd.contains("conmon") && cmd.contains(run)));
+                        () -> ProcessMemory.total(pid, cmd -> cmd.contains("conmon") && cmd.contains(run)));
                 StepBreakdown.print(d.log(), "RunPodSandbox", "CreateContainer", "StartContainer",
                         "StopPodSandbox", "RemovePodSandbox");
             } catch (io.grpc.StatusRuntimeException e) {
@@ -79,7 +78,7 @@ public final class ContainerBench {
                             System.getenv().getOrDefault("REF_ROOT", "/tmp/containerd-ref"), "containerd.pid")).strip());
                     Path logs = Files.createTempDirectory("bench-containerd-logs");
                     ref = run(c.client(), image, pods, logs,
-                            () -> memory(pid, cmd -> cmd.contains("containerd-shim-runc-v2")
+                            () -> ProcessMemory.total(pid, cmd -> cmd.contains("containerd-shim-runc-v2")
                                     && cmd.contains(c.endpoint().replace("unix://", ""))));
                 }
             }
@@ -150,51 +149,6 @@ public final class ContainerBench {
             t.get("RemovePodSandbox").add((t4 - t3) / 1000);
         }
         return new Result(t, mem20, mem50);
-    }
-
-    /** {rss kB, pss kB, process count} of the daemon plus every process whose command line matches. */
-    static long[] memory(long daemonPid, Predicate<String> perContainer) throws IOException {
-        long rss = 0;
-        long pss = 0;
-        long n = 0;
-        try (var procs = Files.list(Path.of("/proc"))) {
-            for (Path p : procs.toList()) {
-                String name = p.getFileName().toString();
-                if (!name.chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                String cmd;
-                try {
-                    cmd = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
-                } catch (IOException gone) {
-                    continue;
-                }
-                if (Long.parseLong(name) == daemonPid || perContainer.test(cmd)) {
-                    long[] m = rssPss(p);
-                    rss += m[0];
-                    pss += m[1];
-                    n++;
-                }
-            }
-        }
-        return new long[] {rss, pss, n};
-    }
-
-    static long[] rssPss(Path proc) {
-        long rss = 0;
-        long pss = 0;
-        try {
-            for (String line : Files.readAllLines(proc.resolve("smaps_rollup"))) {
-                if (line.startsWith("Rss:")) {
-                    rss = Long.parseLong(line.replaceAll("\\D", ""));
-                } else if (line.startsWith("Pss:")) {
-                    pss = Long.parseLong(line.replaceAll("\\D", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // process ended
-        }
-        return new long[] {rss, pss};
     }
 
     static long pct(List<Long> v, double p) {

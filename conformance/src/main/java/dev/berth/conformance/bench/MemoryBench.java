@@ -139,15 +139,8 @@ public final class MemoryBench {
                 return;
             }
             if (ReferenceContainerd.available()) {
-                Path refRoot = Path.of("/tmp/berth-bench-mem-ref-" + ProcessHandle.current().pid());
-                Map<String, String> env = new LinkedHashMap<>();
-                env.put("REF_ROOT", refRoot.toString());
-                env.put("REF_RUN", "/run/berth-bench-mem-ref-" + ProcessHandle.current().pid());
-                env.put("REF_BRIDGE", "refmem0");
-                env.put("REF_SUBNET", "10.95.0.0/16");
-                env.put("REF_CGROUP_PARENT", "berth-bench-mem-ref");
-                env.put("REF_REGISTRY", reg.host());
-                env.put("REF_NO_INSTALL", "1");
+                Map<String, String> env = ReferenceContainerd.benchEnv("bench-mem", "10.95.0.0/16", reg.host());
+                Path refRoot = Path.of(env.get("REF_ROOT"));
                 String binary = System.getenv().getOrDefault("REF_CONTAINERD", "/usr/bin/containerd");
                 env.put("REF_CONTAINERD", binary);
                 try (ReferenceContainerd c = ReferenceContainerd.start(env)) {
@@ -266,12 +259,12 @@ public final class MemoryBench {
     }
 
     static Sample sample(String label, Runtime rt) throws IOException {
-        long[] daemon = ContainerBench.rssPss(Path.of("/proc", Long.toString(rt.pid())));
-        long[] all = ContainerBench.memory(rt.pid(), rt.monitor());
+        long[] daemon = ProcessMemory.rssPss(Path.of("/proc", Long.toString(rt.pid())));
+        long[] all = ProcessMemory.total(rt.pid(), rt.monitor());
         int threads = 0;
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(rt.pid()), "status"))) {
             if (line.startsWith("Threads:")) {
-                threads = Integer.parseInt(line.replaceAll("\\D", ""));
+                threads = (int) ProcessMemory.number(line);
             }
         }
         return new Sample(label, daemon[1], all[1], all[2], threads, rt.detail());
@@ -355,7 +348,7 @@ public final class MemoryBench {
                         : path.contains(".so") ? "other libraries"
                         : "other files";
             } else if (line.startsWith("Pss:")) {
-                pss.merge(kind, Long.parseLong(line.replaceAll("\\D", "")), Long::sum);
+                pss.merge(kind, ProcessMemory.number(line), Long::sum);
             }
         }
         StringBuilder sb = new StringBuilder("PSS by mapping (MiB): ");

@@ -76,15 +76,8 @@ public final class PullBenchmark {
             if (System.getenv("BENCH_BERTH_ONLY") != null) {
                 System.out.println("BENCH_BERTH_ONLY is set: containerd column skipped");
             } else if (ReferenceContainerd.available()) {
-                Path refRoot = Path.of("/tmp/berth-bench-ref-" + ProcessHandle.current().pid());
-                Map<String, String> env = new LinkedHashMap<>();
-                env.put("REF_ROOT", refRoot.toString());
-                env.put("REF_RUN", "/run/berth-bench-ref-" + ProcessHandle.current().pid());
-                env.put("REF_BRIDGE", "refbench0");
-                env.put("REF_SUBNET", "10.94.0.0/16");
-                env.put("REF_CGROUP_PARENT", "berth-bench-ref");
-                env.put("REF_REGISTRY", reg.host());
-                env.put("REF_NO_INSTALL", "1");
+                Map<String, String> env = ReferenceContainerd.benchEnv("bench", "10.94.0.0/16", reg.host());
+                Path refRoot = Path.of(env.get("REF_ROOT"));
                 try (ReferenceContainerd containerd = ReferenceContainerd.start(env)) {
                     long pid = Long.parseLong(Files.readString(refRoot.resolve("containerd.pid")).strip());
                     results.put("containerd " + containerdVersion(), timeAll(containerd.client(), images, runs, pid));

@@ -50,6 +50,26 @@ public final class ReferenceContainerd implements AutoCloseable {
         return new ReferenceContainerd(env, lines[lines.length - 1].trim());
     }
 
+    /**
+     * The settings of a benchmark's private instance beside berth: root and run directories of
+     * this JVM's own ({@code /tmp/berth-NAME-ref-PID}), a bridge on {@code subnet} named after the
+     * name's last word (an interface name holds at most 15 characters), cgroup parent
+     * {@code berth-NAME-ref}, images from {@code registry}, and never an apt-get. Mutable, for
+     * callers that add to it.
+     */
+    public static Map<String, String> benchEnv(String name, String subnet, String registry) {
+        long pid = ProcessHandle.current().pid();
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("REF_ROOT", "/tmp/berth-" + name + "-ref-" + pid);
+        env.put("REF_RUN", "/run/berth-" + name + "-ref-" + pid);
+        env.put("REF_BRIDGE", "ref" + name.substring(name.lastIndexOf('-') + 1) + "0");
+        env.put("REF_SUBNET", subnet);
+        env.put("REF_CGROUP_PARENT", "berth-" + name + "-ref");
+        env.put("REF_REGISTRY", registry);
+        env.put("REF_NO_INSTALL", "1");
+        return env;
+    }
+
     private static Commands.Result runScript(Map<String, String> env, String verb) {
         List<String> cmd = new ArrayList<>(List.of("env"));
         env.forEach((k, v) -> cmd.add(k + "=" + v));

@@ -14,16 +14,12 @@ import dev.berth.runtime.cgroup.CgroupManager;
 import dev.berth.runtime.cgroup.CgroupfsDriver;
 import dev.berth.runtime.container.ContainerRecord.Phase;
 import dev.berth.runtime.monitor.Conmon;
-import dev.berth.runtime.oci.OciFeatures;
-import dev.berth.runtime.oci.OciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,109 +34,22 @@ import runtime.v1.ImageSpec;
  * No root needed.
  */
 class ContainerOrchestrationTest {
-    /** How the fake conmon behaves at the next create. */
-    enum Monitor { WORKS, RUNTIME_FAILS, RUNTIME_FAILS_INIT_ORPHANED, SAYS_NOTHING }
-
     @TempDir
     Path tmp;
 
     private final FakeLinuxHost host = new FakeLinuxHost();
-    private final List<String> runtimeCalls = new ArrayList<>();
-    private volatile Monitor monitor = Monitor.WORKS;
-    private volatile boolean startFails;
+    private final FakeConmon conmon = FakeConmon.install(host);
+    private FakeOciRuntime runtime;
     private StateStore store;
     private Path cgroupRoot;
     private ContainerService service;
 
-    /** The runtime as berth drives it after create: start, kill, delete, state, against the fake processes. */
-    private final class FakeRuntime implements OciRuntime {
-        @Override
-        public String handler() {
-            return "runc";
-        }
-
-        @Override
-        public Path binary() {
-            return Path.of("/usr/sbin/runc");
-        }
-
-        @Override
-        public Path root() {
-            return tmp.resolve("run/runc");
-        }
-
-        @Override
-        public OciFeatures features() {
-            return OciFeatures.NONE;
-        }
-
-        @Override
-        public void start(String id) {
-            runtimeCalls.add("start " + id);
-            if (startFails) {
-                throw BerthException.internal("runc start: exec: \"nope\": executable file not found", null);
-            }
-        }
-
-        @Override
-        public void kill(String id, String signal) {
-            runtimeCalls.add("kill " + id + " " + signal);
-            if (host.processes().find("runc-init " + id).isEmpty()) {
-                return;
-            }
-            // the init dies; its monitor records the exit code and exits, as conmon does
-            try {
-                Files.writeString(Files.createDirectories(tmp.resolve("run/exits")).resolve(id), "137");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            host.processes().find("-c " + id).forEach(host.processes()::end);
-        }
-
-        @Override
-        public void delete(String id, boolean force) {
-            runtimeCalls.add("delete " + id);
-        }
-
-        @Override
-        public Optional<OciState> state(String id) {
-            List<Integer> init = host.processes().find("runc-init " + id);
-            return Optional.of(new OciState(init.isEmpty() ? "stopped" : "running", init.isEmpty() ? 0 : init.get(0)));
-        }
-
-        @Override
-        public void update(String id, Path resourcesJson) {}
-
-        @Override
-        public List<String> execCommand(String id, Path processJson, Path pidFile) {
-            return List.of();
-        }
-    }
-
     @BeforeEach
     void setUp() throws IOException {
-        // conmon daemonizes a monitor (its cmdline names the persist dir, its pid goes to -P) which
-        // runs "runc create"; it reports the container's init pid, or -1 and the runtime's error
-        host.processes().program("conmon", (procs, pid, argv, env) -> {
-            String id = argv.get(argv.indexOf("-c") + 1);
-            int mon = procs.add(0, argv);
-            try {
-                Files.writeString(Path.of(argv.get(argv.indexOf("-P") + 1)), Integer.toString(mon));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            // the runtime puts its init into the container's cgroup; an init orphaned by a dying
-            // runtime is reparented away from the monitor, so only the cgroup still finds it
-            int init = procs.add(monitor == Monitor.RUNTIME_FAILS_INIT_ORPHANED ? 0 : mon, List.of("runc-init", id));
-            host.cgroups(cgroupRoot).write("/pod1/berth-" + id + "/cgroup.procs", Integer.toString(init));
-            return switch (monitor) {
-                case WORKS -> "{\"data\": " + init + "}";
-                // the runtime failed with its init left behind, and the monitor is still there
-                case RUNTIME_FAILS, RUNTIME_FAILS_INIT_ORPHANED -> "{\"data\": -1, \"message\": \"runc create failed: unable to start container "
-                        + "process: exec: \\\"nope\\\": executable file not found\"}";
-                case SAYS_NOTHING -> "";
-            };
-        });
+        // the runtime puts its init into the container's cgroup
+        conmon.onInit = (id, init) -> host.cgroups(cgroupRoot).write("/pod1/berth-" + id + "/cgroup.procs",
+                Integer.toString(init));
+        runtime = new FakeOciRuntime("runc", tmp.resolve("run"), host);
         store = StateStore.open(tmp.resolve("state"));
         cgroupRoot = tmp.resolve("cgroup");
         host.cgroups(cgroupRoot).given("/pod1"); // the pod's, made by RunPodSandbox
@@ -159,7 +68,7 @@ class ContainerOrchestrationTest {
     private ContainerService newService(TestFixtures.Images images, TestFixtures.Pods pods) {
         this.images = images;
         this.pods = pods;
-        return new ContainerService(store, images, pods, new OciRuntimes(List.of(new FakeRuntime()), "runc"),
+        return new ContainerService(store, images, pods, new OciRuntimes(List.of(runtime), "runc"),
                 new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("run/exits"), tmp.resolve("run/attach"),
                         host.processes()),
                 new CgroupManager(host, cgroupRoot, new CgroupfsDriver(), true),
@@ -195,7 +104,7 @@ class ContainerOrchestrationTest {
         assertNothingLeft();
         // the name is free again
         host.clearFailures();
-        monitor = Monitor.WORKS;
+        conmon.outcome = FakeConmon.Outcome.WORKS;
         String id = service.create("pod1", config("c"));
         assertEquals(Phase.CREATED, service.status(id).phase());
     }
@@ -223,7 +132,7 @@ class ContainerOrchestrationTest {
 
     @Test
     void runtimeFailureUnderConmonKillsTheMonitorAndUndoesTheRoot() throws IOException {
-        monitor = Monitor.RUNTIME_FAILS;
+        conmon.outcome = FakeConmon.Outcome.RUNTIME_FAILS;
         assertCreateFailsAndLeavesNothing("runc create failed");
         assertTrue(host.calls("processes.kill").stream().anyMatch(c -> c.arg(1).equals("9")),
                 "the lingering monitor got SIGKILL");
@@ -231,7 +140,7 @@ class ContainerOrchestrationTest {
 
     @Test
     void conmonThatSaysNothingIsReportedAndUndone() throws IOException {
-        monitor = Monitor.SAYS_NOTHING;
+        conmon.outcome = FakeConmon.Outcome.SAYS_NOTHING;
         assertCreateFailsAndLeavesNothing("without reporting a pid");
     }
 
@@ -257,7 +166,7 @@ class ContainerOrchestrationTest {
 
     @Test
     void runtimeInitOrphanedInTheCgroupIsKilledThroughIt() throws IOException {
-        monitor = Monitor.RUNTIME_FAILS_INIT_ORPHANED;
+        conmon.outcome = FakeConmon.Outcome.RUNTIME_FAILS_INIT_ORPHANED;
         assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
         assertTrue(host.calls("cgroups.write").stream().anyMatch(c -> c.arg(0).endsWith("/cgroup.kill")),
                 host.calls("cgroups.write").toString());
@@ -267,7 +176,7 @@ class ContainerOrchestrationTest {
     @Test
     void withoutCgroupKillTheOrphanIsKilledByPid() throws IOException {
         host.cgroups(cgroupRoot).withoutKillFile(); // a kernel before 5.14
-        monitor = Monitor.RUNTIME_FAILS_INIT_ORPHANED;
+        conmon.outcome = FakeConmon.Outcome.RUNTIME_FAILS_INIT_ORPHANED;
         assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
         // the runtime's init is the one process put into the container's cgroup
         int init = host.calls("cgroups.write").stream().filter(c -> c.arg(0).endsWith("/cgroup.procs"))
@@ -279,7 +188,7 @@ class ContainerOrchestrationTest {
 
     @Test
     void cgroupThatStaysBusyKeepsTheRecordForARetriedRemoval() throws IOException {
-        monitor = Monitor.RUNTIME_FAILS;
+        conmon.outcome = FakeConmon.Outcome.RUNTIME_FAILS;
         host.failWhen("cgroups.rmdir", c -> c.arg(0).contains("berth-"), Errno.EBUSY);
         BerthException e = assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
         assertTrue(e.getMessage().contains("runc create failed"), e.getMessage());
@@ -307,7 +216,7 @@ class ContainerOrchestrationTest {
 
     @Test
     void rootThatCannotBeUnmountedIsNeverDeleted() throws IOException {
-        monitor = Monitor.RUNTIME_FAILS;
+        conmon.outcome = FakeConmon.Outcome.RUNTIME_FAILS;
         host.failWhen("mounts.unmount", c -> c.arg(0).endsWith("rootfs"), Errno.EBUSY);
         assertThrows(BerthException.class, () -> service.create("pod1", config("c")));
         // the image's layers below a mounted root must never be walked into and deleted
@@ -321,7 +230,7 @@ class ContainerOrchestrationTest {
     @Test
     void startFailureIsRecordedAsAnExitNotLeftCreated() {
         String id = service.create("pod1", config("c"));
-        startFails = true;
+        runtime.startFails = true;
         BerthException e = assertThrows(BerthException.class, () -> service.start(id));
         assertTrue(e.getMessage().contains("executable file not found"), e.getMessage());
         ContainerRecord r = service.status(id);
@@ -346,13 +255,10 @@ class ContainerOrchestrationTest {
 
     @Test
     void recoveryReportsAContainerWhoseMonitorAndProcessDiedAsExited() {
-        String id = service.create("pod1", config("c"));
-        service.start(id);
-        String other = service.create("pod1", config("other"));
-        service.start(other);
+        String id = started("c");
+        String other = started("other");
         // the node lost both processes while the daemon was down: no exit file was written
-        int mon = Integer.parseInt(readPid(id));
-        host.processes().end(mon);
+        endMonitor(id);
 
         ContainerService restarted = newService(images, pods);
         restarted.recover();
@@ -366,12 +272,10 @@ class ContainerOrchestrationTest {
 
     @Test
     void aContainerKilledWithItsMonitorIsReportedExitedByStatusAndList() {
-        String id = service.create("pod1", config("c"));
-        service.start(id);
-        String other = service.create("pod1", config("other"));
-        service.start(other);
+        String id = started("c");
+        String other = started("other");
         // kill -9 of the monitor and of the container: nothing will ever write an exit file
-        host.processes().end(Integer.parseInt(readPid(id)));
+        endMonitor(id);
 
         ContainerRecord r = service.status(id);
         assertEquals(Phase.EXITED, r.phase(), "ContainerStatus while the daemon runs");
@@ -384,12 +288,10 @@ class ContainerOrchestrationTest {
 
     @Test
     void aContainerWhoseMonitorAloneWasKilledStaysRunning() {
-        String id = service.create("pod1", config("c"));
-        service.start(id);
-        int mon = Integer.parseInt(readPid(id));
-        int init = host.processes().children(mon).get(0);
+        String id = started("c");
+        int init = host.processes().children(monitorPid(id)).get(0);
         host.processes().reparent(init, 1);
-        host.processes().end(mon);
+        endMonitor(id);
 
         assertEquals(Phase.RUNNING, service.status(id).phase(), "its process lives on");
         host.processes().end(init);
@@ -398,10 +300,8 @@ class ContainerOrchestrationTest {
 
     @Test
     void recoveryTakesTheExitCodeConmonRecorded() throws IOException {
-        String id = service.create("pod1", config("c"));
-        service.start(id);
-        int mon = Integer.parseInt(readPid(id));
-        host.processes().end(mon);
+        String id = started("c");
+        endMonitor(id);
         Files.writeString(tmp.resolve("run/exits").resolve(id), "137");
 
         ContainerService restarted = newService(images, pods);
@@ -413,10 +313,22 @@ class ContainerOrchestrationTest {
         assertEquals("Error", r.reason());
     }
 
-    private String readPid(String id) {
+    /** A container created and started in pod1. */
+    private String started(String name) {
+        String id = service.create("pod1", config(name));
+        service.start(id);
+        return id;
+    }
+
+    /** The container's monitor dies as by kill -9 (its descendants with it): no exit file is written. */
+    private void endMonitor(String id) {
+        host.processes().end(monitorPid(id));
+    }
+
+    private int monitorPid(String id) {
         try {
-            return Files.readString(ContainerPaths.of(tmp.resolve("containers"), id).persist().resolve("conmon.pid"))
-                    .strip();
+            return Integer.parseInt(Files.readString(ContainerPaths.of(tmp.resolve("containers"), id).persist()
+                    .resolve("conmon.pid")).strip());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

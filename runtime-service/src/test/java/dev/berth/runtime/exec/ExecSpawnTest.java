@@ -8,18 +8,15 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.linux.Errno;
 import dev.berth.linux.testing.FakeLinuxHost;
-import dev.berth.linux.testing.FakeProcesses;
+import dev.berth.runtime.container.FakeConmon;
+import dev.berth.runtime.container.FakeOciRuntime;
 import dev.berth.runtime.monitor.Conmon;
-import dev.berth.runtime.oci.OciFeatures;
 import dev.berth.runtime.oci.OciRuntime;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,58 +35,15 @@ class ExecSpawnTest {
     private ExecRunner runner;
     private Path configJson;
     private Path workDir;
-    /** The pid the fake gave the last conmon spawned. */
-    private final AtomicReference<Integer> lastConmon = new AtomicReference<>();
-
-    private final OciRuntime runtime = new OciRuntime() {
-        @Override
-        public String handler() {
-            return "runc";
-        }
-
-        @Override
-        public Path binary() {
-            return Path.of("/usr/sbin/runc");
-        }
-
-        @Override
-        public Path root() {
-            return tmp.resolve("run/runc");
-        }
-
-        @Override
-        public OciFeatures features() {
-            return OciFeatures.NONE;
-        }
-
-        @Override
-        public void start(String id) {}
-
-        @Override
-        public void kill(String id, String signal) {}
-
-        @Override
-        public void delete(String id, boolean force) {}
-
-        @Override
-        public Optional<OciState> state(String id) {
-            return Optional.of(new OciState("running", 4242));
-        }
-
-        @Override
-        public void update(String id, Path resourcesJson) {}
-
-        @Override
-        public List<String> execCommand(String id, Path processJson, Path pidFile) {
-            return List.of();
-        }
-    };
+    private final FakeConmon fakeConmon = FakeConmon.install(host);
+    private OciRuntime runtime;
 
     @BeforeEach
     void setUp() throws IOException {
         conmon = new Conmon(Path.of("/usr/bin/conmon"), tmp.resolve("run/exits"), tmp.resolve("run/attach"),
                 host.processes());
         runner = new ExecRunner(conmon, 1 << 20);
+        runtime = new FakeOciRuntime("runc", tmp.resolve("run"), host);
         configJson = Files.writeString(tmp.resolve("config.json"),
                 "{\"process\": {\"args\": [\"sh\"], \"env\": [\"PATH=/bin\"], \"cwd\": \"/\"}}");
         workDir = Files.createDirectories(tmp.resolve("work"));
@@ -123,14 +77,7 @@ class ExecSpawnTest {
 
     /** A conmon that writes {@code stdout} to the command's stdout and {@code sync} to its sync pipe. */
     private void conmonSays(String stdout, String sync) {
-        host.processes().program("conmon", (procs, pid, argv, env) -> {
-            lastConmon.set(pid);
-            Map<Integer, Integer> fds = procs.fdsOf(pid);
-            if (stdout != null && fds.containsKey(1)) {
-                FakeProcesses.write(fds.get(1), stdout);
-            }
-            return sync;
-        });
+        fakeConmon.execReplies(stdout, null, sync);
     }
 
     @Test
@@ -180,7 +127,7 @@ class ExecSpawnTest {
 
         assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind(), e.getMessage());
         assertTrue(e.getMessage().contains("container c1 is not running"), e.getMessage());
-        int monitor = lastConmon.get();
+        int monitor = fakeConmon.lastPid();
         assertTrue(host.calls("processes.waitFor").stream().anyMatch(c -> c.arg(0).equals(Integer.toString(monitor))),
                 "the exec conmon " + monitor + " was reaped: " + host.calls("processes."));
         assertEquals(List.of(), host.calls("processes.killTree"), "no process ran, so no tree was killed");
@@ -190,17 +137,13 @@ class ExecSpawnTest {
     @Test
     void conmonThatSaysNothingFailsTheExecWithTheRuntimesWords() throws IOException {
         // the runtime's complaint goes to the process's stderr with passthrough; conmon dies silent
-        host.processes().program("conmon", (procs, p, argv, env) -> {
-            lastConmon.set(p);
-            FakeProcesses.write(procs.fdsOf(p).get(2), "runc exec: container_linux.go: no such process\n");
-            return null;
-        });
+        fakeConmon.execReplies(null, "runc exec: container_linux.go: no such process\n", null);
 
         BerthException e = assertThrows(BerthException.class, this::exec);
 
         assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind(), e.getMessage());
         assertTrue(e.getMessage().contains("no such process"), e.getMessage());
-        assertTrue(host.calls("processes.waitFor").stream().anyMatch(c -> c.arg(0).equals(lastConmon.get().toString())));
+        assertTrue(host.calls("processes.waitFor").stream().anyMatch(c -> c.arg(0).equals(fakeConmon.lastPid().toString())));
         assertEquals(List.of(), host.processes().live());
     }
 }

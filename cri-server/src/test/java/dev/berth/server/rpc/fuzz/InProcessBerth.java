@@ -8,8 +8,8 @@ import dev.berth.linux.host.LinuxHost;
 import dev.berth.linux.net.NetCommand;
 import dev.berth.linux.testing.FakeLinuxHost;
 import dev.berth.runtime.container.ContainerService;
-import dev.berth.runtime.oci.OciFeatures;
-import dev.berth.runtime.oci.OciRuntime;
+import dev.berth.runtime.container.FakeConmon;
+import dev.berth.runtime.container.FakeOciRuntime;
 import dev.berth.runtime.oci.OciRuntimes;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigLoader;
@@ -44,9 +44,10 @@ import java.util.stream.Stream;
  * {@code dev.berth.server.wiring}, the real handlers with their {@code @Inject} fields), but over
  * the recording {@link FakeLinuxHost} and a temporary state root: no mount, namespace, veth,
  * iptables rule, cgroup or process of the host is touched, whatever a request asks for (host
- * network, privileged, host path mounts of /, sysctls). conmon and the OCI runtime are fakes that
- * "create" a process in the fake process table; the pod network is a fake CNI plugin answered by
- * the fake host's command table. Registry traffic goes to a proxy on a closed loopback port.
+ * network, privileged, host path mounts of /, sysctls). conmon and the OCI runtime are fakes
+ * (runtime-service's test fixtures {@link FakeConmon} and {@link FakeOciRuntime}) that "create" a
+ * process in the fake process table; the pod network is a fake CNI plugin answered by the fake
+ * host's command table. Registry traffic goes to a proxy on a closed loopback port.
  *
  * <p>A small reflective injector stands in for ArC (there is no Quarkus test runtime here): a type
  * is taken from the overrides, else from a producer method of the wiring classes, else built with
@@ -85,12 +86,13 @@ final class InProcessBerth implements AutoCloseable {
         env.put("BERTH_HTTP_PORT", "0");
         config = ConfigLoader.load(root.resolve("no-config.yaml"), false, env);
         fakeNetwork();
-        fakeConmon();
+        FakeConmon.install(host);
         beans.put(BerthConfig.class, config);
         beans.put(LinuxHost.class, host);
         beans.put(FakeLinuxHost.class, host);
         beans.put(MeterRegistry.class, new SimpleMeterRegistry());
-        beans.put(OciRuntimes.class, new OciRuntimes(List.of(new FakeRuntime("runc"), new FakeRuntime("crun")), "runc"));
+        beans.put(OciRuntimes.class, new OciRuntimes(List.of(new FakeOciRuntime("runc", root.resolve("run"), host),
+                new FakeOciRuntime("crun", root.resolve("run"), host)), "runc"));
         for (String name : List.of("CoreProducers", "HostProducers", "SandboxProducers", "ContainerProducers",
                 "ImageProducers", "StreamProducers", "StatsProducers")) {
             producers.add(construct(Class.forName("dev.berth.server.wiring." + name)));
@@ -162,94 +164,6 @@ final class InProcessBerth implements AutoCloseable {
                 }
             }
         });
-    }
-
-    /**
-     * conmon: a create daemonizes a monitor (pid to -P) which "runs the runtime" and reports the
-     * container's init pid; an exec monitor (-e) reports its process' pid and exit 0 at once.
-     */
-    private void fakeConmon() {
-        host.processes().program("conmon", (procs, pid, argv, env) -> {
-            String id = argv.get(argv.indexOf("-c") + 1);
-            if (argv.contains("-e")) {
-                return "{\"data\": 4242}\n{\"data\": 0}";
-            }
-            int mon = procs.add(0, argv);
-            int p = argv.indexOf("-P");
-            if (p >= 0) {
-                try {
-                    Files.writeString(Path.of(argv.get(p + 1)), Integer.toString(mon));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }
-            int init = procs.add(mon, List.of("runc-init", id));
-            return "{\"data\": " + init + "}";
-        });
-    }
-
-    /** The OCI runtime after create (start, kill, delete, state) against the fake process table. */
-    private final class FakeRuntime implements OciRuntime {
-        private final String handler;
-
-        FakeRuntime(String handler) {
-            this.handler = handler;
-        }
-
-        @Override
-        public String handler() {
-            return handler;
-        }
-
-        @Override
-        public Path binary() {
-            return Path.of("/usr/sbin/" + handler);
-        }
-
-        @Override
-        public Path root() {
-            return InProcessBerth.this.root.resolve("run/" + handler);
-        }
-
-        @Override
-        public OciFeatures features() {
-            return OciFeatures.NONE;
-        }
-
-        @Override
-        public void start(String id) {}
-
-        @Override
-        public void kill(String id, String signal) {
-            if (host.processes().find("runc-init " + id).isEmpty()) {
-                return;
-            }
-            try {
-                Files.writeString(Files.createDirectories(InProcessBerth.this.root.resolve("run/exits")).resolve(id),
-                        "137");
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            host.processes().find("-c " + id).forEach(host.processes()::end);
-            host.processes().find("runc-init " + id).forEach(host.processes()::end);
-        }
-
-        @Override
-        public void delete(String id, boolean force) {}
-
-        @Override
-        public Optional<OciState> state(String id) {
-            List<Integer> init = host.processes().find("runc-init " + id);
-            return Optional.of(new OciState(init.isEmpty() ? "stopped" : "running", init.isEmpty() ? 0 : init.get(0)));
-        }
-
-        @Override
-        public void update(String id, Path resourcesJson) {}
-
-        @Override
-        public List<String> execCommand(String id, Path processJson, Path pidFile) {
-            return List.of(binary().toString(), "exec", "--process", processJson.toString(), id);
-        }
     }
 
     // ------------------------------------------------------------------ the injector
