@@ -128,6 +128,14 @@ public final class RegistriesConf {
                     + "scheme: mark plain-HTTP registries with insecure = true)", source, what,
                     raw.length() > 100 ? raw.substring(0, 100) + "..." : raw);
         }
+        // Pulls address the registry through java.net.URI, which (RFC 2396) takes a name whose last
+        // label starts with a digit ("host.9x") for no host at all: refuse it here, not at every pull.
+        int slash = l.indexOf('/');
+        String authority = slash < 0 ? l : l.substring(0, slash);
+        if (java.net.URI.create("https://" + authority + "/").getHost() == null) {
+            throw BerthException.precondition("registries config %s: %s is \"%s\", whose host is not a valid host name "
+                    + "(the last label must start with a letter)", source, what, raw);
+        }
     }
 
     private static String strip(String s) {

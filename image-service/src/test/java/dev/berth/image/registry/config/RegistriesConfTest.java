@@ -97,4 +97,20 @@ class RegistriesConfTest {
             assertTrue(e.getMessage().contains("not host[:port][/path]") && e.getMessage().contains(bad), e.getMessage());
         }
     }
+
+    /** Found by RegistriesConfFuzzTest: a name java.net.URI reads as no host passed the pattern. */
+    @Test
+    void aHostWhoseLastLabelStartsWithADigitIsRefusedAtLoad() {
+        for (String bad : new String[] {"gvug.9est", "mirror.9x:5000/hub"}) {
+            String conf = "[[registry]]\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"" + bad + "\"\n";
+            BerthException e = assertThrows(BerthException.class, () -> RegistriesConf.parse(conf, "r.conf"), bad);
+            assertEquals(ErrorKind.FAILED_PRECONDITION, e.kind());
+            assertTrue(e.getMessage().contains("not a valid host name") && e.getMessage().contains(bad), e.getMessage());
+        }
+        // digits elsewhere, IP addresses and localhost stay valid
+        for (String good : new String[] {"127.0.0.1:5000", "r2.example.com", "localhost:5000/x", "[::1]:5000"}) {
+            String conf = "[[registry]]\nlocation = \"" + good + "\"\n";
+            assertEquals(1, RegistriesConf.parse(conf, "r.conf").registries().size(), good);
+        }
+    }
 }
