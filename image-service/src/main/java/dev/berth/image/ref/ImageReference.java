@@ -60,7 +60,7 @@ public record ImageReference(String domain, String path, String tag, String dige
         if (first >= 0 && (head.contains(".") || head.contains(":") || head.equals("localhost") || head.startsWith("["))) {
             domain = head;
             path = rest.substring(first + 1);
-            if (!DOMAIN.matcher(domain).matches()) {
+            if (!DOMAIN.matcher(domain).matches() || !addressable(domain)) {
                 throw BerthException.invalid("image reference %s has a malformed registry host %s", quote(text), quote(domain));
             }
         } else {
@@ -125,5 +125,14 @@ public record ImageReference(String domain, String path, String tag, String dige
 
     private static String quote(String s) {
         return "\"" + (s.length() > 200 ? s.substring(0, 200) + "..." : s) + "\"";
+    }
+
+    /**
+     * Whether a pull can address {@code domain}: java.net.URI reads a name whose last label starts
+     * with a digit as no host at all, and a port must fit in 16 bits.
+     */
+    private static boolean addressable(String domain) {
+        java.net.URI uri = java.net.URI.create("https://" + domain + "/");
+        return uri.getHost() != null && uri.getPort() <= 65535;
     }
 }

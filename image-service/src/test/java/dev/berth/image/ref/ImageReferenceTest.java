@@ -45,7 +45,7 @@ class ImageReferenceTest {
     @Test
     void malformedReferencesAreRejectedWithReasons() {
         for (String bad : new String[] {"", " ", "UPPER", "a//b", "busybox:", "busybox@sha256:12", "bad tag",
-                "busybox:-x", "a/-b", "host:port:x/y"}) {
+                "busybox:-x", "a/-b", "host:port:x/y", "gvug.9est/x:1", "host.local:99999/x"}) {
             BerthException e = assertThrows(BerthException.class, () -> ImageReference.parse(bad), bad);
             assertEquals(ErrorKind.INVALID_ARGUMENT, e.kind());
             assertFalse(e.getMessage().isBlank());
