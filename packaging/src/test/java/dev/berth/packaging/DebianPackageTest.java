@@ -49,6 +49,8 @@ class DebianPackageTest {
                 "./usr/bin/berth", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/runtime/bin/java", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/runtime/lib/jspawnhelper", "-rwxr-xr-x root/root",
+                // the JDK's classes mapped from a CDS archive (the daemon's own archive builds on it)
+                "./usr/lib/berth/runtime/lib/server/classes.jsa", "-rw-r--r-- root/root",
                 "./usr/lib/berth/app/quarkus-run.jar", "-rw-r--r-- root/root",
                 "./lib/systemd/system/berth.service", "-rw-r--r-- root/root",
                 "./etc/berth/config.yaml", "-rw-r--r-- root/root",
