@@ -12,9 +12,12 @@ runtime=$target/runtime
 # for each jar of quarkus-app (6 min on the build machine, so not run per build), less jdk.compiler
 # (an optional path of a library), plus what is reached only by reflection or service loading:
 # jdk.crypto.ec (TLS to registries), jdk.zipfs, jdk.naming.dns. Rebuilt only when this list or the
-# JDK changes: jlink is the slow step.
+# JDK changes: jlink is the slow step. The runtime carries a default CDS archive (the JDK's own
+# classes mapped, not parsed into metaspace; the daemon's dynamic archive builds on it, README
+# "Memory"), dumped with the launcher's --enable-native-access so that the JVM uses its archived
+# module graph too (otherwise it logs a mismatch at every start).
 modules=java.base,java.compiler,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,jdk.management,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,jdk.naming.dns
-stamp="$modules $(readlink -f "$jdk")"
+stamp="$modules cds $(readlink -f "$jdk")"
 if [ ! -f "$runtime/release" ] || [ "$(cat "$target/runtime.stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$runtime"
     "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
@@ -22,6 +25,7 @@ if [ ! -f "$runtime/release" ] || [ "$(cat "$target/runtime.stamp" 2>/dev/null)"
     # jlink keeps the native symbols: strip them, as Debian ships binaries
     find "$runtime/bin" "$runtime/lib" -type f \( -perm -u+x -o -name '*.so' \) \
         -exec strip --strip-unneeded {} +
+    "$runtime/bin/java" -Xshare:dump --enable-native-access=ALL-UNNAMED >/dev/null
     echo "$stamp" > "$target/runtime.stamp"
 fi
 

@@ -262,6 +262,7 @@ dpkg --purge berth
 systemctl cat berth.service >/dev/null 2>&1 && die "systemd still knows berth.service"
 [ ! -e /etc/berth/config.yaml ] || die "purge left the conffile"
 [ ! -e /var/lib/berth ] || die "purge left /var/lib/berth"
+[ ! -e /var/cache/berth ] || die "purge left the class archive (/var/cache/berth)"
 dpkg -s berth >/dev/null 2>&1 && die "dpkg still knows berth"
 
 step "nothing of berth's left: mounts, netns, cgroups, processes"

@@ -1,5 +1,6 @@
 package dev.berth.packaging;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,6 +50,8 @@ class DebianPackageTest {
                 "./usr/bin/berth", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/runtime/bin/java", "-rwxr-xr-x root/root",
                 "./usr/lib/berth/runtime/lib/jspawnhelper", "-rwxr-xr-x root/root",
+                // the JDK's classes mapped from a CDS archive (the daemon's own archive builds on it)
+                "./usr/lib/berth/runtime/lib/server/classes.jsa", "-rw-r--r-- root/root",
                 "./usr/lib/berth/app/quarkus-run.jar", "-rw-r--r-- root/root",
                 "./lib/systemd/system/berth.service", "-rw-r--r-- root/root",
                 "./etc/berth/config.yaml", "-rw-r--r-- root/root",
@@ -129,12 +132,43 @@ class DebianPackageTest {
         assertEquals(0, p.exitValue(), out);
     }
 
+    @Test
+    void theDaemonReplacesAClassArchiveFileThatIsNoArchive() throws Exception {
+        Path root = scratch.resolve("root");
+        run("dpkg-deb", "-x", deb.toString(), root.toString());
+        Path archive = scratch.resolve("cache/berth/daemon.jsa");
+        Files.createDirectories(archive.getParent());
+        Files.write(archive, new byte[4096]); // e.g. a file cut short by a crash: the JVM would never replace it
+        Path config = scratch.resolve("empty.yaml");
+        Files.writeString(config, "# nothing\n");
+        // the daemon (no arguments) stops at once on a configuration error, before touching the node;
+        // its JVM writes the archive at that exit too
+        ProcessBuilder pb = launcher(root);
+        pb.environment().put("BERTH_CLASS_ARCHIVE", archive.toString());
+        pb.environment().put("BERTH_CONFIG", config.toString());
+        pb.environment().put("BERTH_STREAM_PORT", "70000");
+        Process p = pb.redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES), "the daemon ended");
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("stream.port"), out);
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(archive), 4);
+        // CDS_DYNAMIC_ARCHIVE_MAGIC 0xf00baba8, little-endian
+        assertArrayEquals(new byte[] {(byte) 0xa8, (byte) 0xab, 0x0b, (byte) 0xf0}, head,
+                "a dynamic class archive written in place of the broken file:\n" + out);
+    }
+
     /** The packaged /usr/bin/berth, with PATH holding nothing but the few tools the launcher uses. */
     private String berth(Path root, String... args) throws Exception {
+        return run(launcher(root, args));
+    }
+
+    private ProcessBuilder launcher(Path root, String... args) throws Exception {
         Path bin = scratch.resolve("bin");
         if (!Files.isDirectory(bin)) {
             Files.createDirectories(bin);
-            for (String tool : List.of("sh", "readlink", "dirname")) {
+            // the class archive's checks use mkdir, od, tr and rm (coreutils)
+            for (String tool : List.of("sh", "readlink", "dirname", "mkdir", "od", "tr", "rm")) {
                 Files.createSymbolicLink(bin.resolve(tool), Path.of("/bin", tool));
             }
         }
@@ -142,7 +176,7 @@ class DebianPackageTest {
                 Stream.of(root.resolve("usr/bin/berth").toString()), Stream.of(args)).toList());
         pb.environment().remove("JAVA_HOME");
         pb.environment().put("PATH", bin.toString());
-        return run(pb);
+        return pb;
     }
 
     private static String run(String... cmd) throws Exception {

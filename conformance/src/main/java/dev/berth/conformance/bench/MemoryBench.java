@@ -53,7 +53,8 @@ import runtime.v1.StopPodSandboxRequest;
  * "containerd-only" skips berth. {@code REF_CONTAINERD} names the reference containerd binary
  * (default /usr/bin/containerd; its shim is taken from the same directory), e.g. 1.7.24 beside
  * bookworm's 1.6.20. {@code BERTH_JAVA_OPTS} adds JVM options to
- * berth's production flags, as in /etc/default/berth.
+ * berth's production flags, as in /etc/default/berth. berth runs with its launchers' class archive,
+ * written first by a training run; {@code BENCH_NO_CLASS_ARCHIVE=1} measures it without one.
  */
 public final class MemoryBench {
     private static final int RUNNING = 20;
@@ -89,8 +90,48 @@ public final class MemoryBench {
         if (!opts.isEmpty()) {
             extra.addAll(Arrays.asList(opts.split("\\s+")));
         }
+        Path archiveDir = null;
+        if (System.getenv("BENCH_NO_CLASS_ARCHIVE") == null && !containerdOnly) {
+            archiveDir = Files.createTempDirectory("bench-mem-archive");
+            extra.addAll(BerthDaemon.classArchiveFlags(archiveDir.resolve("berth-daemon.jsa")));
+        }
         System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", extra));
+        try {
+            run(numbers, cycles, settle, idleOnly, berthOnly, containerdOnly, extra, archiveDir);
+        } finally {
+            if (archiveDir != null) {
+                deleteTree(archiveDir);
+            }
+        }
+    }
+
+    /**
+     * As on a node, berth runs with the class archive its previous run wrote at a clean exit: a
+     * training run (start, and for the full bench a pull and a pod with a container) writes it.
+     */
+    static void train(List<String> extra, Path archive, String image) throws Exception {
+        long t0 = System.nanoTime();
+        BerthDaemon d = BerthDaemon.prepare(Map.of()).jvmOptions(extra);
+        try (d) {
+            d.startProcess();
+            if (image != null) {
+                d.client().images().pullImage(PullImageRequest.newBuilder()
+                        .setImage(ImageSpec.newBuilder().setImage(image)).build());
+                remove(d.client(), podWithContainer(d.client(), image, d.base().resolve("logs"), "train"));
+            }
+            d.stop();
+        }
+        System.out.printf("berth class archive: %s, %.1f MiB, training run %d s%n", archive,
+                Files.exists(archive) ? Files.size(archive) / 1048576.0 : 0.0, (System.nanoTime() - t0) / 1_000_000_000L);
+    }
+
+    private static void run(List<String> numbers, int cycles, int settle, boolean idleOnly,
+            boolean berthOnly, boolean containerdOnly, List<String> extra, Path archiveDir) throws Exception {
+        Path archive = archiveDir == null ? null : archiveDir.resolve("berth-daemon.jsa");
         if (idleOnly) {
+            if (archive != null) {
+                train(extra, archive, null);
+            }
             BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
             try (d) {
                 d.startProcess();
@@ -123,6 +164,9 @@ public final class MemoryBench {
                 burst.add(img.push(reg, "mem/burst" + i, "v1").reference());
             }
             if (!containerdOnly) {
+                if (archive != null) {
+                    train(extra, archive, busybox);
+                }
                 List<Sample> berth = new ArrayList<>();
                 BerthDaemon d = BerthDaemon.prepare(TRIM_LOG).jvmOptions(extra);
                 try (d) {

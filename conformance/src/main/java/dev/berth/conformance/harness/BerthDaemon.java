@@ -24,9 +24,18 @@ import runtime.v1.VersionRequest;
 public final class BerthDaemon implements AutoCloseable {
     /** JVM flags of the production launcher (see README, "Memory"). */
     public static final List<String> JVM_FLAGS = List.of(
-            "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+            "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MaxNewSize=4m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
             "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:CompileThresholdScaling=3",
             "-XX:TrimNativeHeapInterval=30000", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+
+    /**
+     * The launchers' class archive flags (README, "Memory"): the JVM maps the daemon's classes from
+     * {@code archive} and writes it at a clean exit when it is missing or stale. Test daemons run
+     * without one (many start at once and each would write one at exit); benches opt in.
+     */
+    public static List<String> classArchiveFlags(Path archive) {
+        return List.of("-XX:+AutoCreateSharedArchive", "-XX:SharedArchiveFile=" + archive);
+    }
 
     private final Path base;
     private final PrivateMountNamespace namespace;
