@@ -50,18 +50,29 @@ import runtime.v1.StopPodSandboxRequest;
  * (default 8, each its own connection, as N kubelets) each run cycles of RunPodSandbox,
  * CreateContainer, StartContainer, the six reads kubelet's PLEG and image manager issue
  * (ContainerStatus, PodSandboxStatus, ListContainers, ListPodSandbox, ImageStatus, ListImages;
- * {@code READS_PER_CYCLE} rounds, while the other clients are in their lifecycle calls), then
- * StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox. Every call is timed on its own;
- * prints p50 / p99 per RPC for both runtimes and the ratio of the p50s. Pods use kubelet's
- * defaults (own network namespace on the runtime's bridge).
+ * {@code rounds} per cycle, default 3, while the other clients are in their lifecycle calls), then
+ * StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox. One unmeasured cycle with
+ * {@value #WARMUP_ROUNDS} rounds of reads warms each runtime up first (for berth: the JIT). Every
+ * call is timed on its own; prints p50 / p99 per RPC for both runtimes and the ratio of the p50s.
+ * Pods use kubelet's defaults (own network namespace on the runtime's bridge).
  *
- * <pre>./berth bench reads [clients, default 8] [cycles per client, default 5]</pre>
+ * <pre>./berth bench reads [clients, default 8] [cycles per client, default 5] [rounds of reads per cycle, default 3]
+ *     [seconds per cycle, default 0]</pre>
+ *
+ * <p>Back to back (period 0) the faster runtime also makes more load per second: its reads run
+ * beside more process starts. A period longer than the slower runtime's cycle gives both the same
+ * work per second, which is the fair comparison of the reads.
  */
 public final class ReadsUnderLoadBench {
     static final List<String> RPCS = List.of("RunPodSandbox", "CreateContainer", "StartContainer",
             "ContainerStatus", "PodSandboxStatus", "ListContainers", "ListPodSandbox", "ImageStatus", "ListImages",
             "StopContainer", "RemoveContainer", "StopPodSandbox", "RemovePodSandbox");
-    static final int READS_PER_CYCLE = 3;
+    /** Rounds of the six reads per cycle (third argument). */
+    static int readsPerCycle = 3;
+    /** Each client starts a cycle every this many ms (0: back to back; fourth argument, in seconds). */
+    static long periodMillis;
+    /** Rounds of the six reads in the unmeasured warm-up cycle. */
+    static final int WARMUP_ROUNDS = 300;
     static final NamespaceOption NS = NamespaceOption.newBuilder().setNetwork(NamespaceMode.POD)
             .setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD).build();
 
@@ -93,16 +104,22 @@ public final class ReadsUnderLoadBench {
     public static void main(String[] args) throws Exception {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         int cycles = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        readsPerCycle = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        periodMillis = args.length > 3 ? (long) (Double.parseDouble(args[3]) * 1000) : 0;
         Map<String, Times> results = new LinkedHashMap<>();
         Map<String, String> load = new LinkedHashMap<>();
         try (LocalRegistry reg = LocalRegistry.start()) {
             String image = TestImages.pushBusybox(reg, "library/busybox", "reads").reference();
-            try (BerthDaemon d = BerthDaemon.start(StepBreakdown.DAEMON_ENV)) {
+            Map<String, String> env = new LinkedHashMap<>(StepBreakdown.DAEMON_ENV);
+            // the interceptor's DEBUG line per call gives the time spent inside the daemon
+            env.put("QUARKUS_LOG_CATEGORY__DEV_BERTH_SERVER_RPC_INTERCEPTOR__LEVEL", "DEBUG");
+            try (BerthDaemon d = BerthDaemon.start(env)) {
                 load.put("berth", CritestBench.loadAverage());
                 results.put("berth", run(d.endpoint(), image, clients, cycles, d.base().resolve("logs")));
                 load.merge("berth", " -> " + CritestBench.loadAverage(), String::concat);
                 StepBreakdown.print(d.log(), "RunPodSandbox", "CreateContainer", "StartContainer", "StopPodSandbox",
                         "RemovePodSandbox");
+                printServerTimes(d.log());
             }
             if (ReferenceContainerd.available() && System.getenv("BENCH_BERTH_ONLY") == null) {
                 try (ReferenceContainerd c = ReferenceContainerd.start(Map.of("REF_REGISTRY", reg.host(),
@@ -126,8 +143,10 @@ public final class ReadsUnderLoadBench {
         try (CriClient first = CriClient.forEndpoint(endpoint)) {
             first.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image))
                     .build());
-            // one unmeasured cycle: first-call costs (class loading, the bridge's creation) are not load
-            cycle(first, new Times(), image, logs, "warmup");
+            // one unmeasured cycle with many reads: first-call costs (class loading, the bridge's
+            // creation, the JIT's compiling of the read paths) are not load; kubelet's PLEG warms a
+            // node's runtime up within minutes
+            cycle(first, new Times(), image, logs, "warmup", WARMUP_ROUNDS);
         }
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         List<CriClient> conns = new ArrayList<>();
@@ -137,9 +156,16 @@ public final class ReadsUnderLoadBench {
                 CriClient cri = CriClient.forEndpoint(endpoint);
                 conns.add(cri);
                 int client = c;
+                long begin = System.nanoTime() + c * periodMillis * 1_000_000L / clients;
                 done.add(pool.submit(() -> {
                     for (int i = 0; i < cycles; i++) {
-                        cycle(cri, t, image, logs, "c" + client + "-" + i);
+                        // paced: cycle i starts at begin + i * period (staggered per client), so both
+                        // runtimes do the same work per second; a runtime that falls behind runs back to back
+                        long wait = (begin + i * periodMillis * 1_000_000L - System.nanoTime()) / 1_000_000L;
+                        if (wait > 0) {
+                            Thread.sleep(wait);
+                        }
+                        cycle(cri, t, image, logs, "c" + client + "-" + i, readsPerCycle);
                     }
                     return null;
                 }));
@@ -155,7 +181,7 @@ public final class ReadsUnderLoadBench {
     }
 
     /** One pod with one container through its whole life, with the reads in the middle. */
-    static void cycle(CriClient cri, Times t, String image, Path logs, String name) throws Exception {
+    static void cycle(CriClient cri, Times t, String image, Path logs, String name, int rounds) throws Exception {
         Path logDir = Files.createDirectories(logs.resolve(name));
         PodSandboxConfig pc = PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder().setName("reads-" + name).setNamespace("bench")
@@ -178,7 +204,7 @@ public final class ReadsUnderLoadBench {
         t.time("StartContainer", () -> cri.runtime().startContainer(
                 StartContainerRequest.newBuilder().setContainerId(ctr).build()));
         ImageSpec spec = ImageSpec.newBuilder().setImage(image).build();
-        for (int r = 0; r < READS_PER_CYCLE; r++) {
+        for (int r = 0; r < rounds; r++) {
             // as kubelet asks: not verbose
             t.time("ContainerStatus", () -> cri.runtime().containerStatus(
                     ContainerStatusRequest.newBuilder().setContainerId(ctr).build()));
@@ -199,11 +225,37 @@ public final class ReadsUnderLoadBench {
                 RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build()));
     }
 
+    /**
+     * berth's own median time per RPC (from the call's start on its executor to its answer, the
+     * interceptor's "X ok in N µs" lines), so client-side figures split into daemon time and the
+     * time before and after (transport, queueing for a thread).
+     */
+    static void printServerTimes(Path log) throws java.io.IOException {
+        java.util.regex.Pattern ok = java.util.regex.Pattern.compile(" (\\w+) ok in (\\d+) µs");
+        Map<String, List<Long>> byRpc = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(log)) {
+            java.util.regex.Matcher m = ok.matcher(line);
+            if (m.find()) {
+                byRpc.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(Long.parseLong(m.group(2)));
+            }
+        }
+        StringBuilder b = new StringBuilder("berth, inside the daemon (median ms, warm-up included):");
+        for (String rpc : RPCS) {
+            List<Long> v = byRpc.get(rpc);
+            if (v != null) {
+                Collections.sort(v);
+                b.append(String.format(" %s %.2f |", rpc, v.get(v.size() / 2) / 1000.0));
+            }
+        }
+        System.out.println(b);
+    }
+
     static void print(int clients, int cycles, Map<String, Times> results, Map<String, String> load) {
         Times b = results.get("berth");
         Times c = results.get("containerd");
-        System.out.printf("%n%d clients x %d pod+container cycles, %d rounds of reads per cycle (ms)%n", clients, cycles,
-                READS_PER_CYCLE);
+        System.out.printf("%n%d clients x %d pod+container cycles, %d rounds of reads per cycle, %s (ms)%n", clients,
+                cycles, readsPerCycle, periodMillis == 0 ? "back to back" : "one cycle per client every "
+                        + periodMillis / 1000.0 + " s");
         load.forEach((k, v) -> System.out.println("load average during " + k + ": " + v));
         System.out.printf("%-18s %9s %9s %9s %9s %7s%n", "rpc", "berth p50", "berth p99", "ctrd p50", "ctrd p99",
                 "ratio");
