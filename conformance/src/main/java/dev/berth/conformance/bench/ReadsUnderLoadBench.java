@@ -59,6 +59,8 @@ import runtime.v1.StopPodSandboxRequest;
  * <pre>./berth bench reads [clients, default 8] [cycles per client, default 5] [rounds of reads per cycle, default 3]
  *     [seconds per cycle, default 0]</pre>
  *
+ * <p>{@code BERTH_JAVA_OPTS} adds JVM options to berth's (after the launcher's, so they win).
+ *
  * <p>Back to back (period 0) the faster runtime also makes more load per second: its reads run
  * beside more process starts. A period longer than the slower runtime's cycle gives both the same
  * work per second, which is the fair comparison of the reads.
@@ -113,7 +115,12 @@ public final class ReadsUnderLoadBench {
             Map<String, String> env = new LinkedHashMap<>(StepBreakdown.DAEMON_ENV);
             // the interceptor's DEBUG line per call gives the time spent inside the daemon
             env.put("QUARKUS_LOG_CATEGORY__DEV_BERTH_SERVER_RPC_INTERCEPTOR__LEVEL", "DEBUG");
-            try (BerthDaemon d = BerthDaemon.start(env)) {
+            // BERTH_JAVA_OPTS: JVM options after the launcher's (to try flags, as bench memory does)
+            String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
+            List<String> jvm = opts.isEmpty() ? List.of() : List.of(opts.split("\\s+"));
+            System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", jvm));
+            try (BerthDaemon d = BerthDaemon.prepare(env).jvmOptions(jvm)) {
+                d.startProcess();
                 load.put("berth", CritestBench.loadAverage());
                 results.put("berth", run(d.endpoint(), image, clients, cycles, d.base().resolve("logs")));
                 load.merge("berth", " -> " + CritestBench.loadAverage(), String::concat);
