@@ -134,8 +134,15 @@ public final class ReadsUnderLoadBench {
                         "REF_BRIDGE", "ref-rds0", "REF_SUBNET", "10.93.0.0/16",
                         "REF_CGROUP_PARENT", "containerd-ref-reads-bench"))) {
                     load.put("containerd", CritestBench.loadAverage());
-                    results.put("containerd", run(c.endpoint(), image, clients, cycles,
-                            Files.createTempDirectory("bench-reads-containerd-logs")));
+                    Path logs = Files.createTempDirectory("bench-reads-containerd-logs");
+                    try {
+                        results.put("containerd", run(c.endpoint(), image, clients, cycles, logs));
+                    } finally {
+                        // the pods' log directories (berth's live under the daemon's base, removed with it)
+                        try (var walk = Files.walk(logs)) {
+                            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                        }
+                    }
                     load.merge("containerd", " -> " + CritestBench.loadAverage(), String::concat);
                 }
             } else {
