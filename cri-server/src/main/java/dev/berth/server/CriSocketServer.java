@@ -4,6 +4,7 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.state.StateStore;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.rpc.ImageServiceDispatcher;
+import dev.berth.server.rpc.ReadCalls;
 import dev.berth.server.rpc.RuntimeServiceDispatcher;
 import dev.berth.server.rpc.interceptor.InstrumentingInterceptor;
 import io.grpc.Server;
@@ -32,7 +33,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Serves CRI v1 on the unix socket. grpc-java runs on one epoll boss and one worker thread; the
- * handlers run on virtual threads because most of them block on the kernel, runc or the disk.
+ * handlers run on virtual threads because most of them block on the kernel, runc or the disk,
+ * except the reads served from memory, which run on platform threads of their own ({@link ReadCalls}).
  */
 @ApplicationScoped
 public class CriSocketServer {
@@ -59,6 +61,7 @@ public class CriSocketServer {
     private EpollEventLoopGroup boss;
     private EpollEventLoopGroup worker;
     private ExecutorService handlers;
+    private ReadCalls reads;
     private volatile boolean serving;
 
     void onStart(@Observes StartupEvent event) throws IOException {
@@ -73,11 +76,14 @@ public class CriSocketServer {
         boss = new EpollEventLoopGroup(1);
         worker = new EpollEventLoopGroup(1);
         handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cri-", 0).factory());
+        reads = new ReadCalls();
         server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(worker)
                 .executor(handlers)
+                // the reads served from memory run on platform threads of their own (see ReadCalls)
+                .callExecutor(reads)
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 // grpc-netty sets SO_KEEPALIVE on every accepted channel; a unix socket has none, and
                 // netty logged "Unknown channel option" at WARN for each kubelet/crictl connection
@@ -106,6 +112,7 @@ public class CriSocketServer {
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             worker.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             handlers.shutdown();
+            reads.close();
         }
         try {
             Files.deleteIfExists(config.socket());

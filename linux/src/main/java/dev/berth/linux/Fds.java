@@ -1,5 +1,6 @@
 package dev.berth.linux;
 
+import dev.berth.core.concurrent.NativeBlocking;
 import dev.berth.linux.ffm.Native;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -123,6 +124,19 @@ public final class Fds {
      * are ready, 0 at the timeout (-1 waits without end). EINTR counts as a timeout.
      */
     public static int poll(int[] fds, short[] events, short[] revents, int timeoutMillis) {
+        if (timeoutMillis == 0 || !Thread.currentThread().isVirtual()) {
+            return pollHere(fds, events, revents, timeoutMillis);
+        }
+        // A virtual thread: what is ready now is taken at once; a wait happens off its carrier
+        // (a virtual thread in native code holds its carrier; see NativeBlocking).
+        int ready = pollHere(fds, events, revents, 0);
+        if (ready != 0) {
+            return ready;
+        }
+        return NativeBlocking.unchecked(() -> pollHere(fds, events, revents, timeoutMillis));
+    }
+
+    private static int pollHere(int[] fds, short[] events, short[] revents, int timeoutMillis) {
         int n = fds.length;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(arena);

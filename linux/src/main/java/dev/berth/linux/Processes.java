@@ -71,8 +71,6 @@ public final class Processes {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     private static final MethodHandle WRITE = Native.function("write",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-    private static final MethodHandle POLL = Native.function("poll",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
     /** Opaque glibc structure sizes, rounded up generously (x86_64: 80, 336 and 128 bytes). */
     private static final class ValueLayoutHolder {
@@ -155,21 +153,18 @@ public final class Processes {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(arena);
-            MemorySegment pfd = arena.allocate(8);
             MemorySegment buf = arena.allocate(4096);
+            int[] fds = {fd};
+            short[] events = {POLLIN};
+            short[] revents = new short[1];
             while (out.size() < max) {
                 long left = (deadline - System.nanoTime()) / 1_000_000L;
                 if (left <= 0) {
                     return new ReadResult(out.toByteArray(), true);
                 }
-                pfd.set(ValueLayout.JAVA_INT, 0, fd);
-                pfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
-                pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-                int p = (int) POLL.invokeExact(st, pfd, 1L, (int) Math.min(left, 1000));
-                if (p < 0 && Native.errno(st) == Errno.EINTR) {
-                    continue;
-                }
-                Native.check(p, st, "poll", "fd " + fd);
+                // Fds.poll waits off a virtual thread's carrier: CreateContainer waits here for
+                // conmon's answer, and a carrier held that long stalled every other CRI call
+                int p = Fds.poll(fds, events, revents, (int) Math.min(left, 1000));
                 if (p == 0) {
                     continue;
                 }

@@ -57,4 +57,44 @@ class ProcessesTest {
         Processes.close(p.read());
         assertFalse(Files.exists(Path.of("/proc/" + pid)), "reaped: no zombie");
     }
+
+    /**
+     * CreateContainer waits in readLine for conmon's answer, on a virtual thread. Several such waits
+     * (more than there are carriers) must leave the carriers free: before, poll(2) ran on the
+     * carrier and every other CRI call of the daemon waited until conmon answered.
+     */
+    @Test
+    void waitingForALineOnVirtualThreadsHoldsNoCarrier() throws Exception {
+        int waiters = Runtime.getRuntime().availableProcessors() + 2;
+        List<Processes.Pipe> pipes = new java.util.ArrayList<>();
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.Queue<String> lines = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        try {
+            for (int i = 0; i < waiters; i++) {
+                Processes.Pipe p = Processes.pipe();
+                pipes.add(p);
+                threads.add(Thread.ofVirtual().start(() -> lines.add(Processes.readLine(p.read(), 100, 5_000).text())));
+            }
+            Thread.sleep(200); // every waiter is in poll(2) now
+            long t0 = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Void> other = new java.util.concurrent.CompletableFuture<>();
+            Thread.ofVirtual().start(() -> other.complete(null));
+            other.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(waited < 500, "another virtual thread waited " + waited + " ms for a carrier");
+            for (Processes.Pipe p : pipes) {
+                Processes.write(p.write(), "{\"pid\":1}\n".getBytes());
+            }
+            for (Thread t : threads) {
+                t.join(5_000);
+            }
+            assertEquals(waiters, lines.size());
+            assertTrue(lines.stream().allMatch(l -> l.equals("{\"pid\":1}\n")), "each waiter got its line: " + lines);
+        } finally {
+            for (Processes.Pipe p : pipes) {
+                Processes.close(p.read());
+                Processes.close(p.write());
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@ package dev.berth.core.state;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.berth.core.concurrent.NativeBlocking;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.fs.OwnerOnly;
 import java.io.IOException;
@@ -119,16 +120,25 @@ public final class StateStore implements AutoCloseable {
 
     /** Inserts or replaces one record, committed before this returns. */
     public synchronized void put(String kind, String id, Object record) {
-        try (PreparedStatement ps = db.prepareStatement(
-                "INSERT OR REPLACE INTO records(kind, id, data, updated_at) VALUES (?, ?, ?, ?)")) {
-            ps.setString(1, kind);
-            ps.setString(2, id);
-            ps.setString(3, JSON.writeValueAsString(record));
-            ps.setLong(4, System.currentTimeMillis());
-            ps.executeUpdate();
-        } catch (SQLException | IOException e) {
+        String data;
+        try {
+            data = JSON.writeValueAsString(record);
+        } catch (IOException e) {
             throw failure("write " + kind + " " + id, e);
         }
+        // SQLite's commit (and its fsync) runs in native code: off a virtual thread's carrier
+        NativeBlocking.unchecked(() -> {
+            try (PreparedStatement ps = db.prepareStatement(
+                    "INSERT OR REPLACE INTO records(kind, id, data, updated_at) VALUES (?, ?, ?, ?)")) {
+                ps.setString(1, kind);
+                ps.setString(2, id);
+                ps.setString(3, data);
+                ps.setLong(4, System.currentTimeMillis());
+                return ps.executeUpdate();
+            } catch (SQLException e) {
+                throw failure("write " + kind + " " + id, e);
+            }
+        });
     }
 
     public synchronized <T> Optional<T> get(String kind, String id, Class<T> type) {
@@ -160,13 +170,15 @@ public final class StateStore implements AutoCloseable {
 
     /** Deletes one record; deleting an absent record is not an error. Returns whether it existed. */
     public synchronized boolean delete(String kind, String id) {
-        try (PreparedStatement ps = db.prepareStatement("DELETE FROM records WHERE kind = ? AND id = ?")) {
-            ps.setString(1, kind);
-            ps.setString(2, id);
-            return ps.executeUpdate() > 0;
-        } catch (SQLException e) {
-            throw failure("delete " + kind + " " + id, e);
-        }
+        return NativeBlocking.unchecked(() -> {
+            try (PreparedStatement ps = db.prepareStatement("DELETE FROM records WHERE kind = ? AND id = ?")) {
+                ps.setString(1, kind);
+                ps.setString(2, id);
+                return ps.executeUpdate() > 0;
+            } catch (SQLException e) {
+                throw failure("delete " + kind + " " + id, e);
+            }
+        });
     }
 
     /** Runs several writes as one transaction: all of them survive a crash, or none does. */
@@ -175,7 +187,14 @@ public final class StateStore implements AutoCloseable {
             db.setAutoCommit(false);
             try {
                 writes.run();
-                db.commit();
+                NativeBlocking.unchecked(() -> {
+                    try {
+                        db.commit();
+                    } catch (SQLException e) {
+                        throw failure("commit a transaction", e);
+                    }
+                    return null;
+                });
             } catch (RuntimeException e) {
                 db.rollback();
                 throw e;
