@@ -13,19 +13,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import runtime.v1.ContainerConfig;
-import runtime.v1.ContainerMetadata;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.ImageSpec;
-import runtime.v1.LinuxContainerConfig;
-import runtime.v1.LinuxContainerSecurityContext;
-import runtime.v1.LinuxPodSandboxConfig;
-import runtime.v1.LinuxSandboxSecurityContext;
-import runtime.v1.NamespaceMode;
-import runtime.v1.NamespaceOption;
 import runtime.v1.PodSandboxConfig;
-import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveContainerRequest;
 import runtime.v1.RemovePodSandboxRequest;
@@ -51,8 +41,6 @@ import runtime.v1.StopPodSandboxRequest;
 public final class ContainerBench {
     static final List<String> STEPS = List.of("RunPodSandbox", "CreateContainer", "StartContainer",
             "Create+Start", "StopContainer", "RemoveContainer", "StopPodSandbox", "RemovePodSandbox");
-    static final NamespaceOption NS = NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE)
-            .setPid(NamespaceMode.CONTAINER).build();
 
     record Result(Map<String, List<Long>> micros, long[] mem20, long[] mem50) {}
 
@@ -98,25 +86,13 @@ public final class ContainerBench {
         long[] mem20 = null;
         for (int i = 0; i < pods; i++) {
             Files.createDirectories(logs.resolve("p" + i));
-            PodSandboxConfig pc = PodSandboxConfig.newBuilder()
-                    .setMetadata(PodSandboxMetadata.newBuilder().setName("bench-" + i).setNamespace("bench")
-                            .setUid(UUID.randomUUID().toString()))
-                    .setLogDirectory(logs.resolve("p" + i).toString())
-                    .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
-                            LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NS)))
-                    .build();
+            PodSandboxConfig pc = BenchPods.pod("bench-" + i, "bench", logs.resolve("p" + i), BenchPods.NODE_NETWORK);
             long t0 = System.nanoTime();
             String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc).build())
                     .getPodSandboxId();
             long t1 = System.nanoTime();
             String ctr = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                    .setSandboxConfig(pc).setConfig(ContainerConfig.newBuilder()
-                            .setMetadata(ContainerMetadata.newBuilder().setName("c"))
-                            .setImage(ImageSpec.newBuilder().setImage(image))
-                            .addCommand("sleep").addCommand("3600")
-                            .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
-                                    LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NS)))
-                            .setLogPath("c.log"))
+                    .setSandboxConfig(pc).setConfig(BenchPods.sleeper(image, BenchPods.NODE_NETWORK))
                     .build()).getContainerId();
             long t2 = System.nanoTime();
             cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(ctr).build());

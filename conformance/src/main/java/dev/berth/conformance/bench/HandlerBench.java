@@ -14,16 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import runtime.v1.ContainerConfig;
-import runtime.v1.ContainerMetadata;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.ImageSpec;
-import runtime.v1.LinuxContainerConfig;
-import runtime.v1.LinuxContainerSecurityContext;
-import runtime.v1.LinuxPodSandboxConfig;
-import runtime.v1.LinuxSandboxSecurityContext;
 import runtime.v1.PodSandboxConfig;
-import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemovePodSandboxRequest;
 import runtime.v1.RunPodSandboxRequest;
@@ -96,25 +89,13 @@ public final class HandlerBench {
     /** {create+start µs}; the pod is stopped and removed again, the container's id is added to {@code ids}. */
     static long[] createStart(CriClient cri, String image, String handler, Path logs, Set<String> ids) throws IOException {
         Path dir = Files.createDirectories(logs.resolve(UUID.randomUUID().toString()));
-        PodSandboxConfig pc = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName("handler-" + handler).setNamespace("bench")
-                        .setUid(UUID.randomUUID().toString()))
-                .setLogDirectory(dir.toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
-                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
-                .build();
+        PodSandboxConfig pc = BenchPods.pod("handler-" + handler, "bench", dir, BenchPods.NODE_NETWORK);
         String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc)
                 .setRuntimeHandler(handler).build()).getPodSandboxId();
         try {
             long t0 = System.nanoTime();
             String ctr = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                    .setSandboxConfig(pc).setConfig(ContainerConfig.newBuilder()
-                            .setMetadata(ContainerMetadata.newBuilder().setName("c"))
-                            .setImage(ImageSpec.newBuilder().setImage(image))
-                            .addCommand("sleep").addCommand("3600")
-                            .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
-                                    LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
-                            .setLogPath("c.log"))
+                    .setSandboxConfig(pc).setConfig(BenchPods.sleeper(image, BenchPods.NODE_NETWORK))
                     .build()).getContainerId();
             cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(ctr).build());
             long t1 = System.nanoTime();

@@ -15,22 +15,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import runtime.v1.ContainerConfig;
-import runtime.v1.ContainerMetadata;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.ImageSpec;
-import runtime.v1.LinuxContainerConfig;
-import runtime.v1.LinuxContainerSecurityContext;
-import runtime.v1.LinuxPodSandboxConfig;
-import runtime.v1.LinuxSandboxSecurityContext;
 import runtime.v1.PodSandboxConfig;
-import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveContainerRequest;
 import runtime.v1.RemoveImageRequest;
@@ -274,22 +266,10 @@ public final class MemoryBench {
 
     static String[] podWithContainer(CriClient cri, String image, Path logs, String name) throws IOException {
         Path dir = Files.createDirectories(logs.resolve(name));
-        PodSandboxConfig pc = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName(name).setNamespace("bench-mem")
-                        .setUid(UUID.randomUUID().toString()))
-                .setLogDirectory(dir.toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
-                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
-                .build();
+        PodSandboxConfig pc = BenchPods.pod(name, "bench-mem", dir, BenchPods.NODE_NETWORK);
         String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc).build()).getPodSandboxId();
         String ctr = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
-                .setSandboxConfig(pc).setConfig(ContainerConfig.newBuilder()
-                        .setMetadata(ContainerMetadata.newBuilder().setName("c"))
-                        .setImage(ImageSpec.newBuilder().setImage(image))
-                        .addCommand("sleep").addCommand("3600")
-                        .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
-                                LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(ContainerBench.NS)))
-                        .setLogPath("c.log"))
+                .setSandboxConfig(pc).setConfig(BenchPods.sleeper(image, BenchPods.NODE_NETWORK))
                 .build()).getContainerId();
         cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(ctr).build());
         return new String[] {pod, ctr};

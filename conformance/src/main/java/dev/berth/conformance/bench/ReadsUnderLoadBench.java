@@ -12,30 +12,22 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Supplier;
-import runtime.v1.ContainerConfig;
-import runtime.v1.ContainerMetadata;
 import runtime.v1.ContainerStatusRequest;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.ImageSpec;
 import runtime.v1.ImageStatusRequest;
-import runtime.v1.LinuxContainerConfig;
-import runtime.v1.LinuxContainerSecurityContext;
-import runtime.v1.LinuxPodSandboxConfig;
-import runtime.v1.LinuxSandboxSecurityContext;
 import runtime.v1.ListContainersRequest;
 import runtime.v1.ListImagesRequest;
 import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.NamespaceMode;
 import runtime.v1.NamespaceOption;
 import runtime.v1.PodSandboxConfig;
-import runtime.v1.PodSandboxMetadata;
 import runtime.v1.PodSandboxStatusRequest;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveContainerRequest;
@@ -197,23 +189,11 @@ public final class ReadsUnderLoadBench {
     /** One pod with one container through its whole life, with the reads in the middle. */
     static void cycle(CriClient cri, Times t, String image, Path logs, String name, int rounds) throws Exception {
         Path logDir = Files.createDirectories(logs.resolve(name));
-        PodSandboxConfig pc = PodSandboxConfig.newBuilder()
-                .setMetadata(PodSandboxMetadata.newBuilder().setName("reads-" + name).setNamespace("bench")
-                        .setUid(UUID.randomUUID().toString()))
-                .setLogDirectory(logDir.toString())
-                .setLinux(LinuxPodSandboxConfig.newBuilder().setSecurityContext(
-                        LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NS)))
-                .build();
+        PodSandboxConfig pc = BenchPods.pod("reads-" + name, "bench", logDir, NS);
         String pod = t.time("RunPodSandbox", () -> cri.runtime().runPodSandbox(
                 RunPodSandboxRequest.newBuilder().setConfig(pc).build()).getPodSandboxId());
         String ctr = t.time("CreateContainer", () -> cri.runtime().createContainer(CreateContainerRequest.newBuilder()
-                .setPodSandboxId(pod).setSandboxConfig(pc).setConfig(ContainerConfig.newBuilder()
-                        .setMetadata(ContainerMetadata.newBuilder().setName("c"))
-                        .setImage(ImageSpec.newBuilder().setImage(image))
-                        .addCommand("sleep").addCommand("3600")
-                        .setLinux(LinuxContainerConfig.newBuilder().setSecurityContext(
-                                LinuxContainerSecurityContext.newBuilder().setNamespaceOptions(NS)))
-                        .setLogPath("c.log"))
+                .setPodSandboxId(pod).setSandboxConfig(pc).setConfig(BenchPods.sleeper(image, NS))
                 .build()).getContainerId());
         t.time("StartContainer", () -> cri.runtime().startContainer(
                 StartContainerRequest.newBuilder().setContainerId(ctr).build()));

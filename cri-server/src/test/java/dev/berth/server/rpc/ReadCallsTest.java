@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
-import io.grpc.Status;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -32,36 +30,7 @@ class ReadCallsTest {
 
     /** A call of {@code method}: all the executor supplier looks at. */
     private static ServerCall<Object, Object> call(MethodDescriptor<?, ?> method) {
-        @SuppressWarnings("unchecked")
-        MethodDescriptor<Object, Object> m = (MethodDescriptor<Object, Object>) method;
-        return new ServerCall<>() {
-            @Override
-            public void request(int numMessages) {}
-
-            @Override
-            public void sendHeaders(Metadata headers) {}
-
-            @Override
-            public void sendMessage(Object message) {}
-
-            @Override
-            public void close(Status status, Metadata trailers) {}
-
-            @Override
-            public boolean isCancelled() {
-                return false;
-            }
-
-            @Override
-            public Attributes getAttributes() {
-                return Attributes.EMPTY;
-            }
-
-            @Override
-            public MethodDescriptor<Object, Object> getMethodDescriptor() {
-                return m;
-            }
-        };
+        return new FakeServerCall(method);
     }
 
     @Test

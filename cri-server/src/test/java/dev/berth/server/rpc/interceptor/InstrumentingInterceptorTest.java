@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.server.rpc.FakeServerCall;
 import dev.berth.server.rpc.Rpc;
-import io.grpc.Attributes;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -62,39 +62,7 @@ class InstrumentingInterceptorTest {
     <Q> Status call(MethodDescriptor<Q, ?> method, Q request, java.util.function.Supplier<Object> handler) {
         InstrumentingInterceptor i = new InstrumentingInterceptor();
         i.registry = new SimpleMeterRegistry();
-        Status[] closed = new Status[1];
-        @SuppressWarnings("unchecked")
-        MethodDescriptor<Object, Object> m = (MethodDescriptor<Object, Object>) (MethodDescriptor<?, ?>) method;
-        ServerCall<Object, Object> fake = new ServerCall<>() {
-            @Override
-            public void request(int numMessages) {}
-
-            @Override
-            public void sendHeaders(Metadata headers) {}
-
-            @Override
-            public void sendMessage(Object message) {}
-
-            @Override
-            public void close(Status status, Metadata trailers) {
-                closed[0] = status;
-            }
-
-            @Override
-            public boolean isCancelled() {
-                return false;
-            }
-
-            @Override
-            public Attributes getAttributes() {
-                return Attributes.EMPTY;
-            }
-
-            @Override
-            public MethodDescriptor<Object, Object> getMethodDescriptor() {
-                return m;
-            }
-        };
+        FakeServerCall fake = new FakeServerCall(method);
         ServerCall.Listener<Object> l = i.interceptCall(fake, new Metadata(), (call, headers) ->
                 new ServerCall.Listener<>() {
                     @Override
@@ -118,7 +86,7 @@ class InstrumentingInterceptorTest {
                 });
         l.onMessage(request);
         l.onHalfClose();
-        return closed[0];
+        return fake.closed();
     }
 
     @Test
