@@ -36,7 +36,9 @@ import runtime.v1.RemoveImageRequest;
  *     -Dberth.home=. dev.berth.conformance.bench.PullBenchmark [runs] [layers] [MB per layer] [small files]
  * </pre>
  * (write bench.classpath with {@code mvn -pl conformance dependency:build-classpath
- * -Dmdep.outputFile=target/bench.classpath}).
+ * -Dmdep.outputFile=target/bench.classpath}). {@code BERTH_JAVA_OPTS} adds options to berth's JVM (for
+ * example {@code -XX:StartFlightRecording=filename=/tmp/pull.jfr} to profile it); {@code BENCH_BERTH_ONLY=1}
+ * skips containerd; {@code BENCH_IMAGES=big} or {@code files} pulls only that image.
  */
 public final class PullBenchmark {
     private PullBenchmark() {}
@@ -48,28 +50,39 @@ public final class PullBenchmark {
         int smallFiles = args.length > 3 ? Integer.parseInt(args[3]) : 20_000;
         try (LocalRegistry reg = LocalRegistry.start()) {
             List<TestImages.Pushed> images = new ArrayList<>();
-            TestImages.Image big = TestImages.image().layer(TestImages.busyboxLayer());
-            for (int i = 0; i < layers; i++) {
-                big.layer(new TestImages.Layer().randomFile("/data/blob" + i, mbPerLayer * 1_000_000, 1000 + i));
-            }
-            images.add(pushTimed(big, reg, "bench/big"));
-            // the same bytes as many small files: per-entry costs (create, write, close, metadata)
-            TestImages.Image files = TestImages.image().layer(TestImages.busyboxLayer());
-            long fileSize = layers * mbPerLayer * 1_000_000 / smallFiles;
-            java.util.Random random = new java.util.Random(42);
-            for (int i = 0; i < layers; i++) {
-                TestImages.Layer l = new TestImages.Layer();
-                for (int f = i; f < smallFiles; f += layers) {
-                    byte[] content = new byte[(int) fileSize];
-                    random.nextBytes(content);
-                    l.file("/data/d" + (f % 100) + "/f" + f, content, 0644);
+            String only = System.getenv().getOrDefault("BENCH_IMAGES", "big,files");
+            if (only.contains("big")) {
+                TestImages.Image big = TestImages.image().layer(TestImages.busyboxLayer());
+                for (int i = 0; i < layers; i++) {
+                    big.layer(new TestImages.Layer().randomFile("/data/blob" + i, mbPerLayer * 1_000_000, 1000 + i));
                 }
-                files.layer(l);
+                images.add(pushTimed(big, reg, "bench/big"));
             }
-            images.add(pushTimed(files, reg, "bench/files"));
+            if (only.contains("files")) {
+                // the same bytes as many small files: per-entry costs (create, write, close, metadata)
+                TestImages.Image files = TestImages.image().layer(TestImages.busyboxLayer());
+                long fileSize = layers * mbPerLayer * 1_000_000 / smallFiles;
+                java.util.Random random = new java.util.Random(42);
+                for (int i = 0; i < layers; i++) {
+                    TestImages.Layer l = new TestImages.Layer();
+                    for (int f = i; f < smallFiles; f += layers) {
+                        byte[] content = new byte[(int) fileSize];
+                        random.nextBytes(content);
+                        l.file("/data/d" + (f % 100) + "/f" + f, content, 0644);
+                    }
+                    files.layer(l);
+                }
+                images.add(pushTimed(files, reg, "bench/files"));
+            }
 
             Map<String, Map<TestImages.Pushed, List<double[]>>> results = new LinkedHashMap<>();
-            try (BerthDaemon berth = BerthDaemon.start()) {
+            BerthDaemon berth = BerthDaemon.prepare(Map.of());
+            String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
+            if (!opts.isEmpty()) {
+                berth.jvmOptions(java.util.Arrays.asList(opts.split("\\s+"))); // e.g. a flight recording
+            }
+            try (berth) {
+                berth.startProcess();
                 long pid = dev.berth.conformance.soak.Census.daemonJavaPid(berth);
                 results.put("berth", timeAll(berth.client(), images, runs, pid));
             }

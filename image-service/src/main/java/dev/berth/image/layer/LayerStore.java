@@ -4,6 +4,8 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
 import dev.berth.image.content.Digests;
+import dev.berth.linux.InodeFlags;
+import dev.berth.linux.LinuxException;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -77,6 +79,21 @@ public final class LayerStore {
         // 0700: layers hold setuid binaries and device nodes that no other local user may reach.
         OwnerOnly.directory(root);
         OwnerOnly.directory(links);
+        spreadLayers(root);
+    }
+
+    /**
+     * Marks the store as the top of independent trees (chattr +T) so that ext4 places each layer in a
+     * block group of its own choosing, not beside the layer removed just before (see
+     * {@link InodeFlags}): unpacking 20,000 files where as many were just deleted took several times
+     * as long. Only a placement hint: a file system without it (or an error) changes nothing else.
+     */
+    private static void spreadLayers(Path root) {
+        try {
+            InodeFlags.add(root, InodeFlags.TOP_DIRECTORY);
+        } catch (LinuxException e) {
+            // placement only; the store works the same without it
+        }
     }
 
     public Path root() {

@@ -2,20 +2,21 @@ package dev.berth.image.unpack;
 
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
+import dev.berth.linux.Errno;
 import dev.berth.linux.FileNodes;
 import dev.berth.linux.LinuxException;
+import dev.berth.linux.RegularFiles;
 import dev.berth.linux.Xattrs;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
@@ -43,6 +44,10 @@ public final class LayerUnpacker {
     private static final String OPAQUE = ".wh..wh..opq";
     /** The longest file name (one path component) Linux file systems take. */
     private static final int NAME_MAX = 255;
+    /** Parent directories remembered as checked, at most (then forgotten all at once). */
+    private static final int CHECKED_DIRS_MAX = 4096;
+    /** Bytes copied from the tar stream into a file per system call. */
+    private static final int WRITE_BUFFER = 1 << 17;
 
     /**
      * What an unpacked layer holds, counted while unpacking (no per-file bookkeeping): apparent bytes of
@@ -161,6 +166,13 @@ public final class LayerUnpacker {
         private final Path root;
         private final String what;
         private final DirTimes dirTimes;
+        private final RegularFiles files = new RegularFiles(WRITE_BUFFER);
+        /**
+         * Directories (relative names) already seen to be real directories, not symlinks: their
+         * entries need no lstat of every parent again. Forgotten whenever anything is removed, the
+         * only way a checked directory could become something else while the layer unpacks.
+         */
+        private final java.util.Set<String> checkedDirs = new HashSet<>();
         private long bytes;
         private long diskBytes;
         private long inodes;
@@ -173,7 +185,7 @@ public final class LayerUnpacker {
         }
 
         Stats run(TarReader tar) throws IOException {
-            byte[] buf = new byte[1 << 17];
+            byte[] buf = new byte[WRITE_BUFFER];
             TarReader.Entry e;
             while ((e = tar.next()) != null) {
                 entries++;
@@ -193,7 +205,11 @@ public final class LayerUnpacker {
 
         @Override
         public void close() throws IOException {
-            dirTimes.close();
+            try {
+                dirTimes.close();
+            } finally {
+                files.close();
+            }
         }
 
         private void apply(TarReader.Entry e, InputStream data, byte[] buf) throws IOException {
@@ -215,17 +231,21 @@ public final class LayerUnpacker {
                     throw refuse("whiteout entry %s names no file", name);
                 }
                 Path target = parent.resolve(hidden);
-                removeExisting(target);
+                remove(target);
                 FileNodes.mknod(target, FileNodes.S_IFCHR, 0, 0, 0);
                 inodes++;
                 return;
             }
 
             Path target = parent.resolve(base);
+            if (isRegularFile(e.type())) {
+                writeFile(e, target, data, buf);
+                return;
+            }
             boolean isDir = e.isDirectory();
             BasicFileAttributes existing = lstat(target);
             if (existing != null && !(isDir && existing.isDirectory())) {
-                removeExisting(target);
+                remove(target);
                 existing = null;
             }
             switch (e.type()) {
@@ -263,20 +283,7 @@ public final class LayerUnpacker {
                     FileNodes.mknod(target, type, e.mode() & 07777, e.devMajor(), e.devMinor());
                     inodes++;
                 }
-                default -> {
-                    try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                        int n;
-                        long written = 0;
-                        while ((n = data.read(buf)) > 0) {
-                            out.write(buf, 0, n);
-                            written += n;
-                        }
-                        bytes += written;
-                        diskBytes += (written + 4095) / 4096 * 4096;
-                        inodes++;
-                    }
-                }
+                default -> throw new IllegalStateException("regular files are written by writeFile");
             }
 
             FileNodes.lchown(target, (int) e.uid(), (int) e.gid());
@@ -284,6 +291,63 @@ public final class LayerUnpacker {
                 // After chown: chown clears setuid/setgid bits.
                 FileNodes.chmod(target, e.mode() & 07777);
             }
+            setXattrs(e, target);
+            if (isDir) {
+                dirTimes.add(target, e.mtimeNanos());
+            } else {
+                FileNodes.setTimesNoFollow(target, e.mtimeNanos(), e.mtimeNanos());
+            }
+        }
+
+        /** Entry types unpacked as a regular file: '0', and what the reader did not map to another type. */
+        private static boolean isRegularFile(char type) {
+            return type != '1' && type != '2' && type != '3' && type != '4' && type != '5' && type != '6';
+        }
+
+        /**
+         * A regular file: created exclusively (never through a symlink, never into an existing file;
+         * what is there is removed first), then owner, mode, xattrs and times set on the open file.
+         */
+        private void writeFile(TarReader.Entry e, Path target, InputStream data, byte[] buf) throws IOException {
+            int fd;
+            try {
+                fd = files.createExclusive(target, 0600);
+            } catch (LinuxException le) {
+                if (le.errno() != Errno.EEXIST) {
+                    throw le;
+                }
+                remove(target); // a later entry replaces an earlier one, whatever it was
+                fd = files.createExclusive(target, 0600);
+            }
+            boolean closed = false;
+            try {
+                int n;
+                long written = 0;
+                while ((n = data.read(buf)) > 0) {
+                    files.write(fd, buf, 0, n);
+                    written += n;
+                }
+                bytes += written;
+                diskBytes += (written + 4095) / 4096 * 4096;
+                inodes++;
+                // After chown: chown clears setuid/setgid and security.capability.
+                files.setOwnerAndMode(fd, (int) e.uid(), (int) e.gid(), e.mode() & 07777);
+                setXattrs(e, target);
+                files.setTimes(fd, e.mtimeNanos());
+                closed = true;
+                files.close(fd);
+            } finally {
+                if (!closed) {
+                    try {
+                        files.close(fd);
+                    } catch (LinuxException ignored) {
+                        // the first failure is the one to report
+                    }
+                }
+            }
+        }
+
+        private void setXattrs(TarReader.Entry e, Path target) {
             for (Map.Entry<String, byte[]> x : e.xattrs().entrySet()) {
                 String attr = x.getKey();
                 if (attr.startsWith("trusted.overlay.")) {
@@ -292,14 +356,16 @@ public final class LayerUnpacker {
                 try {
                     Xattrs.set(target, attr, x.getValue()); // the archive's bytes, unchanged
                 } catch (LinuxException le) {
-                    throw BerthException.precondition("%s: cannot set xattr %s on %s: %s", what, attr, name, le.getMessage());
+                    throw BerthException.precondition("%s: cannot set xattr %s on %s: %s", what, attr, e.name(),
+                            le.getMessage());
                 }
             }
-            if (isDir) {
-                dirTimes.add(target, e.mtimeNanos());
-            } else {
-                FileNodes.setTimesNoFollow(target, e.mtimeNanos(), e.mtimeNanos());
-            }
+        }
+
+        /** Removes what is at {@code p} (a subtree too); every checked directory must be checked again. */
+        private void remove(Path p) throws IOException {
+            checkedDirs.clear();
+            removeExisting(p);
         }
 
         /** The name's components; refuses absolute names and "..". */
@@ -329,6 +395,13 @@ public final class LayerUnpacker {
 
         /** Creates missing parent directories; refuses to pass through a symlink or a non-directory. */
         private Path ensureParents(List<String> parents, String name) throws IOException {
+            if (parents.isEmpty()) {
+                return root;
+            }
+            String key = String.join("/", parents);
+            if (checkedDirs.contains(key)) {
+                return root.resolve(key);
+            }
             Path p = root;
             for (String c : parents) {
                 p = p.resolve(c);
@@ -343,6 +416,10 @@ public final class LayerUnpacker {
                             what, name, root.relativize(p));
                 }
             }
+            if (checkedDirs.size() >= CHECKED_DIRS_MAX) {
+                checkedDirs.clear();
+            }
+            checkedDirs.add(key);
             return p;
         }
 

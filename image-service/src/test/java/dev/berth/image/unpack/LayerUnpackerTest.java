@@ -114,6 +114,9 @@ class LayerUnpackerTest {
             {{"sym", "d", tmp.toString()}, {"file", "d/escape", "x"}},
             {{"link", "h", "../../etc/passwd"}},
             {{"sym", "d", "/"}, {"link", "h", "d/etc/passwd"}},
+            // a directory checked for an earlier file, then replaced by a symlink: checked again
+            {{"dir", "d/"}, {"file", "d/first", "x"}, {"sym", "d", tmp.toString()}, {"file", "d/escape", "x"}},
+            {{"file", "a/b/first", "x"}, {"sym", "a", tmp.toString()}, {"file", "a/b/escape", "x"}},
         };
         for (String[][] c : cases) {
             Path fresh = Files.createTempDirectory(tmp, "case");
@@ -123,6 +126,7 @@ class LayerUnpackerTest {
             assertTrue(e.getMessage().contains("malicious layer"), e.getMessage());
         }
         assertFalse(Files.exists(tmp.resolve("escape")));
+        assertFalse(Files.exists(tmp.resolve("b")));
         assertFalse(Files.exists(tmp.getParent().resolve("escape")));
     }
 
