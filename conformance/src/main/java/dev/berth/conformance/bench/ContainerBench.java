@@ -1,6 +1,7 @@
 package dev.berth.conformance.bench;
 
 import dev.berth.conformance.harness.BerthDaemon;
+import dev.berth.conformance.harness.Commands;
 import dev.berth.conformance.harness.CriClient;
 import dev.berth.conformance.harness.LocalRegistry;
 import dev.berth.conformance.harness.ReferenceContainerd;
@@ -65,9 +66,13 @@ public final class ContainerBench {
                     long pid = Long.parseLong(Files.readString(Path.of(
                             System.getenv().getOrDefault("REF_ROOT", "/tmp/containerd-ref"), "containerd.pid")).strip());
                     Path logs = Files.createTempDirectory("bench-containerd-logs");
-                    ref = run(c.client(), image, pods, logs,
-                            () -> ProcessMemory.total(pid, cmd -> cmd.contains("containerd-shim-runc-v2")
-                                    && cmd.contains(c.endpoint().replace("unix://", ""))));
+                    try {
+                        ref = run(c.client(), image, pods, logs,
+                                () -> ProcessMemory.total(pid, cmd -> cmd.contains("containerd-shim-runc-v2")
+                                        && cmd.contains(c.endpoint().replace("unix://", ""))));
+                    } finally {
+                        Commands.run("rm", "-rf", logs.toString());
+                    }
                 }
             }
             print(pods, berth, ref);

@@ -73,12 +73,13 @@ public final class StatsBench {
                 env.put("REF_BRIDGE", "ref-bstats0");
                 env.put("REF_SUBNET", "10.93.0.0/16");
                 env.put("REF_CGROUP_PARENT", "berth-bench-stats-ref");
+                Path logs = Files.createTempDirectory("bench-stats-containerd-logs");
                 try (ReferenceContainerd c = ReferenceContainerd.start(env)) {
-                    Path logs = Files.createTempDirectory("bench-stats-containerd-logs");
                     ref = run("containerd", c.client(), image, pods, perPod, calls, logs);
                 } catch (io.grpc.StatusRuntimeException e) {
                     System.out.println("containerd could not run the benchmark: " + e.getStatus());
                 } finally {
+                    dev.berth.conformance.harness.Commands.run("rm", "-rf", logs.toString());
                     // the reference's cgroupfs driver made the bench's parent in the host's cgroup2 view
                     dev.berth.conformance.harness.Commands.run("sh", "-c", "for d in /sys/fs/cgroup/stats-bench-containerd "
                             + "/sys/fs/cgroup/unified/stats-bench-containerd; do [ -d $d ] && find $d -depth -type d "

@@ -65,7 +65,12 @@ public final class StreamBench {
             Result ref = null;
             if (ReferenceContainerd.available()) {
                 try (ReferenceContainerd c = ReferenceContainerd.start(Map.of("REF_REGISTRY", reg.host()))) {
-                    ref = run(c.client(), image, runs, mib, Files.createTempDirectory("bench-containerd-logs"));
+                    Path logs = Files.createTempDirectory("bench-containerd-logs");
+                    try {
+                        ref = run(c.client(), image, runs, mib, logs);
+                    } finally {
+                        dev.berth.conformance.harness.Commands.run("rm", "-rf", logs.toString());
+                    }
                 }
             }
             print(runs, mib, berth, ref);

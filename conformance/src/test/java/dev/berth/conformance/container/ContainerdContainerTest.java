@@ -61,6 +61,10 @@ class ContainerdContainerTest extends ContainerContract implements ReadOnlyMount
         if (registry != null) {
             registry.close();
         }
+        if (logs != null) {
+            // the pods' log directories (containerd leaves them: kubelet owns them on a node)
+            Commands.run("rm", "-rf", logs.toString()).orThrow();
+        }
     }
 
     @Override
