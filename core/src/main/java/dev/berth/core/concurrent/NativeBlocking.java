@@ -5,7 +5,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs a call that blocks inside native code (an FFM downcall such as poll(2), a JNI call such as
@@ -26,14 +25,9 @@ public final class NativeBlocking {
         T call() throws Throwable;
     }
 
-    private static final AtomicInteger THREADS = new AtomicInteger();
     /** Threads made on demand, ended after 30 s idle: an idle daemon keeps none. */
     private static final ThreadPoolExecutor WAITERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30,
-            TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-                Thread t = new Thread(r, "native-wait-" + THREADS.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
+            TimeUnit.SECONDS, new SynchronousQueue<>(), Thread.ofPlatform().name("native-wait-", 1).daemon(true).factory());
 
     private NativeBlocking() {}
 

@@ -9,7 +9,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Where each CRI call runs: the reads kubelet's PLEG and image manager issue every second
@@ -32,12 +31,8 @@ public final class ReadCalls implements ServerCallExecutorSupplier, AutoCloseabl
     private final ThreadPoolExecutor pool;
 
     public ReadCalls() {
-        AtomicInteger n = new AtomicInteger();
-        pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "cri-read-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                Thread.ofPlatform().name("cri-read-", 1).daemon(true).factory());
         // an idle daemon keeps no read threads
         pool.allowCoreThreadTimeOut(true);
     }
