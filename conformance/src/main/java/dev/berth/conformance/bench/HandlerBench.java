@@ -49,45 +49,40 @@ public final class HandlerBench {
                 CriClient cri = d.client();
                 cri.images().pullImage(PullImageRequest.newBuilder()
                         .setImage(ImageSpec.newBuilder().setImage(image)).build());
-                Map<String, List<Long>> micros = new LinkedHashMap<>();
+                Map<String, List<Long>> times = new LinkedHashMap<>();
                 Map<String, Set<String>> ids = new LinkedHashMap<>();
                 HANDLERS.forEach(h -> {
-                    micros.put(h, new ArrayList<>());
+                    times.put(h, new ArrayList<>());
                     ids.put(h, new java.util.HashSet<>());
                 });
                 // one warm-up pod per handler (first use of each binary and code path), not counted
                 for (int i = -1; i < pods; i++) {
                     for (String h : HANDLERS) {
-                        long[] t = createStart(cri, image, h, d.base().resolve("logs"), ids.get(h));
+                        long micros = createStart(cri, image, h, d.base().resolve("logs"), ids.get(h));
                         if (i >= 0) {
-                            micros.get(h).add(t[0]);
+                            times.get(h).add(micros);
                         }
                     }
                 }
                 System.out.printf("%n%d pods per handler, CreateContainer + StartContainer (busybox sleep), ms%n", pods);
                 System.out.printf("%-8s %8s %8s %10s%n", "handler", "p50", "p99", "p50/runc");
-                double runc = ContainerBench.pct(micros.get("runc"), 0.5);
+                double runc = ContainerBench.pct(times.get("runc"), 0.5);
                 for (String h : HANDLERS) {
-                    double p50 = ContainerBench.pct(micros.get(h), 0.5);
+                    double p50 = ContainerBench.pct(times.get(h), 0.5);
                     System.out.printf("%-8s %8.1f %8.1f %10.2f%n", h, p50 / 1000.0,
-                            ContainerBench.pct(micros.get(h), 0.99) / 1000.0, runc == 0 ? 0.0 : p50 / runc);
+                            ContainerBench.pct(times.get(h), 0.99) / 1000.0, runc == 0 ? 0.0 : p50 / runc);
                 }
                 for (String h : HANDLERS) {
-                    for (String call : List.of("CreateContainer", "StartContainer")) {
-                        Set<String> mine = ids.get(h);
-                        Map<String, Double> m = StepBreakdown.medians(d.log(), call,
-                                line -> mine.stream().anyMatch(line::contains));
-                        StringBuilder b = new StringBuilder(call).append(" (").append(h).append(", median ms per step):");
-                        m.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format("%.1f", v)).append(" |"));
-                        System.out.println(m.isEmpty() ? call + " (" + h + "): no step times in the log" : b.substring(0, b.length() - 2));
-                    }
+                    Set<String> mine = ids.get(h);
+                    StepBreakdown.print(d.log(), h, line -> mine.stream().anyMatch(line::contains),
+                            "CreateContainer", "StartContainer");
                 }
             }
         }
     }
 
-    /** {create+start µs}; the pod is stopped and removed again, the container's id is added to {@code ids}. */
-    static long[] createStart(CriClient cri, String image, String handler, Path logs, Set<String> ids) throws IOException {
+    /** CreateContainer + StartContainer in µs; the pod is stopped and removed again, the container's id is added to {@code ids}. */
+    static long createStart(CriClient cri, String image, String handler, Path logs, Set<String> ids) throws IOException {
         Path dir = Files.createDirectories(logs.resolve(UUID.randomUUID().toString()));
         PodSandboxConfig pc = BenchPods.pod("handler-" + handler, "bench", dir, BenchPods.NODE_NETWORK);
         String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pc)
@@ -100,7 +95,7 @@ public final class HandlerBench {
             cri.runtime().startContainer(StartContainerRequest.newBuilder().setContainerId(ctr).build());
             long t1 = System.nanoTime();
             ids.add(ctr);
-            return new long[] {(t1 - t0) / 1000};
+            return (t1 - t0) / 1000;
         } finally {
             cri.runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod).build());
             cri.runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod).build());

@@ -52,16 +52,21 @@ public final class StepBreakdown {
         return out;
     }
 
-    /** Prints one line per call: "StopPodSandbox (berth, median ms): a 1.2 | b 3.4 | total 5.0". */
+    /** Prints one line per call: "StopPodSandbox (berth, median ms per step): a 1.2 | b 3.4 | total 5.0". */
     public static void print(Path log, String... calls) {
+        print(log, "berth", line -> true, calls);
+    }
+
+    /** As {@link #print(Path, String...)}, over the lines {@code which} accepts, labelled {@code label}. */
+    public static void print(Path log, String label, Predicate<String> which, String... calls) {
         for (String call : calls) {
             try {
-                Map<String, Double> m = medians(log, call);
+                Map<String, Double> m = medians(log, call, which);
                 if (m.isEmpty()) {
-                    System.out.println(call + " (berth): no step times in the daemon log");
+                    System.out.println(call + " (" + label + "): no step times in the daemon log");
                     continue;
                 }
-                StringBuilder b = new StringBuilder(call).append(" (berth, median ms per step):");
+                StringBuilder b = new StringBuilder(call).append(" (").append(label).append(", median ms per step):");
                 m.forEach((k, v) -> b.append(' ').append(k).append(' ').append(String.format("%.1f", v)).append(" |"));
                 b.setLength(b.length() - 2);
                 System.out.println(b);
