@@ -301,7 +301,9 @@ class ContainerStreamsTest {
         }
         // a child that keeps writing into the pipe: the call still returns, within the drain grace
         long t0 = System.nanoTime();
-        ExecRunner.Result chatty = service.execSync(id, List.of("sh", "-c", "yes chatty & echo first"), 0);
+        // "first" before the child starts: a child that floods the pipe first could fill the output
+        // cap before the shell's echo ran (a race the full suite hit once)
+        ExecRunner.Result chatty = service.execSync(id, List.of("sh", "-c", "echo first; yes chatty &"), 0);
         assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "returned although a child keeps writing");
         assertTrue(new String(chatty.stdout(), StandardCharsets.UTF_8).startsWith("first\n")
                 || new String(chatty.stdout(), StandardCharsets.UTF_8).contains("first\n"), "the shell's own output");
