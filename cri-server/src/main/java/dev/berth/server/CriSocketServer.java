@@ -26,6 +26,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +35,7 @@ import org.jboss.logging.Logger;
 /**
  * Serves CRI v1 on the unix socket. grpc-java runs on one epoll boss and one worker thread; the
  * handlers run on virtual threads because most of them block on the kernel, runc or the disk,
- * except the reads served from memory, which run on platform threads of their own ({@link ReadCalls}).
+ * except the reads served from memory, which are answered on the worker thread itself ({@link ReadCalls}).
  */
 @ApplicationScoped
 public class CriSocketServer {
@@ -61,7 +62,6 @@ public class CriSocketServer {
     private EpollEventLoopGroup boss;
     private EpollEventLoopGroup worker;
     private ExecutorService handlers;
-    private ReadCalls reads;
     private volatile boolean serving;
 
     void onStart(@Observes StartupEvent event) throws IOException {
@@ -76,18 +76,7 @@ public class CriSocketServer {
         boss = new EpollEventLoopGroup(1);
         worker = new EpollEventLoopGroup(1);
         handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cri-", 0).factory());
-        reads = new ReadCalls();
-        server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(boss)
-                .workerEventLoopGroup(worker)
-                .executor(handlers)
-                // the reads served from memory run on platform threads of their own (see ReadCalls)
-                .callExecutor(reads)
-                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
-                // grpc-netty sets SO_KEEPALIVE on every accepted channel; a unix socket has none, and
-                // netty logged "Unknown channel option" at WARN for each kubelet/crictl connection
-                .withChildOption(ChannelOption.SO_KEEPALIVE, null)
+        server = transport(socket, boss, worker, handlers)
                 .addService(ServerInterceptors.intercept(runtimeService, instrumenting))
                 .addService(ServerInterceptors.intercept(imageService, instrumenting))
                 .build()
@@ -112,7 +101,6 @@ public class CriSocketServer {
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             worker.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             handlers.shutdown();
-            reads.close();
         }
         try {
             Files.deleteIfExists(config.socket());
@@ -120,6 +108,25 @@ public class CriSocketServer {
             LOG.warnf("could not remove socket %s: %s", config.socket(), e.getMessage());
         }
         LOG.info("berth stopped; containers keep running under their monitors");
+    }
+
+    /**
+     * The gRPC server on {@code socket} without its services: grpc-java on the given epoll groups,
+     * the reads answered on the worker's event loop and every other call on {@code lifecycle}
+     * (see {@link ReadCalls}).
+     */
+    public static NettyServerBuilder transport(Path socket, EpollEventLoopGroup boss, EpollEventLoopGroup worker,
+            Executor lifecycle) {
+        return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollServerDomainSocketChannel.class)
+                .bossEventLoopGroup(boss)
+                .workerEventLoopGroup(worker)
+                .directExecutor()
+                .callExecutor(new ReadCalls(lifecycle))
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                // grpc-netty sets SO_KEEPALIVE on every accepted channel; a unix socket has none, and
+                // netty logged "Unknown channel option" at WARN for each kubelet/crictl connection
+                .withChildOption(ChannelOption.SO_KEEPALIVE, null);
     }
 
     public boolean serving() {

@@ -5,55 +5,39 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
 import java.util.Set;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Where each CRI call runs: the reads kubelet's PLEG and image manager issue every second
- * (answered from in-memory snapshots, never under a lifecycle lock) on a few platform threads of
- * their own; everything else (lifecycle steps that wait on runc, conmon, the kernel and the disk)
- * on the server's virtual threads.
+ * Where each CRI call runs. The reads kubelet's PLEG and image manager issue every second
+ * (answered from in-memory snapshots: no lifecycle lock, no disk write, no wait on a process)
+ * run on grpc-netty's event-loop thread itself, the server's default (direct) executor; everything
+ * else (lifecycle steps that wait on runc, conmon, the kernel and the disk) on {@code lifecycle}.
  *
- * <p>Virtual threads are not time-sliced and share as many carriers as the node has cores: with
- * 8 clients creating pods and containers at once, a read queued behind their runnable lifecycle
- * steps waited for one of them to block. Platform threads are scheduled by the kernel beside the
- * carriers, so a read waits for a CPU, not for a lifecycle step.
+ * <p>Every hand-off between threads is a wake-up that waits for a CPU: on a loaded 2-core node a
+ * read that went event loop, then a virtual thread's carrier (busy with lifecycle steps), then
+ * back, waited several milliseconds for nothing. A read answered where its request was decoded
+ * waits for no thread, and costs the daemon half the CPU. In return a read must never block: one
+ * that notices a container's end leaves the commit to a lifecycle thread ({@code ContainerService}).
  */
-public final class ReadCalls implements ServerCallExecutorSupplier, AutoCloseable {
+public final class ReadCalls implements ServerCallExecutorSupplier {
     /** The CRI methods served from memory (bare method names, both services). */
     public static final Set<String> METHODS = Set.of("ContainerStatus", "PodSandboxStatus", "ListContainers",
             "ListPodSandbox", "ImageStatus", "ListImages", "Version");
-    /** Threads at most: reads are short, and a node's CRI clients are few. */
-    static final int THREADS = 4;
 
-    private final ThreadPoolExecutor pool;
+    private final Executor lifecycle;
 
-    public ReadCalls() {
-        pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                Thread.ofPlatform().name("cri-read-", 1).daemon(true).factory());
-        // an idle daemon keeps no read threads
-        pool.allowCoreThreadTimeOut(true);
+    /** {@code lifecycle}: where every call other than the reads runs (the server's virtual threads). */
+    public ReadCalls(Executor lifecycle) {
+        this.lifecycle = lifecycle;
     }
 
-    /** Whether {@code bareMethodName} is one of the reads served here. */
+    /** Whether {@code bareMethodName} is one of the reads served on the transport's thread. */
     public static boolean isRead(String bareMethodName) {
         return METHODS.contains(bareMethodName);
     }
 
     @Override
     public <ReqT, RespT> Executor getExecutor(ServerCall<ReqT, RespT> call, Metadata metadata) {
-        // null: the server's default executor (virtual threads)
-        return isRead(call.getMethodDescriptor().getBareMethodName()) ? pool : null;
-    }
-
-    ExecutorService pool() {
-        return pool;
-    }
-
-    @Override
-    public void close() {
-        pool.shutdown();
+        // null: the server's default executor, direct (the event loop that decoded the call)
+        return isRead(call.getMethodDescriptor().getBareMethodName()) ? null : lifecycle;
     }
 }

@@ -74,6 +74,8 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     private final UserNamespaceMounts userNamespaceMounts;
     /** What a container can be granted at most: the daemon's own capabilities (fixed for its life). */
     private final java.util.Set<String> daemonCapabilities = dev.berth.linux.Capabilities.ofSelf();
+    /** Containers whose end a thread is about to commit (see noticeExit). */
+    private final java.util.Set<String> endsInFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile LifecycleListener listener = LifecycleListener.NONE;
 
     public ContainerService(StateStore store, ImageLookup images, SandboxLookup sandboxes, OciRuntimes runtimes,
@@ -501,11 +503,10 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
     }
 
     /**
-     * A snapshot with the exit conmon may have recorded since: one file look for a running or
-     * created container. When the container's lock is free the exit is committed (and its STOPPED
-     * event sent) as {@link #refresh} does; when a step holds it, that step commits it.
-     * A running container whose process is gone without an exit file (its conmon was killed too,
-     * so nothing will ever write one) is handed to {@link #refresh}, which records that.
+     * A snapshot with the end conmon may have recorded since: one file look for a running or
+     * created container, and one signal-0 probe for a running one. Reads use it, and reads never
+     * write (they run on the transport's thread): an end seen here is shown at once and committed,
+     * with its STOPPED event, by a lifecycle thread ({@link #noticeExit}), as the exit watcher does.
      */
     private ContainerRecord observe(ContainerRecord rec) {
         if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
@@ -513,24 +514,19 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         }
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), ContainerPaths.of(settings.containersRoot(), rec.id())
                 .persist());
-        if (exit.isEmpty()) {
-            // one signal-0 probe: only a running container whose process has vanished goes further
-            if (rec.phase() == Phase.RUNNING && rec.pid() > 0 && !processes.alive(rec.pid())) {
-                return containers.tryLock(rec.id()).map(h -> {
-                    try (h) {
-                        return containers.get(rec.id()).map(this::refresh).orElse(rec);
-                    }
-                }).orElse(rec);
-            }
+        ContainerRecord now;
+        if (exit.isPresent()) {
+            now = exited(rec, exit.get());
+        } else if (rec.phase() == Phase.RUNNING && rec.pid() > 0 && !processes.alive(rec.pid())) {
+            // the process vanished: whether its monitor left an exit code is for ended() to say
+            now = ended(rec);
+        } else {
             return rec;
         }
-        Optional<IdLocks.Held> held = containers.tryLock(rec.id());
-        if (held.isEmpty()) {
-            return exited(rec, exit.get());
+        if (now != rec) {
+            noticeExit(rec.id());
         }
-        try (IdLocks.Held h = held.get()) {
-            return containers.get(rec.id()).map(this::refresh).orElseGet(() -> exited(rec, exit.get()));
-        }
+        return now;
     }
 
     /** The OCI spec berth wrote for the container (ContainerStatus verbose). */
@@ -547,6 +543,16 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
      * exited, its exit code, time and reason (OOMKilled from conmon's oom file or memory.events).
      */
     private ContainerRecord refresh(ContainerRecord rec) {
+        ContainerRecord now = ended(rec);
+        if (now != rec) {
+            containers.put(now);
+            emit(LifecycleEvent.Type.STOPPED, now);
+        }
+        return now;
+    }
+
+    /** {@code rec} itself while it runs (or waits to start), else the record of how it ended; writes nothing. */
+    private ContainerRecord ended(ContainerRecord rec) {
         if (rec.phase() != Phase.RUNNING && rec.phase() != Phase.CREATED) {
             return rec;
         }
@@ -555,18 +561,13 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         // monitor ending between the two looks is never taken for one that left no exit code.
         boolean monitorGone = conmon.monitorPid(paths.persist()).isEmpty();
         Optional<Conmon.Exit> exit = conmon.exit(rec.id(), paths.persist());
-        ContainerRecord updated = null;
         if (exit.isPresent()) {
-            updated = exited(rec, exit.get());
-        } else if (monitorGone && !alive(rec) && !awaitingRestore(rec, paths)) {
-            // Monitor and container both gone without an exit record (e.g. the node rebooted).
-            updated = rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
-                    + "exit code");
+            return exited(rec, exit.get());
         }
-        if (updated != null) {
-            containers.put(updated);
-            emit(LifecycleEvent.Type.STOPPED, updated);
-            return updated;
+        if (monitorGone && !alive(rec) && !awaitingRestore(rec, paths)) {
+            // Monitor and container both gone without an exit record (e.g. the node rebooted).
+            return rec.exited(now(), 255, "Error", "the container and its monitor are gone and left no "
+                    + "exit code");
         }
         return rec;
     }
@@ -620,13 +621,24 @@ public final class ContainerService implements dev.berth.runtime.container.PodCo
         if (!validId(id)) {
             return; // conmon's temporary files
         }
-        // off the watcher's thread: the container's lock may be held by a stop in progress
+        // one commit in flight per container: reads that keep seeing the end before it is
+        // committed (and the watcher's own event) start no more threads
+        if (!endsInFlight.add(id)) {
+            return;
+        }
+        // off the caller's thread: the container's lock may be held by a stop in progress, and
+        // readers must not wait for a commit
         Thread.ofVirtual().name("berth-exit-" + id.substring(0, Math.min(12, id.length()))).start(() -> {
             try {
-                withLock(id, () -> containers.get(id)
-                        .filter(r -> r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED).map(this::refresh));
+                withLock(id, () -> {
+                    endsInFlight.remove(id);
+                    return containers.get(id)
+                            .filter(r -> r.phase() == Phase.RUNNING || r.phase() == Phase.CREATED).map(this::refresh);
+                });
             } catch (RuntimeException e) {
                 LOG.log(Level.FINE, "noticing the exit of " + id, e);
+            } finally {
+                endsInFlight.remove(id);
             }
         });
     }

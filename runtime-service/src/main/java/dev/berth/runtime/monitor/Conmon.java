@@ -264,6 +264,9 @@ public final class Conmon {
     /** The exit code conmon recorded, if the container has ended. */
     public Optional<Exit> exit(String id, Path persistDir) {
         for (Path p : List.of(exitDir.resolve(id), persistDir.resolve("exit"))) {
+            if (!Files.exists(p)) {
+                continue; // the common case (a running container), asked without an exception per look
+            }
             try {
                 String s = Files.readString(p, StandardCharsets.UTF_8).strip();
                 if (s.isEmpty()) {

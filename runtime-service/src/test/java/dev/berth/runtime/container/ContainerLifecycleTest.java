@@ -171,6 +171,44 @@ class ContainerLifecycleTest {
         assertFalse(Files.exists(cgroups.dir(r.cgroup())));
     }
 
+    /**
+     * Reads run on the transport's thread and never write: an end a status call is the first to
+     * see is shown at once, and committed (with its STOPPED event) by another thread.
+     */
+    @Test
+    void anEndAReadSeesIsCommittedOffTheReadersThread() throws Exception {
+        List<Thread> committers = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CompletableFuture<ContainerRecord> stopped = new java.util.concurrent.CompletableFuture<>();
+        String id = service.create("pod1", cfg("ends-unseen", "true").build());
+        service.listen(e -> {
+            if (e.type() == LifecycleEvent.Type.STOPPED && id.equals(e.containerId())) {
+                committers.add(Thread.currentThread());
+                stopped.complete(e.container());
+            }
+        });
+        try {
+            service.start(id);
+            Path exitFile = tmp.resolve("run/exits").resolve(id);
+            for (int i = 0; i < 250 && !Files.exists(exitFile); i++) {
+                Thread.sleep(20);
+            }
+            assertTrue(Files.exists(exitFile), "conmon recorded the exit");
+            ContainerRecord seen = service.status(id);
+            assertEquals(Phase.EXITED, seen.phase());
+            assertEquals("Completed", seen.reason());
+            ContainerRecord committed = stopped.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(1, committers.size(), "one STOPPED event");
+            assertTrue(committers.get(0) != Thread.currentThread(), "the reader committed the end itself");
+            assertEquals(seen.finishedAt(), committed.finishedAt());
+            assertEquals(seen.exitCode(), committed.exitCode());
+            assertEquals(Phase.EXITED, service.snapshot("pod1").stream().filter(r -> r.id().equals(id)).findFirst()
+                    .orElseThrow().phase(), "the end is stored");
+        } finally {
+            service.listen(null);
+            service.remove(id);
+        }
+    }
+
     @Test
     void conmonRunsInThePodsMonitorCgroupNotTheDaemons() throws Exception {
         String id = service.create("pod1", cfg("monitored", "sleep", "1000").build());
