@@ -42,6 +42,8 @@ public class CriSocketServer {
     private static final Logger LOG = Logger.getLogger(CriSocketServer.class);
     /** kubelet allows 16 MiB messages; ListContainers on a busy node gets large. */
     public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    /** What a client may send before berth reads it (grpc-netty's default size): requests are small. */
+    static final int FLOW_CONTROL_WINDOW = 1024 * 1024;
 
     @Inject
     BerthConfig config;
@@ -124,6 +126,10 @@ public class CriSocketServer {
                 .directExecutor()
                 .callExecutor(new ReadCalls(lifecycle))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                // a fixed window: grpc-netty's default (auto-tuned) answers each request's data with
+                // a bandwidth-estimating PING, one more write and one more read per call, to size a
+                // window for network links; a unix socket has none to estimate
+                .flowControlWindow(FLOW_CONTROL_WINDOW)
                 // grpc-netty sets SO_KEEPALIVE on every accepted channel; a unix socket has none, and
                 // netty logged "Unknown channel option" at WARN for each kubelet/crictl connection
                 .withChildOption(ChannelOption.SO_KEEPALIVE, null);

@@ -38,6 +38,8 @@ public class InstrumentingInterceptor implements ServerInterceptor {
             @Override
             public void close(Status status, Metadata trailers) {
                 long nanos = System.nanoTime() - start;
+                // the answer goes first: the client does not wait for the histogram or the log line
+                super.close(status, trailers);
                 String code = status.getCode().name();
                 Timer.builder(Meters.CRI_REQUESTS)
                         .description("CRI requests by method and gRPC status code")
@@ -66,7 +68,6 @@ public class InstrumentingInterceptor implements ServerInterceptor {
                 } else if (LOG.isDebugEnabled()) {
                     LOG.debugf("%s ok in %d µs", method, nanos / 1000);
                 }
-                super.close(status, trailers);
             }
         };
         ServerCall.Listener<Q> listener = next.startCall(timed, headers);
