@@ -207,10 +207,15 @@ public final class FdRelay {
                 return;
             }
             if (rev[0] != 0) {
-                wakePending.set(false);
                 while (Fds.read(wakeRead, buf, 0, buf.length) > 0) {
                     // drop the wake-up bytes
                 }
+                // Only now may a waker write again: cleared before the read, a wake-up written in
+                // between was read with the others while the flag stayed set, so no later wake-up
+                // wrote a byte and the relay slept forever (an ExecSync whose output queue was full
+                // hung). A wake-up that finds the flag still set here is seen by this pass: the
+                // queues are looked at after this.
+                wakePending.set(false);
             }
             for (int i = 1; i < n; i++) {
                 Object p = polled.get(i);

@@ -41,6 +41,38 @@ class FdRelayTest {
         assertTrue(!t.isAlive(), "relay ends at end of file");
     }
 
+    /**
+     * Thousands of full-queue stalls, each ended by the reader's wake-up: none is lost (a wake-up
+     * landing between the relay's clearing of its flag and its reading of the wake pipe was, and
+     * the relay then slept with a full queue for good).
+     */
+    @Test
+    void everyWakeUpOfAReaderThatMadeRoomIsSeen() throws Exception {
+        Processes.Pipe out = Processes.pipe();
+        FdRelay relay = new FdRelay();
+        ByteQueue q = new ByteQueue(256, relay.waker());
+        relay.output(out.read(), q);
+        Thread t = Thread.ofPlatform().start(relay::run);
+        long total = 32L << 20;
+        Thread writer = Thread.ofPlatform().start(() -> {
+            byte[] chunk = new byte[4096];
+            for (long sent = 0; sent < total; sent += chunk.length) {
+                Processes.write(out.write(), chunk);
+            }
+            Processes.close(out.write());
+        });
+        InputStream in = q.inputStream();
+        byte[] small = new byte[97];
+        long read = 0;
+        for (int n; (n = in.read(small)) >= 0; ) {
+            read += n;
+        }
+        assertEquals(total, read, "every byte arrived");
+        writer.join(5000);
+        t.join(5000);
+        assertTrue(!t.isAlive(), "relay ends at end of file");
+    }
+
     @Test
     void inputEndOfFileAndDrainWhileABackgroundHolderKeepsThePipeOpen() throws Exception {
         Processes.Pipe in = Processes.pipe();
