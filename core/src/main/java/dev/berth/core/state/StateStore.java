@@ -67,6 +67,7 @@ public final class StateStore implements AutoCloseable {
             for (String f : List.of("berth.db", "berth.db-wal", "berth.db-shm")) {
                 OwnerOnly.file(dir.resolve(f));
             }
+            SqliteLibrary.useCopyIn(dir);
             Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
             try (Statement st = db.createStatement()) {
                 st.execute("PRAGMA journal_mode=WAL");
