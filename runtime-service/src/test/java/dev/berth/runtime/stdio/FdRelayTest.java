@@ -15,13 +15,27 @@ import org.junit.jupiter.api.Timeout;
 /** The relay over plain pipes: bounded buffering, input end of file, draining when the process is gone. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class FdRelayTest {
+    /** A relay of one pipe into a queue of {@code queueBytes}, running on a thread of its own. */
+    private record OneOutput(Processes.Pipe pipe, ByteQueue queue, Thread thread) {
+        static OneOutput start(int queueBytes) {
+            Processes.Pipe out = Processes.pipe();
+            FdRelay relay = new FdRelay();
+            ByteQueue q = new ByteQueue(queueBytes, relay.waker());
+            relay.output(out.read(), q);
+            return new OneOutput(out, q, Thread.ofPlatform().start(relay::run));
+        }
+
+        void assertEnds() throws InterruptedException {
+            thread.join(5000);
+            assertTrue(!thread.isAlive(), "relay ends at end of file");
+        }
+    }
+
     @Test
     void slowReaderHoldsTheWriterBackAndGetsEveryByte() throws Exception {
-        Processes.Pipe out = Processes.pipe();
-        FdRelay relay = new FdRelay();
-        ByteQueue q = new ByteQueue(4096, relay.waker());
-        relay.output(out.read(), q);
-        Thread t = Thread.ofPlatform().start(relay::run);
+        OneOutput r = OneOutput.start(4096);
+        Processes.Pipe out = r.pipe();
+        ByteQueue q = r.queue();
         byte[] chunk = new byte[1024];
         Fds.setNonBlocking(out.write());
         long written = 0;
@@ -37,8 +51,7 @@ class FdRelayTest {
         InputStream in = q.inputStream();
         long read = in.readAllBytes().length;
         assertEquals(written, read, "nothing lost");
-        t.join(5000);
-        assertTrue(!t.isAlive(), "relay ends at end of file");
+        r.assertEnds();
     }
 
     /**
@@ -48,11 +61,8 @@ class FdRelayTest {
      */
     @Test
     void everyWakeUpOfAReaderThatMadeRoomIsSeen() throws Exception {
-        Processes.Pipe out = Processes.pipe();
-        FdRelay relay = new FdRelay();
-        ByteQueue q = new ByteQueue(256, relay.waker());
-        relay.output(out.read(), q);
-        Thread t = Thread.ofPlatform().start(relay::run);
+        OneOutput r = OneOutput.start(256);
+        Processes.Pipe out = r.pipe();
         long total = 32L << 20;
         Thread writer = Thread.ofPlatform().start(() -> {
             byte[] chunk = new byte[4096];
@@ -61,7 +71,7 @@ class FdRelayTest {
             }
             Processes.close(out.write());
         });
-        InputStream in = q.inputStream();
+        InputStream in = r.queue().inputStream();
         byte[] small = new byte[97];
         long read = 0;
         for (int n; (n = in.read(small)) >= 0; ) {
@@ -69,8 +79,7 @@ class FdRelayTest {
         }
         assertEquals(total, read, "every byte arrived");
         writer.join(5000);
-        t.join(5000);
-        assertTrue(!t.isAlive(), "relay ends at end of file");
+        r.assertEnds();
     }
 
     @Test
