@@ -9,19 +9,18 @@ import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.auth.TokenFetcher;
 import dev.berth.image.registry.body.Bodies;
 import dev.berth.image.registry.body.ResponseBody;
+import dev.berth.image.registry.transport.HttpExchange;
 import dev.berth.image.registry.transport.RegistryHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpConnectTimeoutException;
+import java.net.UnknownHostException;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,10 +59,10 @@ public final class RegistryCaller {
         this.transport = transport;
         this.timeout = requestTimeout;
         this.stallTimeout = stallTimeout;
-        this.tokens = new TokenFetcher(transport::clientFor, requestTimeout, stallTimeout);
+        this.tokens = new TokenFetcher(transport, requestTimeout, stallTimeout);
     }
 
-    /** Closes the HTTP clients (their connections and selector threads), if any were made. */
+    /** Forgets the transport's TLS settings (idle connections close on the JDK's keep-alive timer). */
     public void close() {
         transport.close();
     }
@@ -130,36 +129,38 @@ public final class RegistryCaller {
             String what) {
         URI current = uri;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(current).timeout(timeout).GET()
-                    .header("User-Agent", "berth/0.1");
+            Map<String, String> headers = new LinkedHashMap<>();
+            headers.put("User-Agent", "berth/0.1");
             if (!accept.isEmpty()) {
-                b.header("Accept", String.join(", ", accept));
+                headers.put("Accept", String.join(", ", accept));
             }
             if (authorization != null && mayAuthorize(uri, current)) {
-                b.header("Authorization", authorization);
+                headers.put("Authorization", authorization);
             }
-            HttpResponse<InputStream> r;
+            HttpExchange r;
             try {
-                r = transport.clientFor(current).send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-            } catch (HttpConnectTimeoutException | ConnectException e) {
-                throw unreachable(ep, what, "cannot connect to " + current.getScheme() + "://" + current.getAuthority()
-                        + " (" + describe(e) + ")", e);
-            } catch (HttpTimeoutException e) {
-                throw new BerthException(ErrorKind.UNAVAILABLE, what + ": registry " + ep.host()
-                        + " did not answer within " + timeout.toSeconds() + " s", e);
+                r = transport.send(current, headers, null, timeout, stallTimeout);
+            } catch (RegistryHttp.NoAnswerException e) {
+                throw new BerthException(ErrorKind.UNAVAILABLE, what + ": no answer from registry " + ep.host() + " ("
+                        + e.getMessage() + ")", e);
             } catch (IOException e) {
-                if (e.getCause() instanceof UnresolvedAddressException) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw Bodies.cancelled(what, e);
+                }
+                if (e instanceof UnknownHostException) {
                     throw unreachable(ep, what, "its host name does not resolve", e);
                 }
+                if (e instanceof ConnectException || e instanceof SocketTimeoutException) {
+                    throw unreachable(ep, what, "cannot connect to " + current.getScheme() + "://"
+                            + current.getAuthority() + " (" + describe(e) + ")", e);
+                }
                 throw unreachable(ep, what, "the connection failed: " + describe(e), e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw Bodies.cancelled(what, e);
             }
-            int s = r.statusCode();
+            ResponseBody body = new ResponseBody(r.body(), r.abort(), "registry " + ep.host(), stallTimeout);
+            int s = r.status();
             if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
                 String loc = r.headers().firstValue("Location").orElse(null);
-                discard(r.body());
+                discard(body);
                 if (loc == null) {
                     throw BerthException.precondition("%s: registry %s redirected without a Location", what, ep.host());
                 }
@@ -176,7 +177,7 @@ public final class RegistryCaller {
                 current = next;
                 continue;
             }
-            return new Response(s, r.headers(), new ResponseBody(r.body(), "registry " + ep.host(), stallTimeout));
+            return new Response(s, r.headers(), body);
         }
         throw BerthException.precondition("%s: registry %s redirected more than %d times", what, ep.host(), MAX_REDIRECTS);
     }

@@ -6,15 +6,15 @@ import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.image.registry.body.Bodies;
 import dev.berth.image.registry.body.ResponseBody;
+import dev.berth.image.registry.transport.HttpExchange;
+import dev.berth.image.registry.transport.RegistryHttp;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The token step of the distribution auth flow: asks the challenge's realm for a bearer token for
@@ -26,12 +26,12 @@ public final class TokenFetcher {
     public static final int MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final java.util.function.Function<URI, HttpClient> http;
+    private final RegistryHttp http;
     private final Duration timeout;
     private final Duration stallTimeout;
 
-    /** @param http the client for a token server's URI (proxy, per-host TLS) */
-    public TokenFetcher(java.util.function.Function<URI, HttpClient> http, Duration timeout, Duration stallTimeout) {
+    /** @param http the transport (proxy, per-host TLS) */
+    public TokenFetcher(RegistryHttp http, Duration timeout, Duration stallTimeout) {
         this.http = http;
         this.timeout = timeout;
         this.stallTimeout = stallTimeout;
@@ -60,38 +60,41 @@ public final class TokenFetcher {
         if (!"https".equals(realmUri.getScheme()) && !isLoopback(realmUri.getHost())) {
             creds = RegistryCredentials.NONE;
         }
-        HttpRequest.Builder req;
+        URI target;
+        String form = null;
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("User-Agent", "berth/0.1");
         if (!creds.identityToken().isEmpty()) {
-            String form = "grant_type=refresh_token&client_id=berth&service=" + enc(service) + "&scope=" + enc(useScope)
+            form = "grant_type=refresh_token&client_id=berth&service=" + enc(service) + "&scope=" + enc(useScope)
                     + "&refresh_token=" + enc(creds.identityToken());
-            req = HttpRequest.newBuilder(realmUri).header("Content-Type", "application/x-www-form-urlencoded")
-                    .POST(HttpRequest.BodyPublishers.ofString(form));
+            target = realmUri;
         } else {
             String q = "service=" + enc(service) + (useScope == null ? "" : "&scope=" + enc(useScope));
-            req = HttpRequest.newBuilder(URI.create(realm + (realm.contains("?") ? "&" : "?") + q)).GET();
-            creds.basicHeader().ifPresent(h -> req.header("Authorization", h));
-        }
-        HttpResponse<InputStream> r;
-        try {
-            r = http.apply(realmUri).send(req.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw BerthException.unavailable("cannot reach the token server " + realm + " of registry " + registry
-                    + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw Bodies.cancelled("fetching a token from " + realm, e);
+            target = URI.create(realm + (realm.contains("?") ? "&" : "?") + q);
+            creds.basicHeader().ifPresent(h -> headers.put("Authorization", h));
         }
         String what = "the token server " + realm + " of registry " + registry;
+        HttpExchange r;
+        try {
+            r = http.send(target, headers, form, timeout, stallTimeout);
+        } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw Bodies.cancelled("fetching a token from " + realm, e);
+            }
+            throw BerthException.unavailable("cannot reach the token server " + realm + " of registry " + registry
+                    + ": " + e.getMessage(), e);
+        }
         // Read (bounded, watched for stalls) before looking at the status: error bodies are bounded too.
-        byte[] body = Bodies.readLimited(new ResponseBody(r.body(), what, stallTimeout), MAX_TOKEN_RESPONSE_BYTES, what);
-        if (r.statusCode() == 401 || r.statusCode() == 403) {
+        byte[] body = Bodies.readLimited(new ResponseBody(r.body(), r.abort(), what, stallTimeout),
+                MAX_TOKEN_RESPONSE_BYTES, what);
+        if (r.status() == 401 || r.status() == 403) {
             throw new BerthException(ErrorKind.UNAUTHENTICATED, "the token server " + realm + " of registry " + registry
                     + " rejected " + (creds.isEmpty() ? "the anonymous request (this image needs credentials)"
-                            : "the given credentials") + " (HTTP " + r.statusCode() + ")");
+                            : "the given credentials") + " (HTTP " + r.status() + ")");
         }
-        if (r.statusCode() / 100 != 2) {
+        if (r.status() / 100 != 2) {
             throw BerthException.unavailable("the token server " + realm + " of registry " + registry + " answered HTTP "
-                    + r.statusCode(), null);
+                    + r.status(), null);
         }
         try {
             JsonNode n = JSON.readTree(body);

@@ -3,31 +3,38 @@ package dev.berth.image.registry.body;
 import dev.berth.image.content.ReadThroughFilterStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 
 /**
- * The body of a registry response, watched for progress: when no byte arrives for the stall
- * timeout the connection is closed and every read fails with {@link StalledException}. Every body
- * berth reads from a registry or a token server (manifests, configs, blobs, tokens, error bodies)
- * comes through here, so a registry that sends headers and then stalls cannot hang a pull.
+ * The body of a registry response. Its connection's reads wait at most the stall timeout for a
+ * byte (the transport sets it), so a registry that sends headers and then stops cannot hang a pull
+ * (or every pull joined to it): the read fails with {@link StalledException}. Every body berth reads
+ * from a registry or a token server (manifests, configs, blobs, tokens, error bodies) comes through
+ * here.
  */
 public final class ResponseBody extends ReadThroughFilterStream {
     private final String source;
     private final Duration stallTimeout;
-    private final StallWatch watch;
-    private volatile long lastProgress = System.nanoTime();
+    private final Runnable abort;
+    private volatile boolean stalled;
+    private boolean ended;
 
-    public ResponseBody(InputStream in, String source, Duration stallTimeout) {
+    /**
+     * @param in a body whose reads time out after {@code stallTimeout}
+     * @param abort drops the connection
+     */
+    public ResponseBody(InputStream in, Runnable abort, String source, Duration stallTimeout) {
         super(in);
         this.source = source;
         this.stallTimeout = stallTimeout;
-        this.watch = StallWatch.watch(in, () -> lastProgress, stallTimeout);
+        this.abort = abort;
     }
 
     /** No byte arrived for the stall timeout. */
     public static final class StalledException extends IOException {
-        StalledException(String message) {
-            super(message);
+        StalledException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -40,42 +47,38 @@ public final class ResponseBody extends ReadThroughFilterStream {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-        checkStalled();
         int n;
         try {
             n = in.read(b, off, len);
-        } catch (IOException e) {
-            checkStalled();
-            throw e;
+        } catch (SocketTimeoutException e) {
+            stalled = true;
+            throw new StalledException(source + " sent no data for " + describe(stallTimeout)
+                    + "; the request was abandoned", e);
         }
-        if (n > 0) {
-            lastProgress = System.nanoTime();
-        } else if (n < 0) {
-            checkStalled(); // a closed stream may look like an end
+        if (n < 0) {
+            ended = true;
         }
         return n;
     }
 
-
-    /** Whether the body was abandoned for lack of progress. */
+    /** Whether the body was abandoned for lack of progress (also when a reader above wrapped the failure). */
     public boolean stalled() {
-        return watch.fired();
-    }
-
-    private void checkStalled() throws StalledException {
-        if (watch.fired()) {
-            throw new StalledException(source + " sent no data for " + describe(stallTimeout)
-                    + "; the request was abandoned");
-        }
+        return stalled;
     }
 
     static String describe(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
+    /**
+     * A body read to its end gives its connection back for reuse; one left unread (an error body
+     * read in part, a stalled or cancelled pull) drops it rather than wait for the rest.
+     */
     @Override
     public void close() throws IOException {
-        watch.close();
+        if (!ended) {
+            abort.run();
+        }
         in.close();
     }
 }

@@ -1,42 +1,42 @@
 package dev.berth.image.registry.transport;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.Proxy;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.net.ssl.SSLContext;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.HttpsURLConnection;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
- * The HTTP clients registry traffic goes through: one shared client, and one per registry that has
- * a certs.d directory (its CAs and client certificate). All of them use the environment's proxy.
- * A registry's client is rebuilt when the files of its directory change, so new certificates need
- * no restart. Clients are made at first use: an idle daemon keeps no selector thread.
+ * HTTP/1.1 to registries and token servers, through the environment's proxy and, for a registry
+ * with a certs.d directory, its CAs and client certificate (re-read when the directory's files
+ * change, so new certificates need no restart).
+ *
+ * <p>It is the JDK's {@link HttpURLConnection}, not {@code java.net.http.HttpClient}, because of
+ * what a pull costs the daemon: the latter reads every byte into a newly allocated heap buffer that
+ * it hands on, so a 200 MB layer was 200 MB of garbage, and the buffers still queued at each young
+ * collection of the daemon's small young generation were copied and promoted (a third of a pull's
+ * CPU was the collector). Here a body read goes from the socket into the reader's own array, and
+ * idle connections are kept for reuse per host, proxy and TLS settings.
  */
 public final class RegistryHttp implements AutoCloseable {
-    /**
-     * The JDK client's socket read buffer (its default is 16 KiB). Each buffer a body reader
-     * consumes asks the client's selector thread for more (a wakeup, a context switch and a
-     * re-registration); with 16 KiB a 200 MB layer cost about 12,000 of them, a third of the Java
-     * time of a pull. It must be set before the client's classes load, so here, before any client
-     * is built; an operator's own -Djdk.httpclient.bufsize wins.
-     */
-    static final int READ_BUFFER_BYTES = 256 * 1024;
-
-    static {
-        if (System.getProperty("jdk.httpclient.bufsize") == null) {
-            System.setProperty("jdk.httpclient.bufsize", Integer.toString(READ_BUFFER_BYTES));
-        }
-    }
-
     private final Duration connectTimeout;
     private final EnvironmentProxy proxy;
     private final CertsDirectories certs;
     private final Map<String, PerHost> perHost = new ConcurrentHashMap<>();
-    private HttpClient shared;
 
-    private record PerHost(String fingerprint, HttpClient client) {}
+    private record PerHost(String fingerprint, SSLSocketFactory tls) {}
 
     public RegistryHttp(Duration connectTimeout, EnvironmentProxy proxy, CertsDirectories certs) {
         this.connectTimeout = connectTimeout;
@@ -46,59 +46,149 @@ public final class RegistryHttp implements AutoCloseable {
 
     /** No proxy, no certs.d: the JDK's CAs only. */
     public static RegistryHttp plain(Duration connectTimeout) {
-        return new RegistryHttp(connectTimeout, EnvironmentProxy.from(Map.of()), new CertsDirectories(java.util.List.of()));
+        return new RegistryHttp(connectTimeout, EnvironmentProxy.from(Map.of()), new CertsDirectories(List.of()));
     }
 
-    /** The client for a request to {@code uri}. */
-    public HttpClient clientFor(URI uri) {
+    /** The response headers did not arrive within the request's deadline. */
+    public static final class NoAnswerException extends IOException {
+        NoAnswerException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Sends one request without following redirects and returns once the response headers are in.
+     * No read waits more than {@code stallTimeout} for a byte (headers and body alike), and all the
+     * headers must have come {@code headerTimeout} after the connection was made: else {@link
+     * NoAnswerException}. Connecting fails as the JDK says (ConnectException, UnknownHostException,
+     * SocketTimeoutException after the connect timeout).
+     *
+     * @param form a request body sent as application/x-www-form-urlencoded (POST), or null for a GET
+     */
+    public HttpExchange send(URI uri, Map<String, String> headers, String form, Duration headerTimeout,
+            Duration stallTimeout) throws IOException {
+        Proxy via = proxy.configured() ? proxy.select(uri).getFirst() : Proxy.NO_PROXY;
+        HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection(via);
+        if (c instanceof HttpsURLConnection https) {
+            tlsFor(uri).ifPresent(https::setSSLSocketFactory);
+        }
+        c.setInstanceFollowRedirects(false);
+        c.setUseCaches(false);
+        c.setConnectTimeout(millis(connectTimeout));
+        c.setReadTimeout(millis(stallTimeout)); // the socket's timeout: every read, body included
+        c.setRequestProperty("Accept", "*/*"); // else the JDK's default names HTML and images
+        headers.forEach(c::setRequestProperty);
+        byte[] body = form == null ? null : form.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (body != null) {
+            c.setRequestMethod("POST");
+            c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded");
+            c.setDoOutput(true);
+            c.setFixedLengthStreamingMode(body.length);
+        }
+        c.connect();
+        HeaderDeadline deadline = new HeaderDeadline(c, headerTimeout);
+        int status;
+        try {
+            if (body != null) {
+                try (OutputStream out = c.getOutputStream()) {
+                    out.write(body);
+                }
+            }
+            status = c.getResponseCode();
+        } catch (SocketTimeoutException e) {
+            deadline.cancel();
+            c.disconnect();
+            throw new NoAnswerException(uri.getAuthority() + " sent nothing for " + seconds(stallTimeout));
+        } catch (IOException e) {
+            if (!deadline.cancel()) {
+                throw noAnswer(uri, headerTimeout);
+            }
+            throw e;
+        }
+        if (!deadline.cancel()) {
+            throw noAnswer(uri, headerTimeout); // it disconnected just as the headers came
+        }
+        if (status < 0) {
+            c.disconnect();
+            throw new IOException("the answer from " + uri.getAuthority() + " is not HTTP");
+        }
+        InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+        return new HttpExchange(status, headersOf(c), in == null ? InputStream.nullInputStream() : in,
+                c::disconnect);
+    }
+
+    private static NoAnswerException noAnswer(URI uri, Duration headerTimeout) {
+        return new NoAnswerException(uri.getAuthority() + " did not answer within " + seconds(headerTimeout));
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, d.toMillis()));
+    }
+
+    /** Drops the connection when the response headers are late (a read timeout alone restarts at every byte). */
+    private static final class HeaderDeadline {
+        private static final int WAITING = 0;
+        private static final int ANSWERED = 1;
+        private static final int PASSED = 2;
+        private final AtomicInteger state = new AtomicInteger(WAITING);
+        private final Thread timer;
+
+        HeaderDeadline(HttpURLConnection c, Duration limit) {
+            timer = Thread.ofVirtual().name("registry-header-deadline").start(() -> {
+                try {
+                    Thread.sleep(limit);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (state.compareAndSet(WAITING, PASSED)) {
+                    c.disconnect();
+                }
+            });
+        }
+
+        /** Stops the timer; false when the deadline had already passed (and the connection is dropped). */
+        boolean cancel() {
+            boolean answered = state.compareAndSet(WAITING, ANSWERED) || state.get() == ANSWERED;
+            timer.interrupt();
+            return answered;
+        }
+    }
+
+    private static HttpHeaders headersOf(HttpURLConnection c) {
+        Map<String, List<String>> named = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        c.getHeaderFields().forEach((name, values) -> {
+            if (name != null) { // the status line
+                named.put(name, values);
+            }
+        });
+        return HttpHeaders.of(named, (n, v) -> true);
+    }
+
+    /** The TLS settings of the registry's certs.d directory, when it has one. */
+    private Optional<SSLSocketFactory> tlsFor(URI uri) {
         String authority = uri.getPort() > 0 ? uri.getHost() + ":" + uri.getPort() : uri.getHost();
-        Optional<java.nio.file.Path> dir = "https".equals(uri.getScheme()) && authority != null
-                ? certs.directoryFor(authority) : Optional.empty();
+        Optional<java.nio.file.Path> dir = authority == null ? Optional.empty() : certs.directoryFor(authority);
         if (dir.isEmpty()) {
-            return shared();
+            return Optional.empty();
         }
         String fp = CertsDirectories.fingerprint(dir.get());
         PerHost cur = perHost.get(authority);
         if (cur != null && cur.fingerprint().equals(fp)) {
-            return cur.client();
+            return Optional.of(cur.tls());
         }
-        PerHost next = new PerHost(fp, build(CertsDirectories.sslContext(dir.get())));
-        PerHost old = perHost.put(authority, next);
-        if (old != null) {
-            old.client().shutdown(); // requests in flight finish
-        }
-        return next.client();
+        // A new factory also keeps the old one's pooled connections from being reused.
+        PerHost next = new PerHost(fp, CertsDirectories.sslContext(dir.get()).getSocketFactory());
+        perHost.put(authority, next);
+        return Optional.of(next.tls());
     }
 
-    private synchronized HttpClient shared() {
-        if (shared == null) {
-            shared = build(null);
-        }
-        return shared;
-    }
-
-    private HttpClient build(SSLContext tls) {
-        HttpClient.Builder b = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(connectTimeout)
-                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
-        if (proxy.configured()) {
-            b.proxy(proxy);
-        }
-        if (tls != null) {
-            b.sslContext(tls);
-        }
-        return b.build();
-    }
-
+    /** Forgets the TLS settings; idle connections close on the JDK's keep-alive timer. */
     @Override
-    public synchronized void close() {
-        if (shared != null) {
-            shared.shutdownNow();
-            shared = null;
-        }
-        perHost.values().forEach(p -> p.client().shutdownNow());
+    public void close() {
         perHost.clear();
     }
 }
