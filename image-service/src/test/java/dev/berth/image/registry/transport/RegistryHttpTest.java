@@ -82,19 +82,24 @@ class RegistryHttpTest {
         }
     }
 
+    /** A request to {@code uri} fails with NoAnswerException saying {@code says}, between the two bounds. */
+    private void noAnswerAfter(URI uri, Duration headerTimeout, Duration stallTimeout, String says, long minMs,
+            long maxMs) {
+        long t0 = System.nanoTime();
+        RegistryHttp.NoAnswerException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
+                RegistryHttp.NoAnswerException.class, () -> http.send(uri, Map.of(), null, headerTimeout, stallTimeout)));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(e.getMessage().contains(says), e.getMessage());
+        assertTrue(ms >= minMs && ms < maxMs, ms + " ms");
+    }
+
     @Test
     void aServerThatNeverAnswersFailsAfterTheStallTimeout() throws Exception {
         URI uri = serve((in, out) -> {
             readRequest(in);
             Thread.sleep(60_000);
         });
-        long t0 = System.nanoTime();
-        RegistryHttp.NoAnswerException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
-                RegistryHttp.NoAnswerException.class,
-                () -> http.send(uri, Map.of(), null, Duration.ofSeconds(30), Duration.ofMillis(700))));
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(e.getMessage().contains("sent nothing for 700 ms"), e.getMessage());
-        assertTrue(ms >= 650 && ms < 5000, ms + " ms");
+        noAnswerAfter(uri, Duration.ofSeconds(30), Duration.ofMillis(700), "sent nothing for 700 ms", 650, 5000);
     }
 
     @Test
@@ -107,13 +112,7 @@ class RegistryHttpTest {
                 Thread.sleep(100); // always under the stall timeout: only the deadline can end this
             }
         });
-        long t0 = System.nanoTime();
-        RegistryHttp.NoAnswerException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
-                RegistryHttp.NoAnswerException.class,
-                () -> http.send(uri, Map.of(), null, Duration.ofSeconds(1), Duration.ofSeconds(2))));
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(e.getMessage().contains("did not answer within 1 s"), e.getMessage());
-        assertTrue(ms >= 950 && ms < 3000, ms + " ms");
+        noAnswerAfter(uri, Duration.ofSeconds(1), Duration.ofSeconds(2), "did not answer within 1 s", 950, 3000);
     }
 
     @Test
