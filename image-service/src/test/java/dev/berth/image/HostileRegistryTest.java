@@ -125,6 +125,34 @@ class HostileRegistryTest {
         assertTrue(e.getMessage().contains("sent no data"), e.getMessage());
     }
 
+    /**
+     * An identity token (docker's OAuth2 refresh token) is exchanged by a form POST; the token
+     * server's 401 for a revoked one is an answer to report, not a transport failure.
+     */
+    @Test
+    void anIdentityTokenIsPostedAndARejectedOneIsUnauthenticated() throws Exception {
+        TestImage img = TestImage.of("sha256", "a");
+        img.pushTo(registry, "app", "1");
+        bearerChallenge();
+        java.util.List<String> forms = new java.util.concurrent.CopyOnWriteArrayList<>();
+        registry.override("/token", ex -> {
+            String form = new String(ex.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            forms.add(ex.getRequestMethod() + " " + ex.getRequestHeaders().getFirst("Content-Type") + " " + form);
+            boolean good = form.contains("grant_type=refresh_token") && form.contains("refresh_token=good");
+            FakeRegistry.send(ex, good ? 200 : 401, "application/json",
+                    (good ? "{\"token\":\"t1\"}" : "{}").getBytes());
+        });
+        String id = assertTimeoutPreemptively(BOUND,
+                () -> images.pull(ref("app:1"), new RegistryCredentials("", "", "", "good", "")));
+        assertEquals(img.configDigest, id);
+        assertTrue(forms.getFirst().startsWith("POST application/x-www-form-urlencoded "), forms.toString());
+
+        images.remove(id);
+        BerthException e = pullFails(ref("app:1"), new RegistryCredentials("", "", "", "revoked", ""));
+        assertEquals(ErrorKind.UNAUTHENTICATED, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains("rejected the given credentials (HTTP 401)"), e.getMessage());
+    }
+
     @Test
     void anEndlessTokenResponseIsRefusedAtItsLimit() {
         bearerChallenge();

@@ -82,8 +82,7 @@ public final class RegistryHttp implements AutoCloseable {
         if (body != null) {
             c.setRequestMethod("POST");
             c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded");
-            c.setDoOutput(true);
-            c.setFixedLengthStreamingMode(body.length);
+            c.setDoOutput(true); // buffered, not streamed: streamed, the JDK drops a 401 answer's body
         }
         c.connect();
         HeaderDeadline deadline = new HeaderDeadline(c, headerTimeout);
