@@ -1,6 +1,7 @@
 package dev.berth.image.registry.body;
 
 import dev.berth.image.content.ReadThroughFilterStream;
+import dev.berth.image.registry.transport.RegistryHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
@@ -52,7 +53,7 @@ public final class ResponseBody extends ReadThroughFilterStream {
             n = in.read(b, off, len);
         } catch (SocketTimeoutException e) {
             stalled = true;
-            throw new StalledException(source + " sent no data for " + describe(stallTimeout)
+            throw new StalledException(source + " sent no data for " + RegistryHttp.describe(stallTimeout)
                     + "; the request was abandoned", e);
         }
         if (n < 0) {
@@ -64,10 +65,6 @@ public final class ResponseBody extends ReadThroughFilterStream {
     /** Whether the body was abandoned for lack of progress (also when a reader above wrapped the failure). */
     public boolean stalled() {
         return stalled;
-    }
-
-    static String describe(Duration d) {
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
     /**

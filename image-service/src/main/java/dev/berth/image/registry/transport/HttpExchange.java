@@ -5,7 +5,7 @@ import java.net.http.HttpHeaders;
 
 /**
  * A response whose headers have arrived: its status, headers and body still to read. {@code abort}
- * drops the connection, unblocking a read in progress on another thread; closing the body instead
- * lets a fully read connection be reused.
+ * drops the connection instead of keeping it for reuse (a body left unread); it does not unblock a
+ * read in progress, which ends at the socket's read timeout or when its thread is interrupted.
  */
 public record HttpExchange(int status, HttpHeaders headers, InputStream body, Runnable abort) {}

@@ -97,7 +97,7 @@ public final class RegistryHttp implements AutoCloseable {
         } catch (SocketTimeoutException e) {
             deadline.cancel();
             c.disconnect();
-            throw new NoAnswerException(uri.getAuthority() + " sent nothing for " + seconds(stallTimeout));
+            throw new NoAnswerException(uri.getAuthority() + " sent nothing for " + describe(stallTimeout));
         } catch (IOException e) {
             if (!deadline.cancel()) {
                 throw noAnswer(uri, headerTimeout);
@@ -117,10 +117,11 @@ public final class RegistryHttp implements AutoCloseable {
     }
 
     private static NoAnswerException noAnswer(URI uri, Duration headerTimeout) {
-        return new NoAnswerException(uri.getAuthority() + " did not answer within " + seconds(headerTimeout));
+        return new NoAnswerException(uri.getAuthority() + " did not answer within " + describe(headerTimeout));
     }
 
-    private static String seconds(Duration d) {
+    /** A timeout as messages give it: "60 s", or "700 ms" when it is no whole number of seconds. */
+    public static String describe(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
