@@ -87,6 +87,94 @@ public final class CniNetworks implements NetworkReadiness {
         return removed;
     }
 
+    /**
+     * For the daemon's start, once it knows every pod attached to a network ({@code attachedPodIds}):
+     * first DELs each attachment a result is cached for but no such pod holds (a teardown that
+     * failed or was cut short), with the config it was made with; then has the built-in bridge
+     * release leases no such pod holds (an ADD a crash cut short before its cache was written).
+     * Returns what was cleaned, for the log; a failed DEL is reported there and tried again at the
+     * next start. No ADD or DEL may run meanwhile (the daemon calls it before it serves).
+     */
+    public List<String> collectGarbage(java.util.Set<String> attachedPodIds) {
+        List<String> cleaned = new ArrayList<>();
+        List<String> seenConfigs = new ArrayList<>();
+        for (ObjectNode cache : cachedAttachments()) {
+            String id = cache.path("containerId").asText("");
+            seenConfigs.add(cache.path("config").toString());
+            if (id.isEmpty() || attachedPodIds.contains(id)) {
+                continue;
+            }
+            PodNetworkRequest req = new PodNetworkRequest(id, null, cache.path("ifName").asText(""), "", "", "",
+                    List.of());
+            try {
+                del(req);
+                cleaned.add("attachment " + id + "/" + req.ifName());
+            } catch (RuntimeException e) {
+                cleaned.add("attachment " + id + "/" + req.ifName() + " (DEL failed: " + e.getMessage() + ")");
+            }
+        }
+        // the built-in bridge's networks: today's config, berth's own and those of cached attachments
+        List<NetworkConfigList> confs = new ArrayList<>(List.of(loader.builtin()));
+        try {
+            confs.add(loader.load());
+        } catch (BerthException noConfig) {
+            // no usable conf file: berth's own network is still collected
+        }
+        for (String c : seenConfigs) {
+            try {
+                confs.add(NetworkConfigList.parse(c, false, "cached config"));
+            } catch (BerthException unreadable) {
+                // its attachment was DELeted above or is a pod's; nothing to collect from it
+            }
+        }
+        java.util.Set<String> bridges = new java.util.HashSet<>();
+        for (NetworkConfigList conf : confs) {
+            for (int i = 0; i < conf.plugins().size(); i++) {
+                if (!conf.plugins().get(i).path("type").asText().equals(BuiltinBridgePlugin.TYPE)) {
+                    continue;
+                }
+                ObjectNode pc = conf.pluginConfig(i, null, null);
+                if (!bridges.add(pc.toString())) {
+                    continue;
+                }
+                for (var lease : builtin.collectGarbage(pc, attachedPodIds)) {
+                    cleaned.add("lease " + lease.address().getHostAddress() + " of " + conf.name()
+                            + (lease.containerId().isEmpty() ? " (torn)" : " held by " + lease.containerId()));
+                }
+            }
+        }
+        return cleaned;
+    }
+
+    private List<ObjectNode> cachedAttachments() {
+        List<ObjectNode> out = new ArrayList<>();
+        if (!Files.isDirectory(results)) {
+            return out;
+        }
+        try (var files = Files.list(results)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (name.startsWith(".") && name.endsWith(".tmp")) {
+                    Files.deleteIfExists(f); // a write a kill cut short; its ADD is undone by the lease GC
+                    continue;
+                }
+                if (!name.endsWith(".json")) {
+                    continue;
+                }
+                try {
+                    if (JSON.readTree(f.toFile()) instanceof ObjectNode o) {
+                        out.add(o);
+                    }
+                } catch (IOException unreadable) {
+                    // left for its pod's DEL, which reports it
+                }
+            }
+        } catch (IOException e) {
+            throw BerthException.internal("cannot list " + results + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Who is told of each ADD and DEL (duration, failure). */
     public void observe(CniObserver o) {
         observer = o == null ? CniObserver.NONE : o;

@@ -13,6 +13,7 @@ import dev.berth.cni.ipam.Allocation;
 import dev.berth.cni.ipam.Cidr;
 import dev.berth.cni.ipam.HostLocalAllocator;
 import dev.berth.cni.ipam.IpRange;
+import dev.berth.cni.ipam.LeaseStore;
 import dev.berth.core.error.BerthException;
 import dev.berth.linux.host.HostCommands;
 import dev.berth.linux.host.LinuxHost;
@@ -263,6 +264,34 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         lock.lock();
         try {
             c.ipam.release(inv.containerId(), inv.ifName());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * GC (as CNI 1.1 defines it, for this plugin): releases every lease of the network {@code conf}
+     * configures whose holder is not one of {@code validContainerIds}, with its host veth and
+     * hostPort rules if they are still there; returns what was released. For the daemon's start.
+     */
+    public List<LeaseStore.Lease> collectGarbage(ObjectNode conf, Set<String> validContainerIds) {
+        BridgeConfig c = parse(conf);
+        ReentrantLock lock = lockOf(c.bridge);
+        lock.lock();
+        try {
+            List<LeaseStore.Lease> released = c.ipam.store().locked(
+                    () -> c.ipam.store().collectGarbage(validContainerIds));
+            for (LeaseStore.Lease l : released) {
+                if (l.containerId().isEmpty() || l.ifName().isEmpty()) {
+                    continue; // a torn lease names no attachment
+                }
+                String veth = hostVethName(l.containerId(), l.ifName());
+                if (linkExists(veth)) {
+                    links.delete(veth);
+                }
+                firewall(c).removeHostPorts(l.containerId());
+            }
+            return released;
         } finally {
             lock.unlock();
         }

@@ -66,15 +66,25 @@ public final class LeaseStore {
         }
     }
 
-    /** Takes {@code address} for the holder; false when someone holds it already. */
+    /**
+     * Takes {@code address} for the holder; false when someone holds it already. The lease appears
+     * whole or not at all: its content goes to a temporary file first, which is then hard-linked
+     * to the address's name (link(2) fails if the name exists, as O_EXCL would). A kill -9 between
+     * an O_EXCL create and its write would leave an empty lease that no release matches.
+     */
     public boolean reserve(InetAddress address, String containerId, String ifName) {
         Path f = dir.resolve(address.getHostAddress());
+        Path tmp = dir.resolve("." + address.getHostAddress() + ".tmp");
         try {
             Files.createDirectories(dir);
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                // no fsync: a lease must survive the daemon's death (the page cache does), and after a
-                // power loss the pods it was for are gone too
-                ch.write(java.nio.ByteBuffer.wrap((containerId + "\n" + ifName).getBytes(StandardCharsets.UTF_8)));
+            // no fsync: a lease must survive the daemon's death (the page cache does), and after a
+            // power loss the pods it was for are gone too. The temp name is free: every change
+            // runs under the network's lock, and collectGarbage removes one a kill left behind.
+            Files.write(tmp, (containerId + "\n" + ifName).getBytes(StandardCharsets.UTF_8));
+            try {
+                Files.createLink(f, tmp);
+            } finally {
+                Files.deleteIfExists(tmp);
             }
             index().computeIfAbsent(containerId + "/" + ifName, k -> new java.util.LinkedHashSet<>()).add(address);
             return true;
@@ -83,6 +93,40 @@ public final class LeaseStore {
         } catch (IOException e) {
             throw BerthException.internal("IPAM store: cannot write lease " + f + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Deletes every lease whose holder is not in {@code validHolders} (container ids), and any
+     * temporary file a kill left; returns what was released. For the daemon's start, when it knows
+     * every pod attached to the network: a crash can leave a lease no pod will ever release (torn
+     * by an older berth, or held by a pod whose teardown failed). Call under {@link #locked}.
+     */
+    public List<Lease> collectGarbage(java.util.Set<String> validHolders) {
+        List<Lease> released = new ArrayList<>();
+        for (Lease l : leases()) {
+            if (!validHolders.contains(l.containerId())) {
+                try {
+                    Files.deleteIfExists(dir.resolve(l.address.getHostAddress()));
+                } catch (IOException e) {
+                    throw BerthException.internal("IPAM store: cannot release " + l.address + ": " + e.getMessage(), e);
+                }
+                released.add(l);
+            }
+        }
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) s::iterator) {
+                    String name = f.getFileName().toString();
+                    if (name.startsWith(".") && name.endsWith(".tmp")) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            } catch (IOException e) {
+                throw BerthException.internal("IPAM store: cannot list " + dir + ": " + e.getMessage(), e);
+            }
+        }
+        INDEX.remove(key()); // rebuilt from the files at the next use
+        return released;
     }
 
     public List<Lease> leases() {

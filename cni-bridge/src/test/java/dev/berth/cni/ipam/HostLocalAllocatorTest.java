@@ -120,6 +120,36 @@ class HostLocalAllocatorTest {
     }
 
     @Test
+    void leasesAreWrittenWholeAndGarbageNoPodHoldsIsReleased() throws Exception {
+        HostLocalAllocator a = allocator("{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.9.2.0/24\"}]]}");
+        String kept = a.allocate("c1", "eth0").get(0).address().getHostAddress();
+        String orphan = a.allocate("c2", "eth0").get(0).address().getHostAddress();
+        Path net = dir.resolve("net1");
+        // no temporary file stays beside a lease, and the lease says who holds it
+        try (var files = Files.list(net)) {
+            assertEquals(List.of(), files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList());
+        }
+        assertEquals("c1\neth0", Files.readString(net.resolve(kept)));
+        // what an O_EXCL create cut short by kill -9 leaves (an older berth), and a write cut short now
+        Files.writeString(net.resolve("10.9.2.50"), "");
+        Files.writeString(net.resolve(".10.9.2.51.tmp"), "c9\neth0");
+        LeaseStore.dropIndexes(); // a new daemon
+        HostLocalAllocator restarted = allocator("{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.9.2.0/24\"}]]}");
+        assertTrue(restarted.store().isTaken(Cidr.parseAddress("10.9.2.50")), "a torn lease blocks its address");
+        assertEquals(List.of(), restarted.release("", "eth0"), "and no release matches it");
+
+        List<LeaseStore.Lease> released = restarted.store().locked(() -> restarted.store().collectGarbage(Set.of("c1")));
+        assertEquals(Set.of(orphan, "10.9.2.50"), Set.copyOf(released.stream().map(l -> l.address().getHostAddress()).toList()));
+        assertTrue(restarted.store().isTaken(Cidr.parseAddress(kept)), "the pod's own lease stays");
+        assertFalse(restarted.store().isTaken(Cidr.parseAddress(orphan)));
+        assertFalse(Files.exists(net.resolve(".10.9.2.51.tmp")));
+        // the in-memory index follows: the collected holder has nothing, the kept one its address
+        assertEquals(List.of(), restarted.store().locked(() -> restarted.store().leasesOf("c2", "eth0")));
+        assertEquals(kept, restarted.allocate("c1", "eth0").get(0).address().getHostAddress());
+        assertEquals(List.of(), restarted.store().locked(() -> restarted.store().collectGarbage(Set.of("c1"))));
+    }
+
+    @Test
     void cidrMath() {
         Cidr c = Cidr.parse("10.66.7.9/16");
         assertEquals("10.66.0.0/16", c.toString());

@@ -87,8 +87,9 @@ public record Census(Map<String, Set<String>> items, long fds, long threads, lon
         }
         // read inside the namespace: the state root may be a mount only the daemon sees (disk-full runs)
         Path leases = d.root().resolve("cni");
+        // each with its holder (the lease file's first line), so a leaked lease names its pod
         String files = d.namespace().run("sh", "-c", "find " + leases + " -type f ! -name lock ! -name 'last_reserved_ip*'"
-                + " 2>/dev/null").output();
+                + " -exec sh -c 'for f; do echo \"$f held by $(head -n1 \"$f\")\"; done' sh {} + 2>/dev/null").output();
         for (String l : files.split("\n")) {
             if (!l.isBlank()) {
                 items.get("IPAM leases").add(l.substring(Math.min(l.length(), leases.toString().length() + 1)));

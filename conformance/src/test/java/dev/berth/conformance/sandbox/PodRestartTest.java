@@ -119,6 +119,41 @@ class PodRestartTest {
         }
     }
 
+    /**
+     * What a crash can leave in the IPAM store that no pod will ever release (an empty lease from a
+     * write cut short, a lease whose pod berth no longer knows, a temporary file) is released when
+     * the daemon starts; a running pod keeps its own lease and address.
+     */
+    @Test
+    void leasesNoPodHoldsAreReleasedAtRestart() throws Exception {
+        String a = run(pod("holder", true));
+        String ip = daemon.client().runtime().podSandboxStatus(PodSandboxStatusRequest.newBuilder()
+                .setPodSandboxId(a).build()).getStatus().getNetwork().getIp();
+        java.nio.file.Path leases;
+        try (var dirs = java.nio.file.Files.list(daemon.root().resolve("cni").resolve("networks"))) {
+            leases = dirs.filter(d -> java.nio.file.Files.exists(d.resolve(ip))).findFirst().orElseThrow(
+                    () -> new AssertionError("no lease file for the pod's address " + ip));
+        }
+        daemon.kill9();
+        String prefix = ip.substring(0, ip.lastIndexOf('.') + 1);
+        java.nio.file.Files.writeString(leases.resolve(prefix + "250"), "");
+        java.nio.file.Files.writeString(leases.resolve(prefix + "251"), "0".repeat(64) + "\neth0");
+        java.nio.file.Files.writeString(leases.resolve("." + prefix + "252.tmp"), "c\neth0");
+        daemon.restart();
+
+        for (String gone : List.of(prefix + "250", prefix + "251", "." + prefix + "252.tmp")) {
+            assertTrue(!java.nio.file.Files.exists(leases.resolve(gone)), () -> gone + " was released at start; the "
+                    + "daemon said:\n" + daemon.logText().lines().filter(l -> l.contains("network state"))
+                            .collect(java.util.stream.Collectors.joining("\n")));
+        }
+        assertTrue(java.nio.file.Files.readString(leases.resolve(ip)).startsWith(a + "\n"), "the pod keeps its lease");
+        assertEquals(PodSandboxState.SANDBOX_READY, daemon.client().runtime().podSandboxStatus(
+                PodSandboxStatusRequest.newBuilder().setPodSandboxId(a).build()).getStatus().getState());
+        assertTrue(daemon.logText().contains("released network state no pod holds"), "the release is logged");
+        removeAll();
+        assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker));
+    }
+
     /** The daemon halts at a chosen step of RunPodSandbox (BERTH_FAILPOINT), then restarts without it. */
     @Test
     void crashAtEachStepOfRunPodSandboxIsUndoneAfterRestart() throws Exception {

@@ -116,7 +116,8 @@ public final class SandboxManager implements SandboxLookup {
 
     /**
      * After a restart: pods caught in CREATING are undone and kept as NOTREADY (so kubelet can
-     * remove them); READY pods whose namespaces or infra vanished become NOTREADY.
+     * remove them); READY pods whose namespaces or infra vanished become NOTREADY; network state
+     * of no attached pod (leases, cached attachments) is released.
      */
     public void recover() {
         // pods a crash caught before their first durable write: only their pending file knows them
@@ -142,6 +143,21 @@ public final class SandboxManager implements SandboxLookup {
                     save(r.withState(SandboxRecord.NOTREADY));
                 }
             }
+        }
+        // Every attached pod is known now: what a crash left of other attachments (a lease an ADD
+        // cut short took, a teardown that failed) would otherwise be held forever.
+        java.util.Set<String> attached = new java.util.HashSet<>();
+        for (SandboxRecord r : pods.list()) {
+            if (r.networkAttached()) {
+                attached.add(r.id());
+            }
+        }
+        try {
+            for (String cleaned : cni.collectGarbage(attached)) {
+                LOG.warning("released network state no pod holds: " + cleaned);
+            }
+        } catch (RuntimeException e) {
+            LOG.warning("collecting the network state no pod holds: " + e.getMessage());
         }
     }
 

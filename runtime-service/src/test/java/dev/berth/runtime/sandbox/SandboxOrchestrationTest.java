@@ -375,6 +375,32 @@ class SandboxOrchestrationTest {
     }
 
     @Test
+    void recoveryDeletesAttachmentsNoPodHolds() throws Exception {
+        String a = manager.run(pod("a"), "");
+        Path results = tmp.resolve("cni-state").resolve("results");
+        // an attachment whose pod berth no longer knows: its teardown failed or was cut short
+        String ghost = "f".repeat(64);
+        String cached = Files.readString(results.resolve(a + "-eth0.json"));
+        Files.writeString(results.resolve(ghost + "-eth0.json"), cached.replace(a, ghost));
+        Files.writeString(results.resolve("." + ghost + "-eth1.json.tmp"), "{\"kind\":"); // a write cut short
+        host.clearCalls();
+
+        manager = newManager(); // the daemon restarts
+
+        assertTrue(host.calls().stream().anyMatch(cni("DEL").and(c -> c.arg(1).contains("CNI_CONTAINERID=" + ghost))),
+                "the ghost attachment is DELeted: " + host.ops());
+        assertTrue(host.calls().stream().noneMatch(cni("DEL").and(c -> c.arg(1).contains("CNI_CONTAINERID=" + a))),
+                "the known pod keeps its network");
+        try (var files = Files.list(results)) {
+            assertEquals(List.of(a + "-eth0.json"), files.map(f -> f.getFileName().toString()).toList());
+        }
+        assertEquals(PodSandboxState.SANDBOX_READY, manager.status(a, false).getStatus().getState());
+        manager.stop(a);
+        manager.remove(a);
+        assertNothingLeft();
+    }
+
+    @Test
     void recoveryReportsAPodWhoseInfraDiedAsNotReady() {
         String ready = manager.run(pod("a"), "");
         String dead = manager.run(pod("b"), "");
