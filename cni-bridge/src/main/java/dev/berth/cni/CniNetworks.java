@@ -97,7 +97,7 @@ public final class CniNetworks implements NetworkReadiness {
      */
     public List<String> collectGarbage(java.util.Set<String> attachedPodIds) {
         List<String> cleaned = new ArrayList<>();
-        List<String> seenConfigs = new ArrayList<>();
+        java.util.Set<String> seenConfigs = new java.util.LinkedHashSet<>(); // pods mostly share one
         for (ObjectNode cache : cachedAttachments()) {
             String id = cache.path("containerId").asText("");
             seenConfigs.add(cache.path("config").toString());
