@@ -79,10 +79,20 @@ class CheckpointRestoreTest {
                 .setLogPath(name + ".log").build();
     }
 
-    private int count(String id) {
-        var r = service.execSync(id, List.of("cat", "/count"), 20);
-        assertEquals(0, r.exitCode(), new String(r.stderr(), StandardCharsets.UTF_8));
-        return Integer.parseInt(new String(r.stdout(), StandardCharsets.UTF_8).strip());
+    /**
+     * The container's count now. The shell's {@code echo $i > /count} truncates before it writes,
+     * so a read can find the file empty for an instant: read again then.
+     */
+    private int count(String id) throws InterruptedException {
+        for (int attempt = 0; ; attempt++) {
+            var r = service.execSync(id, List.of("cat", "/count"), 20);
+            assertEquals(0, r.exitCode(), new String(r.stderr(), StandardCharsets.UTF_8));
+            String out = new String(r.stdout(), StandardCharsets.UTF_8).strip();
+            if (!out.isEmpty() || attempt == 5) {
+                return Integer.parseInt(out);
+            }
+            Thread.sleep(50);
+        }
     }
 
     private int awaitCount(String id, int atLeast) throws InterruptedException {
