@@ -122,6 +122,11 @@ public final class Soak {
         } else {
             System.out.printf("%n%d daemon kills; calls in flight at each: %s%n", r.killedDuring().size(),
                     r.killedDuring());
+            // what the restarts found of attachments no pod held (the daemon logs each at start)
+            List<String> released = d.logText().lines().filter(l -> l.contains("released network state no pod holds"))
+                    .map(l -> l.substring(l.indexOf("holds: ") + 7)).toList();
+            System.out.printf("network state released at restarts: %d%s%n", released.size(),
+                    released.isEmpty() ? "" : " " + released);
         }
         return violations;
     }
