@@ -16,6 +16,19 @@ import runtime.v1.RuntimeServiceGrpc;
  * berth's. Each call gets a deadline so a hung runtime fails the test instead of hanging it.
  */
 public final class CriClient implements AutoCloseable {
+    /**
+     * grpc-netty asks every client channel for SO_KEEPALIVE, which a unix socket has not, and Netty
+     * warns about it on each connection: hundreds of lines that hid test failures in CI logs. Held
+     * here because java.util.logging keeps loggers only weakly.
+     */
+    private static final java.util.logging.Logger BOOTSTRAP_LOG = quiet("io.netty.bootstrap");
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger(name);
+        l.setLevel(java.util.logging.Level.SEVERE);
+        return l;
+    }
+
     private final EpollEventLoopGroup loop = new EpollEventLoopGroup(1);
     private final ManagedChannel channel;
     private final long deadlineSeconds;

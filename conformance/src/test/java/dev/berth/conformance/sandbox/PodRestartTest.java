@@ -45,6 +45,18 @@ class PodRestartTest {
     @AfterEach
     void stop() {
         if (daemon != null) {
+            // a test that failed half way still leaves no pod (cgroups, infra) behind
+            try {
+                if (daemon.process() != null && daemon.process().isAlive()) {
+                    var rt = daemon.client().runtime();
+                    for (PodSandbox p : rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
+                        rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
+                        rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
+                    }
+                }
+            } catch (RuntimeException e) {
+                System.err.println("PodRestartTest: pods not removed after the test: " + e);
+            }
             daemon.close();
         }
     }
