@@ -252,20 +252,25 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     }
 
     private void del(BridgeConfig c, PluginInvocation inv) {
-        String veth = hostVethName(inv.containerId(), inv.ifName());
-        if (linkExists(veth)) {
-            links.delete(veth);
-        }
-        if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {
-            // after a restart nothing says whether the pod had hostPorts: look
-            firewall(c).removeHostPorts(inv.containerId());
-        }
+        removeHostSide(c, inv.containerId(), inv.ifName());
         ReentrantLock lock = lockOf(c.bridge);
         lock.lock();
         try {
             c.ipam.release(inv.containerId(), inv.ifName());
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The attachment's part on the host: its veth and hostPort rules; repeatable. */
+    private void removeHostSide(BridgeConfig c, String containerId, String ifName) {
+        String veth = hostVethName(containerId, ifName);
+        if (linkExists(veth)) {
+            links.delete(veth);
+        }
+        if (!c.portMappings.isEmpty() || !ensured.contains(c.bridge)) {
+            // after a restart nothing says whether the pod had hostPorts: look
+            firewall(c).removeHostPorts(containerId);
         }
     }
 
@@ -285,11 +290,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
                 if (l.containerId().isEmpty() || l.ifName().isEmpty()) {
                     continue; // a torn lease names no attachment
                 }
-                String veth = hostVethName(l.containerId(), l.ifName());
-                if (linkExists(veth)) {
-                    links.delete(veth);
-                }
-                firewall(c).removeHostPorts(l.containerId());
+                removeHostSide(c, l.containerId(), l.ifName());
             }
             return released;
         } finally {

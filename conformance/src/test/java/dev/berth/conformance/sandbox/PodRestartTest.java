@@ -48,11 +48,7 @@ class PodRestartTest {
             // a test that failed half way still leaves no pod (cgroups, infra) behind
             try {
                 if (daemon.process() != null && daemon.process().isAlive()) {
-                    var rt = daemon.client().runtime();
-                    for (PodSandbox p : rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
-                        rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
-                        rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
-                    }
+                    stopAndRemovePods();
                 }
             } catch (RuntimeException e) {
                 System.err.println("PodRestartTest: pods not removed after the test: " + e);
@@ -77,12 +73,17 @@ class PodRestartTest {
     }
 
     void removeAll() {
+        stopAndRemovePods();
+        assertEquals(List.of(), daemon.client().runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance())
+                .getItemsList());
+    }
+
+    private void stopAndRemovePods() {
         var rt = daemon.client().runtime();
         for (PodSandbox p : rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
             rt.stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
             rt.removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(p.getId()).build());
         }
-        assertEquals(List.of(), rt.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList());
     }
 
     @Test
