@@ -10,8 +10,13 @@ import io.grpc.Status;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -27,6 +32,11 @@ public class InstrumentingInterceptor implements ServerInterceptor {
     @Inject
     MeterRegistry registry;
 
+    // one meter per method and code, built once: Micrometer's builder sorts the tags, copies the
+    // buckets and looks the meter up in the registry on every register()
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> errors = new ConcurrentHashMap<>();
+
     @Override
     public <Q, A> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
@@ -38,35 +48,16 @@ public class InstrumentingInterceptor implements ServerInterceptor {
             @Override
             public void close(Status status, Metadata trailers) {
                 long nanos = System.nanoTime() - start;
-                // the answer goes first: the client does not wait for the histogram or the log line
                 super.close(status, trailers);
-                String code = status.getCode().name();
-                Timer.builder(Meters.CRI_REQUESTS)
-                        .description("CRI requests by method and gRPC status code")
-                        .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
-                        .serviceLevelObjectives(Meters.RUNTIME_BUCKETS)
-                        .register(registry)
-                        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-                if (!status.isOk()) {
-                    Counter.builder(Meters.CRI_ERRORS)
-                            .description("CRI requests that failed, by method and gRPC status code")
-                            .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
-                            .register(registry)
-                            .increment();
-                    String ids = RequestIds.of(request.get());
-                    String line = method + " failed: " + code + (ids.isEmpty() ? "" : " " + ids) + ": "
-                            + status.getDescription();
-                    if (status.getCode() == Status.Code.INTERNAL || status.getCode() == Status.Code.UNKNOWN) {
-                        LOG.error(line, status.getCause());
-                    } else if (status.getCode() == Status.Code.NOT_FOUND
-                            || status.getCode() == Status.Code.UNIMPLEMENTED) {
-                        // kubelet asks after what it removed itself, and for what berth lacks
-                        LOG.info(line);
-                    } else {
-                        LOG.warn(line);
-                    }
-                } else if (LOG.isDebugEnabled()) {
-                    LOG.debugf("%s ok in %d µs", method, nanos / 1000);
+                // The answer goes first. On the transport's event loop (where reads are answered)
+                // close() only queues it, and the loop writes it after the current task: the
+                // histogram and the log line wait for a task of their own behind that write.
+                Runnable account = () -> account(method, status, nanos, request.get());
+                EventExecutor loop = ThreadExecutorMap.currentExecutor();
+                if (loop != null) {
+                    loop.execute(account);
+                } else {
+                    account.run();
                 }
             }
         };
@@ -78,5 +69,38 @@ public class InstrumentingInterceptor implements ServerInterceptor {
                 super.onMessage(message);
             }
         };
+    }
+
+    /** Records one finished call: its latency, and for a failure the error counter and one log line. */
+    private void account(String method, Status status, long nanos, Object request) {
+        String code = status.getCode().name();
+        String key = method + '/' + code;
+        timers.computeIfAbsent(key, k -> Timer.builder(Meters.CRI_REQUESTS)
+                        .description("CRI requests by method and gRPC status code")
+                        .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
+                        .serviceLevelObjectives(Meters.RUNTIME_BUCKETS)
+                        .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
+        if (status.isOk()) {
+            if (LOG.isDebugEnabled()) {
+                LOG.debugf("%s ok in %d µs", method, nanos / 1000);
+            }
+            return;
+        }
+        errors.computeIfAbsent(key, k -> Counter.builder(Meters.CRI_ERRORS)
+                        .description("CRI requests that failed, by method and gRPC status code")
+                        .tags(Meters.TAG_METHOD, method, Meters.TAG_CODE, code)
+                        .register(registry))
+                .increment();
+        String ids = RequestIds.of(request);
+        String line = method + " failed: " + code + (ids.isEmpty() ? "" : " " + ids) + ": " + status.getDescription();
+        if (status.getCode() == Status.Code.INTERNAL || status.getCode() == Status.Code.UNKNOWN) {
+            LOG.error(line, status.getCause());
+        } else if (status.getCode() == Status.Code.NOT_FOUND || status.getCode() == Status.Code.UNIMPLEMENTED) {
+            // kubelet asks after what it removed itself, and for what berth lacks
+            LOG.info(line);
+        } else {
+            LOG.warn(line);
+        }
     }
 }
