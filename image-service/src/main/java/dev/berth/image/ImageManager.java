@@ -101,7 +101,11 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
      * {@link #recordLock}) after every change of the records.
      */
     private volatile List<ImageRecord> snapshot;
-    /** The user of each image config (blobs are content-addressed, so never stale). */
+    /**
+     * The user of each image config (blobs are content-addressed, so never stale): filled by the
+     * pull and at start, so ImageStatus and ListImages, answered on the transport's thread, do not
+     * read and parse a config file.
+     */
     private final java.util.concurrent.ConcurrentHashMap<String, String> users = new java.util.concurrent.ConcurrentHashMap<>();
 
     private ImageManager(Options options, StateStore state, PullListener listener,
@@ -147,6 +151,13 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 }
             }
             refresh();
+            for (ImageRecord r : snapshot) {
+                try {
+                    user(r.id());
+                } catch (BerthException unreadable) {
+                    // reported by the ImageStatus that asks for it
+                }
+            }
             collectGarbageLocked();
         }
     }
@@ -164,6 +175,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 List<RegistryEndpoint> sources = RegistriesConf.load(options.registriesConf()).sourcesFor(ref);
                 ImagePuller.Fetched f = puller.pull(ref, sources, c);
                 bytes[0] = f.bytesDownloaded();
+                users.put(f.id(), f.user()); // before the record is visible to ImageStatus
                 try (LayerLeases.Lease lease = f.lease()) {
                     record(ref, f);
                 }
@@ -292,9 +304,11 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
     }
 
     private ImageView view(ImageRecord r) {
-        String user = users.computeIfAbsent(r.id(), id -> config(id)
-                .map(c -> c.config() == null || c.config().user() == null ? "" : c.config().user()).orElse(""));
-        return new ImageView(r.id(), r.repoTags(), r.repoDigests(), r.size(), user, r.pinned());
+        return new ImageView(r.id(), r.repoTags(), r.repoDigests(), r.size(), user(r.id()), r.pinned());
+    }
+
+    private String user(String id) {
+        return users.computeIfAbsent(id, i -> config(i).map(ImageConfig::user).orElse(""));
     }
 
     /** The image config blob as stored (for ImageStatus verbose). */

@@ -35,4 +35,9 @@ public record ImageConfig(String architecture, String os, String variant, Config
     public List<String> diffIds() {
         return rootfs.diffIds();
     }
+
+    /** The image's User ("" when it names none). */
+    public String user() {
+        return config == null || config.user() == null ? "" : config.user();
+    }
 }

@@ -51,9 +51,10 @@ public final class ImagePuller {
      * The result of fetching an image; the caller records it (tags, digests) and then closes the lease.
      *
      * @param repoDigest "name@digest" of what the reference resolved to (an index digest for multi-arch)
+     * @param user the config's User, for ImageStatus without reading the config again
      */
     public record Fetched(String id, String repoDigest, List<String> diffIds, List<String> blobs, long size,
-            long bytesDownloaded, LayerLeases.Lease lease) {}
+            long bytesDownloaded, String user, LayerLeases.Lease lease) {}
 
     private final BlobStore blobs;
     private final LayerStore layers;
@@ -184,7 +185,7 @@ public final class ImagePuller {
         kept.addAll(toKeepDigests);
         kept.add(configDigest);
         return new Fetched(configDigest, ref.name() + "@" + top.digest(), List.copyOf(diffIds), List.copyOf(kept), size,
-                downloaded.get(), lease);
+                downloaded.get(), config.user(), lease);
     }
 
     private void fetchLayers(RegistryEndpoint ep, RegistryCredentials creds, List<Descriptor> descs, List<String> diffIds,
