@@ -3,6 +3,7 @@ package dev.berth.image;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.fs.OwnerOnly;
 import dev.berth.core.state.StateStore;
+import dev.berth.core.timing.StepTimes;
 import dev.berth.image.content.BlobStore;
 import dev.berth.image.layer.LayerLeases;
 import dev.berth.image.layer.LayerStore;
@@ -47,6 +48,8 @@ import java.util.Set;
  * removes the image; by tag removes that tag, and the image with its last tag.
  */
 public final class ImageManager implements ImageLookup, AutoCloseable {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ImageManager.class.getName());
+
     /**
      * @param root the image store directory (e.g. /var/lib/berth/images)
      * @param registriesConf registries.conf v2 file; read at every pull, missing means no rules
@@ -172,13 +175,17 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
             ImageReference ref = ImageReference.parse(image);
             RegistryCredentials c = creds == null ? RegistryCredentials.NONE : creds;
             String id = pullFlight.run(ref + "|" + c.cacheKey(), () -> {
+                StepTimes times = new StepTimes();
                 List<RegistryEndpoint> sources = RegistriesConf.load(options.registriesConf()).sourcesFor(ref);
-                ImagePuller.Fetched f = puller.pull(ref, sources, c);
+                times.step("registries-conf");
+                ImagePuller.Fetched f = puller.pull(ref, sources, c, times);
                 bytes[0] = f.bytesDownloaded();
                 users.put(f.id(), f.user()); // before the record is visible to ImageStatus
                 try (LayerLeases.Lease lease = f.lease()) {
                     record(ref, f);
                 }
+                times.step("commit");
+                times.log(LOG, "PullImage " + ref);
                 return f.id();
             });
             listener.pullFinished("success", bytes[0], Duration.ofNanos(System.nanoTime() - start));

@@ -34,7 +34,8 @@ import java.util.stream.Stream;
  * benchmark groups {@code Pod}, {@code Container} and {@code Image}, and the unpicked groups get
  * a count of 0. It is not passed as a ginkgo focus: {@code -benchmark} adds its own focus
  * "benchmark" and ginkgo ORs focuses, so a focus of "Pod|Container" also ran the validation specs
- * whose names match (47 of 113) and timed nothing.
+ * whose names match (47 of 113) and timed nothing. {@code BERTH_JAVA_OPTS} adds JVM options to
+ * berth's (after the launcher's, so they win).
  */
 public final class CritestBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,7 +61,9 @@ public final class CritestBench {
                 GROUPS.stream().filter(g -> select.matcher(g).matches()).toList(), samples, parallel, params);
         Map<String, Map<String, Double>> p50 = new LinkedHashMap<>();
         try (CritestKit.Registry registry = kit.startRegistry()) {
-            BerthDaemon d = BerthDaemon.prepare(StepBreakdown.DAEMON_ENV);
+            BerthDaemon d = BerthDaemon.prepare(StepBreakdown.DAEMON_ENV).jvmOptions(BerthDaemon.benchJvmOptions());
+            System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " "
+                    + String.join(" ", BerthDaemon.benchJvmOptions()));
             try {
                 Path conf = d.base().resolve("registries.conf");
                 Files.writeString(conf, kit.registriesConf());
@@ -70,7 +73,7 @@ public final class CritestBench {
                 p50.put("berth", run(kit, d.namespace()::wrap, d.endpoint(), out.resolve("berth"), params));
                 System.out.println("berth: load average " + loadAverage());
                 StepBreakdown.print(d.log(), "RunPodSandbox", "StopPodSandbox", "RemovePodSandbox",
-                        "CreateContainer", "StartContainer");
+                        "CreateContainer", "StartContainer", "PullImage");
             } finally {
                 d.close();
             }

@@ -78,10 +78,7 @@ public final class MemoryBench {
         boolean berthOnly = Arrays.asList(args).contains("berth-only");
         boolean containerdOnly = Arrays.asList(args).contains("containerd-only");
         List<String> extra = new ArrayList<>(List.of("-XX:NativeMemoryTracking=summary"));
-        String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
-        if (!opts.isEmpty()) {
-            extra.addAll(Arrays.asList(opts.split("\\s+")));
-        }
+        extra.addAll(BerthDaemon.benchJvmOptions());
         Path archiveDir = null;
         if (System.getenv("BENCH_NO_CLASS_ARCHIVE") == null && !containerdOnly) {
             archiveDir = Files.createTempDirectory("bench-mem-archive");

@@ -76,15 +76,12 @@ public final class PullBenchmark {
             }
 
             Map<String, Map<TestImages.Pushed, List<double[]>>> results = new LinkedHashMap<>();
-            BerthDaemon berth = BerthDaemon.prepare(Map.of());
-            String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
-            if (!opts.isEmpty()) {
-                berth.jvmOptions(java.util.Arrays.asList(opts.split("\\s+"))); // e.g. a flight recording
-            }
+            BerthDaemon berth = BerthDaemon.prepare(StepBreakdown.DAEMON_ENV).jvmOptions(BerthDaemon.benchJvmOptions());
             try (berth) {
                 berth.startProcess();
                 long pid = dev.berth.conformance.soak.Census.daemonJavaPid(berth);
                 results.put("berth", timeAll(berth.client(), images, runs, pid));
+                StepBreakdown.print(berth.log(), "PullImage");
             }
             if (System.getenv("BENCH_BERTH_ONLY") != null) {
                 System.out.println("BENCH_BERTH_ONLY is set: containerd column skipped");

@@ -107,9 +107,7 @@ public final class ReadsUnderLoadBench {
             Map<String, String> env = new LinkedHashMap<>(StepBreakdown.DAEMON_ENV);
             // the interceptor's DEBUG line per call gives the time spent inside the daemon
             env.put("QUARKUS_LOG_CATEGORY__DEV_BERTH_SERVER_RPC_INTERCEPTOR__LEVEL", "DEBUG");
-            // BERTH_JAVA_OPTS: JVM options after the launcher's (to try flags, as bench memory does)
-            String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
-            List<String> jvm = opts.isEmpty() ? List.of() : List.of(opts.split("\\s+"));
+            List<String> jvm = BerthDaemon.benchJvmOptions();
             System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", jvm));
             try (BerthDaemon d = BerthDaemon.prepare(env).jvmOptions(jvm)) {
                 d.startProcess();

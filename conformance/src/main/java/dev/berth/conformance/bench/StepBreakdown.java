@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
 public final class StepBreakdown {
     /** Environment for BerthDaemon that makes the daemon log its step times. */
     public static final Map<String, String> DAEMON_ENV = Map.of(
-            "QUARKUS_LOG_CATEGORY__DEV_BERTH_RUNTIME__LEVEL", "DEBUG");
+            "QUARKUS_LOG_CATEGORY__DEV_BERTH_RUNTIME__LEVEL", "DEBUG",
+            "QUARKUS_LOG_CATEGORY__DEV_BERTH_IMAGE__LEVEL", "DEBUG");
     private static final Pattern STEP = Pattern.compile("([a-z-]+)=([0-9.]+)");
 
     private StepBreakdown() {}

@@ -1,6 +1,7 @@
 package dev.berth.image.pull;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.timing.StepTimes;
 import dev.berth.core.error.ErrorKind;
 import dev.berth.image.content.BlobStore;
 import dev.berth.image.content.Digests;
@@ -84,10 +85,15 @@ public final class ImagePuller {
 
     /** Tries each source in order (mirrors first); returns the first success or the primary's failure. */
     public Fetched pull(ImageReference ref, List<RegistryEndpoint> sources, RegistryCredentials creds) {
+        return pull(ref, sources, creds, new StepTimes());
+    }
+
+    /** As {@link #pull(ImageReference, List, RegistryCredentials)}, timing its steps into {@code times}. */
+    public Fetched pull(ImageReference ref, List<RegistryEndpoint> sources, RegistryCredentials creds, StepTimes times) {
         BerthException last = null;
         for (RegistryEndpoint ep : sources) {
             try {
-                return pullFrom(ref, ep, CredentialScope.forEndpoint(creds, ep, ref));
+                return pullFrom(ref, ep, CredentialScope.forEndpoint(creds, ep, ref), times);
             } catch (BerthException e) {
                 last = e;
                 boolean fallThrough = ep.mirror() && (e.kind() == ErrorKind.NOT_FOUND || e.kind() == ErrorKind.UNAVAILABLE
@@ -100,7 +106,7 @@ public final class ImagePuller {
         throw last;
     }
 
-    private Fetched pullFrom(ImageReference ref, RegistryEndpoint ep, RegistryCredentials creds) {
+    private Fetched pullFrom(ImageReference ref, RegistryEndpoint ep, RegistryCredentials creds, StepTimes times) {
         String what = "pull " + ref + (ep.mirror() ? " (mirror " + ep.host() + ")" : "");
         AtomicLong downloaded = new AtomicLong();
 
@@ -134,9 +140,11 @@ public final class ImagePuller {
             throw new BerthException(ErrorKind.RESOURCE_EXHAUSTED, what + ": the manifest gives the image config a size of "
                     + cfg.size() + " bytes; berth accepts configs of 0 to " + MAX_CONFIG_BYTES + " bytes");
         }
+        times.step("manifest");
         LayerLeases.Lease lease = leases.acquire(List.of(configDigest));
         try {
-            return fetchRest(ref, ep, creds, what, m, cfg, configDigest, size, toKeep, toKeepDigests, top, downloaded, lease);
+            return fetchRest(ref, ep, creds, what, m, cfg, configDigest, size, toKeep, toKeepDigests, top, downloaded, lease,
+                    times);
         } catch (RuntimeException | Error e) {
             lease.close();
             throw e;
@@ -145,16 +153,18 @@ public final class ImagePuller {
 
     private Fetched fetchRest(ImageReference ref, RegistryEndpoint ep, RegistryCredentials creds, String what, Manifest m,
             Descriptor cfg, String configDigest, long size, List<byte[]> toKeep, List<String> toKeepDigests,
-            ManifestEndpoint.Fetched top, AtomicLong downloaded, LayerLeases.Lease lease) {
+            ManifestEndpoint.Fetched top, AtomicLong downloaded, LayerLeases.Lease lease, StepTimes times) {
         LinkedHashSet<String> kept = new LinkedHashSet<>();
         if (!blobs.contains(configDigest)) {
             try (InputStream in = blobEndpoint.open(ep, configDigest, creds, what + ": config " + configDigest)) {
+                times.step("config-request");
                 blobs.write(configDigest, cfg.size(), in, what + ": config");
             } catch (IOException e) {
                 throw BerthException.unavailable(what + ": reading config " + configDigest + " failed: " + e.getMessage(), e);
             }
             downloaded.addAndGet(cfg.size());
         }
+        times.step("config");
         byte[] configBytes = blobs.read(configDigest).orElseThrow();
         ImageConfig config = ImageConfig.parse(configBytes, what);
         size += cfg.size();
@@ -176,12 +186,15 @@ public final class ImagePuller {
             size += d.size();
         }
 
+        times.step("config-parse");
         lease.add(diffIds);
         lease.add(toKeepDigests);
         fetchLayers(ep, creds, layerDescs, diffIds, downloaded, what);
+        times.step("layers");
         for (int i = 0; i < toKeep.size(); i++) {
             blobs.put(toKeepDigests.get(i), toKeep.get(i), what);
         }
+        times.step("manifest-store");
         kept.addAll(toKeepDigests);
         kept.add(configDigest);
         return new Fetched(configDigest, ref.name() + "@" + top.digest(), List.copyOf(diffIds), List.copyOf(kept), size,

@@ -41,7 +41,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import dev.berth.runtime.timing.StepTimes;
+import dev.berth.core.timing.StepTimes;
 import runtime.v1.ContainerConfig;
 import runtime.v1.ContainerFilter;
 import runtime.v1.LinuxContainerResources;

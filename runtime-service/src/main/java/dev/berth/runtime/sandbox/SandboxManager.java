@@ -32,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
-import dev.berth.runtime.timing.StepTimes;
+import dev.berth.core.timing.StepTimes;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import runtime.v1.NamespaceMode;

@@ -1,4 +1,4 @@
-package dev.berth.runtime.timing;
+package dev.berth.core.timing;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -6,8 +6,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Wall time of each step of one lifecycle call, so a benchmark figure can be explained (logged at
- * FINE: {@code quarkus.log.category."dev.berth.runtime".level=DEBUG} shows them).
+ * Wall time of each step of one lifecycle call or pull, so a benchmark figure can be explained
+ * (logged at FINE to the caller's logger: {@code quarkus.log.category."dev.berth.runtime".level=DEBUG}
+ * shows the pods' and containers', {@code "dev.berth.image"} the pulls').
  */
 public final class StepTimes {
     private final long start = System.nanoTime();
