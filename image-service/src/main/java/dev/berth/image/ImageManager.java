@@ -355,7 +355,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
                 "image " + r.id() + " has no config blob in " + blobs.root(), null));
         ImageConfig.Config cc = c.config();
         LocalImage.Config lc = new LocalImage.Config(
-                cc == null || cc.user() == null ? "" : cc.user(),
+                c.user(),
                 cc == null || cc.entrypoint() == null ? List.of() : cc.entrypoint(),
                 cc == null || cc.cmd() == null ? List.of() : cc.cmd(),
                 cc == null || cc.env() == null ? List.of() : cc.env(),

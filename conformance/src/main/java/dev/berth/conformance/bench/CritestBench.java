@@ -61,9 +61,9 @@ public final class CritestBench {
                 GROUPS.stream().filter(g -> select.matcher(g).matches()).toList(), samples, parallel, params);
         Map<String, Map<String, Double>> p50 = new LinkedHashMap<>();
         try (CritestKit.Registry registry = kit.startRegistry()) {
-            BerthDaemon d = BerthDaemon.prepare(StepBreakdown.DAEMON_ENV).jvmOptions(BerthDaemon.benchJvmOptions());
-            System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " "
-                    + String.join(" ", BerthDaemon.benchJvmOptions()));
+            List<String> jvm = BerthDaemon.benchJvmOptions();
+            BerthDaemon d = BerthDaemon.prepare(StepBreakdown.DAEMON_ENV).jvmOptions(jvm);
+            System.out.println("berth JVM: " + String.join(" ", BerthDaemon.JVM_FLAGS) + " " + String.join(" ", jvm));
             try {
                 Path conf = d.base().resolve("registries.conf");
                 Files.writeString(conf, kit.registriesConf());

@@ -106,13 +106,13 @@ public final class BerthDaemon implements AutoCloseable {
         return jar;
     }
 
-    /** JVM options after the production flags (they win), for the next start: e.g. NMT for a bench. */
     /** The JVM options a bench adds after the launcher's, so they win: {@code BERTH_JAVA_OPTS}, split at spaces. */
     public static List<String> benchJvmOptions() {
         String opts = System.getenv().getOrDefault("BERTH_JAVA_OPTS", "").strip();
         return opts.isEmpty() ? List.of() : List.of(opts.split("\\s+"));
     }
 
+    /** JVM options after the production flags (they win), for the next start: e.g. NMT for a bench. */
     public BerthDaemon jvmOptions(List<String> options) {
         extraJvmOptions.addAll(options);
         return this;

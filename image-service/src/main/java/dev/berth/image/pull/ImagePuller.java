@@ -1,8 +1,8 @@
 package dev.berth.image.pull;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.core.timing.StepTimes;
 import dev.berth.core.error.ErrorKind;
+import dev.berth.core.timing.StepTimes;
 import dev.berth.image.content.BlobStore;
 import dev.berth.image.content.Digests;
 import dev.berth.image.content.VerifyingInputStream;
@@ -83,12 +83,10 @@ public final class ImagePuller {
         this.downloads = new Semaphore(Math.max(1, maxConcurrentDownloads), true);
     }
 
-    /** Tries each source in order (mirrors first); returns the first success or the primary's failure. */
-    public Fetched pull(ImageReference ref, List<RegistryEndpoint> sources, RegistryCredentials creds) {
-        return pull(ref, sources, creds, new StepTimes());
-    }
-
-    /** As {@link #pull(ImageReference, List, RegistryCredentials)}, timing its steps into {@code times}. */
+    /**
+     * Tries each source in order (mirrors first); returns the first success or the primary's failure.
+     * Its steps are timed into {@code times}.
+     */
     public Fetched pull(ImageReference ref, List<RegistryEndpoint> sources, RegistryCredentials creds, StepTimes times) {
         BerthException last = null;
         for (RegistryEndpoint ep : sources) {

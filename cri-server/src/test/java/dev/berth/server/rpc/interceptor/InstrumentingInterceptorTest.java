@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.error.BerthException;
-import dev.berth.server.rpc.FakeServerCall;
 import dev.berth.server.metrics.Meters;
+import dev.berth.server.rpc.FakeServerCall;
 import dev.berth.server.rpc.Rpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
