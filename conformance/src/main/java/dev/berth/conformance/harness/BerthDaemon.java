@@ -26,7 +26,8 @@ public final class BerthDaemon implements AutoCloseable {
     public static final List<String> JVM_FLAGS = List.of(
             "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MaxNewSize=4m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
             "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:CompileThresholdScaling=3",
-            "-XX:TrimNativeHeapInterval=30000", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+            "-XX:TrimNativeHeapInterval=30000", "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
+            "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
 
     /**
      * The launchers' class archive flags (README, "Memory"): the JVM maps the daemon's classes from

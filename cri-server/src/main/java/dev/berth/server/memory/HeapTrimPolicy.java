@@ -11,11 +11,18 @@ package dev.berth.server.memory;
  * grown means more committed than right after the last trim (or than at start) by at least
  * {@code slackBytes}. So a busy daemon is never interrupted, and an idle one is trimmed once per
  * burst, not again and again.
+ *
+ * <p>The pages of mapped files (class archives, modules image, libraries) that start-up or a burst
+ * touched are given back once per quiet spell too ({@link #pageOutDue()}): after start-up, and
+ * after each busy period.
  */
 final class HeapTrimPolicy {
     private final long slackBytes;
     private long lastYoungCollections = -1;
     private long baselineCommitted;
+    private boolean quiet;
+    /** Start-up touched most mapped pages: the first quiet check gives them back. */
+    private boolean busySincePageOut = true;
 
     HeapTrimPolicy(long initialCommitted, long slackBytes) {
         this.baselineCommitted = initialCommitted;
@@ -24,9 +31,23 @@ final class HeapTrimPolicy {
 
     /** One periodic check: true when a full collection should run now. */
     boolean check(long youngCollections, long committed) {
-        boolean quiet = lastYoungCollections >= 0 && youngCollections - lastYoungCollections <= 1;
+        boolean known = lastYoungCollections >= 0;
+        quiet = known && youngCollections - lastYoungCollections <= 1;
+        busySincePageOut |= known && !quiet;
         lastYoungCollections = youngCollections;
         return quiet && committed >= baselineCommitted + slackBytes;
+    }
+
+    /**
+     * After {@link #check}: true when the mapped pages should be paged out now (the daemon is quiet
+     * and was busy, or starting, since they last were); then false until the next busy period.
+     */
+    boolean pageOutDue() {
+        if (!quiet || !busySincePageOut) {
+            return false;
+        }
+        busySincePageOut = false;
+        return true;
     }
 
     /** Records the heap after a trim, and the collection count it left (it may count as young too). */

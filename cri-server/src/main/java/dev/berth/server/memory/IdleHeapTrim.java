@@ -1,12 +1,16 @@
 package dev.berth.server.memory;
 
+import dev.berth.linux.ResidentPages;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.jboss.logging.Logger;
@@ -16,6 +20,11 @@ import org.jboss.logging.Logger;
  * thread and runs one full collection when the daemon went quiet with a grown heap. With the Serial
  * collector of the launcher flags and {@code -XX:MaxHeapFreeRatio=30} the heap then shrinks to about
  * its live size. Native memory freed by glibc is returned by {@code -XX:TrimNativeHeapInterval}.
+ *
+ * <p>In the same quiet spell it pages out the private file mappings ({@link ResidentPages}): the
+ * class archives, modules image and libraries whose pages start-up or the burst touched once. With
+ * {@code -XX:ArchiveRelocationMode=0} (the launchers' flags) the archives stay clean file pages, so
+ * most of them can go; what the daemon still uses comes back at its next touch.
  */
 @ApplicationScoped
 public class IdleHeapTrim {
@@ -52,10 +61,41 @@ public class IdleHeapTrim {
                     LOG.debugf("idle: heap %d -> %d MiB committed (full collection %d ms)", committed >> 20,
                             after >> 20, (System.nanoTime() - t0) / 1_000_000);
                 }
+                if (policy.pageOutDue()) {
+                    pageOut();
+                }
             }
         } catch (InterruptedException stopping) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static void pageOut() {
+        long t0 = System.nanoTime();
+        long before = residentKiB();
+        try {
+            // Private mappings only: a shared one (the JVM's perf data file) is written, not read.
+            ResidentPages.pageOut(m -> m.permissions().endsWith("p"));
+        } catch (RuntimeException e) {
+            LOG.debugf("idle: paging out mapped files failed: %s", e.getMessage());
+            return;
+        }
+        LOG.debugf("idle: resident %d -> %d MiB (mapped files paged out in %d ms)", before >> 10,
+                residentKiB() >> 10, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** VmRSS of this process in KiB, or -1 when /proc cannot be read. */
+    private static long residentKiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux /proc: only the log line misses its figure
+        }
+        return -1;
     }
 
     /** The young-generation collectors ("Copy" for Serial, "G1 Young Generation" for G1). */

@@ -29,4 +29,21 @@ class HeapTrimPolicyTest {
         assertFalse(p.check(90, 40 * MIB), "busy");
         assertTrue(p.check(90, 40 * MIB), "quiet after the burst");
     }
+
+    @Test
+    void pagesOutOnceAfterStartAndOnceAfterEachBurst() {
+        HeapTrimPolicy p = new HeapTrimPolicy(16 * MIB, 4 * MIB);
+        p.check(5, 16 * MIB);
+        assertFalse(p.pageOutDue(), "first check: not known to be quiet yet");
+        p.check(5, 16 * MIB);
+        assertTrue(p.pageOutDue(), "quiet after start-up");
+        p.check(6, 16 * MIB);
+        assertFalse(p.pageOutDue(), "still quiet: nothing touched since");
+        p.check(60, 16 * MIB);
+        assertFalse(p.pageOutDue(), "busy: never interrupted");
+        p.check(61, 16 * MIB);
+        assertTrue(p.pageOutDue(), "quiet after the burst, though the heap did not grow");
+        p.check(61, 16 * MIB);
+        assertFalse(p.pageOutDue(), "once per burst");
+    }
 }
