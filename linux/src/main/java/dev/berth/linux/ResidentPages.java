@@ -23,9 +23,12 @@ import java.util.function.Predicate;
  * touches again. The advice never changes what the process reads: a clean page is dropped and read
  * back from its file at the next touch; a page the process wrote (a private copy) is anonymous
  * memory and stays, as there is no swap to send it to. The kernel leaves pages that another
- * process maps as well (a shared library) where they are.
+ * process maps as well (a shared library) where they are. The cost is a read from the file for
+ * each page touched again, once.
  */
 public final class ResidentPages {
+    /** MADV_RANDOM: no read-ahead around a fault in this mapping. */
+    private static final int MADV_RANDOM = 1;
     /** MADV_PAGEOUT (Linux 5.4). */
     private static final int MADV_PAGEOUT = 21;
     /** EINVAL: a locked, huge-page or device mapping, or a kernel before 5.4. */
@@ -74,7 +77,8 @@ public final class ResidentPages {
     }
 
     /**
-     * Advises the kernel to page out every file mapping that {@code which} accepts. Returns the
+     * Advises the kernel to page out every file mapping that {@code which} accepts, and to read
+     * their pages back one at a time (no read-ahead) from then on. Returns the
      * bytes of address space advised; a mapping the kernel cannot page out (locked, huge pages) is
      * skipped, and on a kernel without MADV_PAGEOUT nothing is done and 0 returned.
      */
@@ -86,7 +90,13 @@ public final class ResidentPages {
                 if (!which.test(m)) {
                     continue;
                 }
-                int r = (int) MADVISE.invokeExact(st, m.start(), m.length(), MADV_PAGEOUT);
+                // MADV_RANDOM first: a page touched again is read back alone, not with the
+                // read-ahead window around it, so only what the process uses becomes resident
+                // again (with read-ahead, kubelet's polls alone brought back most of it).
+                int r = (int) MADVISE.invokeExact(st, m.start(), m.length(), MADV_RANDOM);
+                if (r == 0) {
+                    r = (int) MADVISE.invokeExact(st, m.start(), m.length(), MADV_PAGEOUT);
+                }
                 if (r == 0) {
                     advised += m.length();
                 } else if (Native.errno(st) != EINVAL && Native.errno(st) != ENOMEM) {

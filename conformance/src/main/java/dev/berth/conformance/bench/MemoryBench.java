@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import runtime.v1.CreateContainerRequest;
 import runtime.v1.ImageSpec;
+import runtime.v1.ListContainersRequest;
+import runtime.v1.ListPodSandboxRequest;
 import runtime.v1.PodSandboxConfig;
 import runtime.v1.PullImageRequest;
 import runtime.v1.RemoveContainerRequest;
@@ -36,22 +38,31 @@ import runtime.v1.StopPodSandboxRequest;
 
 /**
  * The daemon's memory budget, berth beside containerd 1.7 in one run: PSS of the daemon idle, with
- * 20 running containers (daemon + conmon / containerd-shim-runc-v2 monitors), after a burst (image
+ * 20 and 100 running containers (daemon + conmon / containerd-shim-runc-v2 monitors), after a burst (image
  * pulls and pod cycles) and after settling. For berth each sample also prints where the JVM's
  * memory goes (Native Memory Tracking summary: heap, metaspace and class space, code cache, thread
  * stacks, GC, "Other" = direct buffers, symbols...) and the PSS of the mappings by kind (anonymous,
  * libjvm, CDS archive, other files), so the budget is visible.
  *
  * <p>Usage: {@code ./berth bench memory [cycles=100] [settle seconds=45] [idle|berth-only|containerd-only]}; "idle"
- * (with [seconds=5] to wait after start) measures the idle daemon only (quick, for trying JVM flags), "berth-only" skips containerd,
+ * (with [seconds=5] to wait after start, polled as kubelet polls) measures the idle daemon only (quick, for trying JVM flags), "berth-only" skips containerd,
  * "containerd-only" skips berth. {@code REF_CONTAINERD} names the reference containerd binary
  * (default /usr/bin/containerd; its shim is taken from the same directory), e.g. 1.7.24 beside
  * bookworm's 1.6.20. {@code BERTH_JAVA_OPTS} adds JVM options to
  * berth's production flags, as in /etc/default/berth. berth runs with its launchers' class archive,
- * written first by a training run; {@code BENCH_NO_CLASS_ARCHIVE=1} measures it without one.
+ * written first by a training run; {@code BENCH_NO_CLASS_ARCHIVE=1} measures it without one. The
+ * idle and running-containers samples are taken after {@value #STEADY_SECONDS} s of kubelet-like
+ * polling (both runtimes alike), the settled one after the settle time, polled the same way.
  */
 public final class MemoryBench {
-    private static final int RUNNING = 20;
+    /** The running-container counts sampled (issue 15: CRI-O's 86 MiB at 20, 143 at 100). */
+    private static final int[] RUNNING = {20, 100};
+    /**
+     * How long the steady samples (idle, running containers) wait, polled as kubelet polls: on a
+     * node a daemon with running pods spends most of its time there, and berth's idle trim checks
+     * every 15 s, so two checks see the daemon quiet.
+     */
+    private static final int STEADY_SECONDS = 35;
     private static final int PULL_IMAGES = 3;
 
     /** The daemon logs each idle heap trim at DEBUG. */
@@ -134,7 +145,7 @@ public final class MemoryBench {
             try (d) {
                 d.startProcess();
                 Runtime rt = berth(d);
-                Thread.sleep(numbers.isEmpty() ? 5000 : Integer.parseInt(numbers.get(0)) * 1000L);
+                pollLikeKubelet(d.client(), numbers.isEmpty() ? 5 : Integer.parseInt(numbers.get(0)));
                 print("berth", List.of(sample("idle", rt)));
                 d.logText().lines().filter(l -> l.contains(" idle: ") || l.contains("started in"))
                         .forEach(l -> System.out.println("berth log: " + l));
@@ -243,14 +254,16 @@ public final class MemoryBench {
         CriClient cri = rt.client();
         List<Sample> out = new ArrayList<>();
         cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(busybox)).build());
-        Thread.sleep(3000);
+        pollLikeKubelet(cri, STEADY_SECONDS);
         out.add(sample("idle (busybox pulled)", rt));
         List<String[]> running = new ArrayList<>();
-        for (int i = 0; i < RUNNING; i++) {
-            running.add(podWithContainer(cri, busybox, logs, "run-" + i));
+        for (int count : RUNNING) {
+            while (running.size() < count) {
+                running.add(podWithContainer(cri, busybox, logs, "run-" + running.size()));
+            }
+            pollLikeKubelet(cri, STEADY_SECONDS);
+            out.add(sample(count + " running containers", rt));
         }
-        Thread.sleep(2000);
-        out.add(sample(RUNNING + " running containers", rt));
         for (String[] pc : running) {
             remove(cri, pc);
         }
@@ -265,9 +278,18 @@ public final class MemoryBench {
             cri.images().removeImage(RemoveImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build());
         }
         out.add(sample("after " + burst.size() + " pulls (60 MB each) + " + cycles + " pod cycles", rt));
-        Thread.sleep(settle * 1000L);
+        pollLikeKubelet(cri, settle);
         out.add(sample("settled " + settle + " s later", rt));
         return out;
+    }
+
+    /** kubelet's PLEG relist, once a second for {@code seconds}: every pod and container listed. */
+    static void pollLikeKubelet(CriClient cri, int seconds) throws InterruptedException {
+        for (int i = 0; i < seconds; i++) {
+            cri.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
+            cri.runtime().listContainers(ListContainersRequest.getDefaultInstance());
+            Thread.sleep(1000);
+        }
     }
 
     static String[] podWithContainer(CriClient cri, String image, Path logs, String name) throws IOException {

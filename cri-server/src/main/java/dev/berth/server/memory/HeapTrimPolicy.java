@@ -1,24 +1,24 @@
 package dev.berth.server.memory;
 
 /**
- * When to give heap back: once the daemon has gone quiet after its heap grew. A burst (pulls, pod
+ * When to give memory back: once the daemon has gone quiet after a burst. A burst (pulls, pod
  * churn) makes the collector commit more heap, and a stop-the-world collector only returns it at a
  * full collection, which nothing triggers while the daemon is idle. One full collection after the
  * burst lets the heap shrink to its live size plus MaxHeapFreeRatio.
  *
- * <p>Quiet means at most one young collection since the previous check (an idle daemon polled by
- * kubelet still allocates a little; a burst collects many times per period);
+ * <p>Quiet means no state-changing call started or ended since the previous check ({@link Bursts}:
+ * kubelet's lists, statuses, stats and probes go on all the time on a node and do not count);
  * grown means more committed than right after the last trim (or than at start) by at least
  * {@code slackBytes}. So a busy daemon is never interrupted, and an idle one is trimmed once per
  * burst, not again and again.
  *
  * <p>The pages of mapped files (class archives, modules image, libraries) that start-up or a burst
  * touched are given back once per quiet spell too ({@link #pageOutDue()}): after start-up, and
- * after each busy period.
+ * after each burst.
  */
 final class HeapTrimPolicy {
     private final long slackBytes;
-    private long lastYoungCollections = -1;
+    private long lastEvents = -1;
     private long baselineCommitted;
     private boolean quiet;
     /** Start-up touched most mapped pages: the first quiet check gives them back. */
@@ -29,18 +29,21 @@ final class HeapTrimPolicy {
         this.slackBytes = slackBytes;
     }
 
-    /** One periodic check: true when a full collection should run now. */
-    boolean check(long youngCollections, long committed) {
-        boolean known = lastYoungCollections >= 0;
-        quiet = known && youngCollections - lastYoungCollections <= 1;
+    /**
+     * One periodic check, with the burst events counted so far ({@link Bursts#events()}): true when
+     * a full collection should run now.
+     */
+    boolean check(long burstEvents, long committed) {
+        boolean known = lastEvents >= 0;
+        quiet = known && burstEvents == lastEvents;
         busySincePageOut |= known && !quiet;
-        lastYoungCollections = youngCollections;
+        lastEvents = burstEvents;
         return quiet && committed >= baselineCommitted + slackBytes;
     }
 
     /**
      * After {@link #check}: true when the mapped pages should be paged out now (the daemon is quiet
-     * and was busy, or starting, since they last were); then false until the next busy period.
+     * and was busy, or starting, since they last were); then false until the next burst.
      */
     boolean pageOutDue() {
         if (!quiet || !busySincePageOut) {
@@ -50,9 +53,8 @@ final class HeapTrimPolicy {
         return true;
     }
 
-    /** Records the heap after a trim, and the collection count it left (it may count as young too). */
-    void trimmed(long youngCollections, long committed) {
-        lastYoungCollections = youngCollections;
+    /** Records the heap after a trim: the baseline the next growth is measured from. */
+    void trimmed(long committed) {
         baselineCommitted = committed;
     }
 }

@@ -1,5 +1,6 @@
 package dev.berth.server.rpc.interceptor;
 
+import dev.berth.server.memory.Bursts;
 import dev.berth.server.metrics.Meters;
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
@@ -32,6 +33,9 @@ public class InstrumentingInterceptor implements ServerInterceptor {
     @Inject
     MeterRegistry registry;
 
+    @Inject
+    Bursts bursts;
+
     // one meter per method and code, built once: Micrometer's builder sorts the tags, copies the
     // buckets and looks the meter up in the registry on every register()
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
@@ -42,6 +46,7 @@ public class InstrumentingInterceptor implements ServerInterceptor {
             ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
         String method = call.getMethodDescriptor().getBareMethodName();
         long start = System.nanoTime();
+        bursts.record(method);
         // the request, kept (unary calls have one) to name its ids when the call fails
         java.util.concurrent.atomic.AtomicReference<Object> request = new java.util.concurrent.atomic.AtomicReference<>();
         ServerCall<Q, A> timed = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
@@ -49,6 +54,7 @@ public class InstrumentingInterceptor implements ServerInterceptor {
             public void close(Status status, Metadata trailers) {
                 long nanos = System.nanoTime() - start;
                 super.close(status, trailers);
+                bursts.record(method);
                 // The answer goes first. On the transport's event loop (where reads are answered)
                 // close() only queues it, and the loop writes it after the current task: the
                 // histogram and the log line wait for a task of their own behind that write.

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.server.memory.Bursts;
 import dev.berth.server.metrics.Meters;
 import dev.berth.server.rpc.FakeServerCall;
 import dev.berth.server.rpc.Rpc;
@@ -67,6 +68,7 @@ class InstrumentingInterceptorTest {
     <Q> Status call(MethodDescriptor<Q, ?> method, Q request, java.util.function.Supplier<Object> handler) {
         InstrumentingInterceptor i = new InstrumentingInterceptor();
         i.registry = new SimpleMeterRegistry();
+        i.bursts = new Bursts();
         return call(i, method, request, handler);
     }
 
@@ -149,6 +151,7 @@ class InstrumentingInterceptorTest {
     void eachMethodAndCodeKeepsOneHistogramAcrossCalls() {
         InstrumentingInterceptor i = new InstrumentingInterceptor();
         i.registry = new SimpleMeterRegistry();
+        i.bursts = new Bursts();
         StopContainerRequest req = StopContainerRequest.newBuilder().setContainerId("c1").build();
         call(i, RuntimeServiceGrpc.getStopContainerMethod(), req, () -> "ok");
         call(i, RuntimeServiceGrpc.getStopContainerMethod(), req, () -> "ok");
@@ -167,6 +170,7 @@ class InstrumentingInterceptorTest {
         // must come after that task, not hold the answer back
         InstrumentingInterceptor i = new InstrumentingInterceptor();
         i.registry = new SimpleMeterRegistry();
+        i.bursts = new Bursts();
         DefaultEventLoop loop = new DefaultEventLoop();
         try {
             long[] duringTheCall = new long[1];
