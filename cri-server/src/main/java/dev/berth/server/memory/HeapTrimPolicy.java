@@ -13,16 +13,19 @@ package dev.berth.server.memory;
  * burst, not again and again.
  *
  * <p>The pages of mapped files (class archives, modules image, libraries) that start-up or a burst
- * touched are given back once per quiet spell too ({@link #pageOutDue()}): after start-up, and
- * after each burst.
+ * touched are given back in a quiet spell too ({@link #pageOutDue()}): after start-up, and after
+ * each burst, at its first two quiet checks (pages of a file written moments before, as the class
+ * archive is at the exit before a restart, may still be on their way to disk at the first, and
+ * the kernel does not page those out).
  */
 final class HeapTrimPolicy {
     private final long slackBytes;
     private long lastEvents = -1;
     private long baselineCommitted;
     private boolean quiet;
-    /** Start-up touched most mapped pages: the first quiet check gives them back. */
-    private boolean busySincePageOut = true;
+    private static final int PAGE_OUTS_PER_SPELL = 2;
+    /** Page-outs still due in this quiet spell; start-up touched most mapped pages. */
+    private int pageOutsDue = PAGE_OUTS_PER_SPELL;
 
     HeapTrimPolicy(long initialCommitted, long slackBytes) {
         this.baselineCommitted = initialCommitted;
@@ -36,20 +39,22 @@ final class HeapTrimPolicy {
     boolean check(long burstEvents, long committed) {
         boolean known = lastEvents >= 0;
         quiet = known && burstEvents == lastEvents;
-        busySincePageOut |= known && !quiet;
+        if (known && !quiet) {
+            pageOutsDue = PAGE_OUTS_PER_SPELL;
+        }
         lastEvents = burstEvents;
         return quiet && committed >= baselineCommitted + slackBytes;
     }
 
     /**
      * After {@link #check}: true when the mapped pages should be paged out now (the daemon is quiet
-     * and was busy, or starting, since they last were); then false until the next burst.
+     * after start-up or a burst, at its first two quiet checks); then false until the next burst.
      */
     boolean pageOutDue() {
-        if (!quiet || !busySincePageOut) {
+        if (!quiet || pageOutsDue == 0) {
             return false;
         }
-        busySincePageOut = false;
+        pageOutsDue--;
         return true;
     }
 
