@@ -40,7 +40,7 @@ class ResidentPagesTest {
 
     /** Not on tmpfs: its pages are memory, which MADV_PAGEOUT cannot send anywhere without swap. */
     @Test
-    void pagesOutATouchedMappingAndItReadsTheSameAfter() throws IOException {
+    void pagesOutATouchedMappingAndItReadsTheSameAfter() throws IOException, InterruptedException {
         Path dir = Files.createDirectories(Path.of("target", "resident-pages-test"));
         assumeFalse(Files.getFileStore(dir).type().equals("tmpfs"), "the build directory is on tmpfs");
         Path file = dir.resolve("data").toAbsolutePath();
@@ -57,9 +57,16 @@ class ResidentPagesTest {
                 assertTrue(before >= (SIZE >> 10) * 9 / 10, "touched pages are resident: " + before + " KiB");
 
                 long advised = ResidentPages.pageOut(m -> m.file().equals(file));
+                long after = residentKiB(file);
+                // The kernel may hold back a page written moments ago (seen at the daemon's first
+                // trim, not here so far): the daemon pages out again at its next quiet check.
+                for (int i = 0; i < 10 && after > before / 4; i++) {
+                    Thread.sleep(5000);
+                    ResidentPages.pageOut(m -> m.file().equals(file));
+                    after = residentKiB(file);
+                }
 
                 assertEquals(SIZE, advised);
-                long after = residentKiB(file);
                 assertTrue(after <= before / 4, "paged out: " + before + " -> " + after + " KiB");
                 assertEquals(sum, touch(map), "the mapping reads the same after");
                 assertTrue(residentKiB(file) >= (SIZE >> 10) * 9 / 10, "touching brings the pages back");

@@ -60,9 +60,9 @@ public final class MemoryBench {
     /**
      * How long the steady samples (idle, running containers) wait, polled as kubelet polls: on a
      * node a daemon with running pods spends most of its time there, and berth's idle trim checks
-     * every 15 s, so two checks see the daemon quiet.
+     * every 15 s and pages out at its first two quiet checks, so both have run before the sample.
      */
-    private static final int STEADY_SECONDS = 35;
+    private static final int STEADY_SECONDS = 50;
     private static final int PULL_IMAGES = 3;
 
     /** The daemon logs each idle heap trim at DEBUG. */
