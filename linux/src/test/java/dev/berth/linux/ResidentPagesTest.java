@@ -77,6 +77,12 @@ class ResidentPagesTest {
     }
 
     @Test
+    void readsItsOwnResidentSize() {
+        long rss = ResidentPages.residentBytes();
+        assertTrue(rss > 8L << 20 && rss < 64L << 30, "a JVM's resident size: " + rss);
+    }
+
+    @Test
     void leavesOtherMappingsAlone() {
         assertEquals(0, ResidentPages.pageOut(m -> false));
         assertTrue(ResidentPages.fileMappings().stream().anyMatch(m -> m.file().toString().contains("libjvm")),

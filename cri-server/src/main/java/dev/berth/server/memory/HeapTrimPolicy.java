@@ -19,11 +19,12 @@ package dev.berth.server.memory;
  * the kernel does not page those out).
  */
 final class HeapTrimPolicy {
+    private static final int PAGE_OUTS_PER_SPELL = 2;
+
     private final long slackBytes;
     private long lastEvents = -1;
     private long baselineCommitted;
     private boolean quiet;
-    private static final int PAGE_OUTS_PER_SPELL = 2;
     /** Page-outs still due in this quiet spell; start-up touched most mapped pages. */
     private int pageOutsDue = PAGE_OUTS_PER_SPELL;
 

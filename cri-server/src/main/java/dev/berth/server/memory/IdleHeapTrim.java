@@ -6,19 +6,16 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.jboss.logging.Logger;
 
 /**
  * Gives the heap back after a burst (see {@link HeapTrimPolicy}): checks every 15 s on a virtual
- * thread and runs one full collection when the daemon went quiet ({@link Bursts}) with a grown heap. With the Serial
- * collector of the launcher flags and {@code -XX:MaxHeapFreeRatio=30} the heap then shrinks to about
- * its live size. Native memory freed by glibc is returned by {@code -XX:TrimNativeHeapInterval}.
+ * thread and runs one full collection when the daemon went quiet ({@link Bursts}) with a grown
+ * heap. With the Serial collector of the launcher flags and {@code -XX:MaxHeapFreeRatio=30} the heap
+ * then shrinks to about its live size. Native memory freed by glibc is returned by {@code -XX:TrimNativeHeapInterval}.
  *
  * <p>In the same quiet spell it pages out the private file mappings ({@link ResidentPages}): the
  * class archives, modules image and libraries whose pages start-up or the burst touched once. With
@@ -73,29 +70,16 @@ public class IdleHeapTrim {
 
     private static void pageOut() {
         long t0 = System.nanoTime();
-        long before = residentKiB();
+        long before = ResidentPages.residentBytes();
         try {
             // Private mappings only: a shared one (the JVM's perf data file) is written, not read.
             ResidentPages.pageOut(m -> m.permissions().endsWith("p"));
         } catch (RuntimeException e) {
-            LOG.debugf("idle: paging out mapped files failed: %s", e.getMessage());
+            // never worth stopping for: the daemon only keeps more memory resident
+            LOG.warnf("idle: paging out mapped files failed: %s", e.getMessage());
             return;
         }
-        LOG.debugf("idle: resident %d -> %d MiB (mapped files paged out in %d ms)", before >> 10,
-                residentKiB() >> 10, (System.nanoTime() - t0) / 1_000_000);
-    }
-
-    /** VmRSS of this process in KiB, or -1 when /proc cannot be read. */
-    private static long residentKiB() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("\\D", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux /proc: only the log line misses its figure
-        }
-        return -1;
+        LOG.debugf("idle: resident %d -> %d MiB (mapped files paged out in %d ms)", before >> 20,
+                ResidentPages.residentBytes() >> 20, (System.nanoTime() - t0) / 1_000_000);
     }
 }

@@ -24,7 +24,8 @@ import org.jboss.logging.Logger;
  * Times, counts and logs every CRI call: a latency histogram per method and status code, an error
  * counter per method and code, and exactly one log line for each failure, naming the method, the
  * code and the ids the request named (a bug's stack trace with it; DEBUG for each call). Nothing
- * else logs a failed call, so an error shows once.
+ * else logs a failed call, so an error shows once. It also tells {@link Bursts} when a call starts
+ * and ends, so the idle trim knows a burst from kubelet's polling.
  */
 @ApplicationScoped
 public class InstrumentingInterceptor implements ServerInterceptor {
