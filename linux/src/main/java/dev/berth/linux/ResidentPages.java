@@ -31,10 +31,6 @@ public final class ResidentPages {
     private static final int MADV_RANDOM = 1;
     /** MADV_PAGEOUT (Linux 5.4). */
     private static final int MADV_PAGEOUT = 21;
-    /** EINVAL: a locked, huge-page or device mapping, or a kernel before 5.4. */
-    private static final int EINVAL = 22;
-    /** ENOMEM: the mapping went away between reading the maps and the call (a library unloaded). */
-    private static final int ENOMEM = 12;
 
     private static final MethodHandle MADVISE = Native.function("madvise",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
@@ -113,7 +109,9 @@ public final class ResidentPages {
                 }
                 if (r == 0) {
                     advised += m.length();
-                } else if (Native.errno(st) != EINVAL && Native.errno(st) != ENOMEM) {
+                } else if (Native.errno(st) != Errno.EINVAL && Native.errno(st) != Errno.ENOMEM) {
+                    // EINVAL: a locked, huge-page or device mapping, or a kernel before 5.4;
+                    // ENOMEM: the mapping went away since the maps were read (a library unloaded)
                     Native.check(r, st, "madvise(MADV_PAGEOUT)", m.file().toString());
                 }
             }

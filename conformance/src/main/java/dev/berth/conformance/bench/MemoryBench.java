@@ -147,8 +147,7 @@ public final class MemoryBench {
                 Runtime rt = berth(d);
                 pollLikeKubelet(d.client(), numbers.isEmpty() ? 5 : Integer.parseInt(numbers.get(0)));
                 print("berth", List.of(sample("idle", rt)));
-                d.logText().lines().filter(l -> l.contains(" idle: ") || l.contains("started in"))
-                        .forEach(l -> System.out.println("berth log: " + l));
+                printTrimLog(d);
                 if (System.getenv("BENCH_NMT_RAW") != null) {
                     System.out.println(Commands.run(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
                             Long.toString(d.pid()), "VM.native_memory", "summary").output());
@@ -181,8 +180,7 @@ public final class MemoryBench {
                 try (d) {
                     d.startProcess();
                     berth = workload(berth(d), busybox, burst, cycles, settle, d.base().resolve("logs"));
-                    d.logText().lines().filter(l -> l.contains(" idle: ") || l.contains("started in"))
-                            .forEach(l -> System.out.println("berth log: " + l));
+                    printTrimLog(d);
                 } catch (io.grpc.StatusRuntimeException e) {
                     System.out.println("berth could not run the benchmark: " + e.getStatus());
                 }
@@ -281,6 +279,12 @@ public final class MemoryBench {
         pollLikeKubelet(cri, settle);
         out.add(sample("settled " + settle + " s later", rt));
         return out;
+    }
+
+    /** The daemon's start-up line and every idle-trim line (heap and mapped files) of its log. */
+    private static void printTrimLog(BerthDaemon d) {
+        d.logText().lines().filter(l -> l.contains(" idle: ") || l.contains("started in"))
+                .forEach(l -> System.out.println("berth log: " + l));
     }
 
     /** kubelet's PLEG relist, once a second for {@code seconds}: every pod and container listed. */
