@@ -24,8 +24,8 @@ import runtime.v1.VersionRequest;
 public final class BerthDaemon implements AutoCloseable {
     /** JVM flags of the production launcher (see README, "Memory"). */
     public static final List<String> JVM_FLAGS = List.of(
-            "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MaxNewSize=4m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
-            "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:CompileThresholdScaling=3",
+            "-XX:+UseSerialGC", "-Xms12m", "-Xmx96m", "-XX:MaxNewSize=2m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30",
+            "-XX:-ShrinkHeapInSteps", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:CompileThresholdScaling=3",
             "-XX:TrimNativeHeapInterval=30000", "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0",
             "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
 

@@ -7,10 +7,11 @@ package dev.berth.server.memory;
  * burst lets the heap shrink to its live size plus MaxHeapFreeRatio.
  *
  * <p>Quiet means no state-changing call started or ended since the previous check ({@link Bursts}:
- * kubelet's lists, statuses, stats and probes go on all the time on a node and do not count);
- * grown means more committed than right after the last trim (or than at start) by at least
- * {@code slackBytes}. So a busy daemon is never interrupted, and an idle one is trimmed once per
- * burst, not again and again.
+ * kubelet's lists, statuses, stats and probes go on all the time on a node and do not count). The
+ * collection runs at the first quiet check after start-up and after each burst, and again only
+ * when the heap grew while quiet: more committed than right after the last trim by at least
+ * {@code slackBytes} (kubelet's polls allocate too). So a busy daemon is never interrupted, and an
+ * idle one is trimmed once per burst, not again and again.
  *
  * <p>The pages of mapped files (class archives, modules image, libraries) that start-up or a burst
  * touched are given back in a quiet spell too ({@link #pageOutDue()}): after start-up, and after
@@ -27,6 +28,8 @@ final class HeapTrimPolicy {
     private boolean quiet;
     /** Page-outs still due in this quiet spell; start-up touched most mapped pages. */
     private int pageOutsDue = PAGE_OUTS_PER_SPELL;
+    /** Whether this quiet spell's (or start-up's) one unconditional collection is still to run. */
+    private boolean collectionDue = true;
 
     HeapTrimPolicy(long initialCommitted, long slackBytes) {
         this.baselineCommitted = initialCommitted;
@@ -42,8 +45,16 @@ final class HeapTrimPolicy {
         quiet = known && burstEvents == lastEvents;
         if (known && !quiet) {
             pageOutsDue = PAGE_OUTS_PER_SPELL;
+            collectionDue = true;
         }
         lastEvents = burstEvents;
+        // the first quiet check of a spell always collects: a burst of a few containers grows the
+        // heap by less than the slack, yet leaves it holding the burst's garbage until a full
+        // collection, which an idle daemon never runs by itself
+        if (quiet && collectionDue) {
+            collectionDue = false;
+            return true;
+        }
         return quiet && committed >= baselineCommitted + slackBytes;
     }
 

@@ -13,6 +13,8 @@ class HeapTrimPolicyTest {
     void trimsOnceWhenQuietAfterGrowth() {
         HeapTrimPolicy p = new HeapTrimPolicy(16 * MIB, 4 * MIB);
         assertFalse(p.check(0, 16 * MIB), "first check has no earlier count: not known to be quiet");
+        assertTrue(p.check(0, 16 * MIB), "the first quiet check after start-up collects once");
+        p.trimmed(16 * MIB);
         assertFalse(p.check(0, 16 * MIB), "quiet but not grown");
         assertFalse(p.check(40, 30 * MIB), "grown but still changing pods: busy");
         assertTrue(p.check(40, 30 * MIB), "grown and quiet");
@@ -29,6 +31,19 @@ class HeapTrimPolicyTest {
         p.trimmed(14 * MIB);
         assertFalse(p.check(90, 40 * MIB), "busy");
         assertTrue(p.check(90, 40 * MIB), "quiet after the burst");
+    }
+
+    @Test
+    void collectsAfterABurstThatGrewTheHeapLessThanTheSlack() {
+        HeapTrimPolicy p = new HeapTrimPolicy(16 * MIB, 4 * MIB);
+        p.check(0, 16 * MIB);
+        p.check(0, 16 * MIB);
+        p.trimmed(14 * MIB);
+        assertFalse(p.check(0, 15 * MIB), "quiet since the last trim, grown by less than the slack");
+        assertFalse(p.check(6, 16 * MIB), "busy: a few containers started");
+        assertTrue(p.check(6, 16 * MIB), "the first quiet check after the burst collects");
+        p.trimmed(14 * MIB);
+        assertFalse(p.check(6, 15 * MIB), "once per burst");
     }
 
     @Test
