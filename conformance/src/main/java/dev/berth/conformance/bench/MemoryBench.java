@@ -50,7 +50,8 @@ import runtime.v1.StopPodSandboxRequest;
  * (default /usr/bin/containerd; its shim is taken from the same directory), e.g. 1.7.24 beside
  * bookworm's 1.6.20. {@code BERTH_JAVA_OPTS} adds JVM options to
  * berth's production flags, as in /etc/default/berth. berth runs with its launchers' class archive,
- * written first by a training run; {@code BENCH_NO_CLASS_ARCHIVE=1} measures it without one. The
+ * written first by a training run; {@code BENCH_NO_CLASS_ARCHIVE=1} measures it without one, and
+ * {@code BENCH_NO_NMT=1} without Native Memory Tracking (as on a node; no breakdown then). The
  * idle and running-containers samples are taken after {@value #STEADY_SECONDS} s of kubelet-like
  * polling (both runtimes alike), the settled one after the settle time, polled the same way.
  */
@@ -90,7 +91,10 @@ public final class MemoryBench {
         boolean idleOnly = Arrays.asList(args).contains("idle");
         boolean berthOnly = Arrays.asList(args).contains("berth-only");
         boolean containerdOnly = Arrays.asList(args).contains("containerd-only");
-        List<String> extra = new ArrayList<>(List.of("-XX:NativeMemoryTracking=summary"));
+        // NMT's own bookkeeping adds about 1 MiB to the daemon's PSS; BENCH_NO_NMT=1 measures the
+        // daemon as a node runs it, without the per-category breakdown
+        List<String> extra = new ArrayList<>(System.getenv("BENCH_NO_NMT") == null
+                ? List.of("-XX:NativeMemoryTracking=summary") : List.of());
         extra.addAll(BerthDaemon.benchJvmOptions());
         Path archiveDir = null;
         if (System.getenv("BENCH_NO_CLASS_ARCHIVE") == null && !containerdOnly) {
@@ -351,6 +355,9 @@ public final class MemoryBench {
         Commands.Result r = Commands.run(jcmd.toString(), Long.toString(pid), "VM.native_memory", "summary");
         if (r.exitCode() != 0) {
             return "NMT: jcmd failed: " + r.output().strip();
+        }
+        if (r.output().contains("not enabled")) {
+            return "NMT off (BENCH_NO_NMT): no breakdown";
         }
         Map<String, Long> committed = new LinkedHashMap<>();
         String category = null;
