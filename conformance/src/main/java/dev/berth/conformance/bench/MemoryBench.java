@@ -65,6 +65,11 @@ public final class MemoryBench {
      */
     private static final int STEADY_SECONDS = 50;
     private static final int PULL_IMAGES = 3;
+    /**
+     * Whether berth runs with Native Memory Tracking, for the per-category breakdown. NMT's own
+     * bookkeeping adds about 1 MiB to the daemon's PSS; BENCH_NO_NMT=1 measures it as a node runs it.
+     */
+    private static final boolean NMT = System.getenv("BENCH_NO_NMT") == null;
 
     /** The daemon logs each idle heap trim at DEBUG. */
     private static final Map<String, String> TRIM_LOG = Map.of("QUARKUS_LOG_CATEGORY__DEV_BERTH_SERVER_MEMORY__LEVEL", "DEBUG");
@@ -91,10 +96,7 @@ public final class MemoryBench {
         boolean idleOnly = Arrays.asList(args).contains("idle");
         boolean berthOnly = Arrays.asList(args).contains("berth-only");
         boolean containerdOnly = Arrays.asList(args).contains("containerd-only");
-        // NMT's own bookkeeping adds about 1 MiB to the daemon's PSS; BENCH_NO_NMT=1 measures the
-        // daemon as a node runs it, without the per-category breakdown
-        List<String> extra = new ArrayList<>(System.getenv("BENCH_NO_NMT") == null
-                ? List.of("-XX:NativeMemoryTracking=summary") : List.of());
+        List<String> extra = new ArrayList<>(NMT ? List.of("-XX:NativeMemoryTracking=summary") : List.of());
         extra.addAll(BerthDaemon.benchJvmOptions());
         Path archiveDir = null;
         if (System.getenv("BENCH_NO_CLASS_ARCHIVE") == null && !containerdOnly) {
@@ -246,7 +248,7 @@ public final class MemoryBench {
             }
 
             public String detail() throws IOException {
-                return nmt(d.pid()) + "\n" + mappings(d.pid());
+                return (NMT ? nmt(d.pid()) : "NMT off (BENCH_NO_NMT): no breakdown") + "\n" + mappings(d.pid());
             }
         };
     }
@@ -355,9 +357,6 @@ public final class MemoryBench {
         Commands.Result r = Commands.run(jcmd.toString(), Long.toString(pid), "VM.native_memory", "summary");
         if (r.exitCode() != 0) {
             return "NMT: jcmd failed: " + r.output().strip();
-        }
-        if (r.output().contains("not enabled")) {
-            return "NMT off (BENCH_NO_NMT): no breakdown";
         }
         Map<String, Long> committed = new LinkedHashMap<>();
         String category = null;

@@ -4,7 +4,7 @@ package dev.berth.server.memory;
  * When to give memory back: once the daemon has gone quiet after a burst. A burst (pulls, pod
  * churn) makes the collector commit more heap, and a stop-the-world collector only returns it at a
  * full collection, which nothing triggers while the daemon is idle. One full collection after the
- * burst lets the heap shrink to its live size plus MaxHeapFreeRatio.
+ * burst lets the heap shrink until at most MaxHeapFreeRatio of it is free.
  *
  * <p>Quiet means no state-changing call started or ended since the previous check ({@link Bursts}:
  * kubelet's lists, statuses, stats and probes go on all the time on a node and do not count). The

@@ -15,10 +15,10 @@ import org.jboss.logging.Logger;
  * Gives the heap back after a burst (see {@link HeapTrimPolicy}): checks every 15 s on a virtual
  * thread and runs one full collection when the daemon went quiet ({@link Bursts}) after start-up or
  * a burst, or with a grown heap. With the Serial collector of the launcher flags,
- * {@code -XX:MaxHeapFreeRatio=30} and {@code -XX:-ShrinkHeapInSteps} the heap then shrinks to its
- * live size plus 30 % at once (by default Serial shrinks nothing at the first such collection, 10 %
- * of the excess at the second, 40 % at the third). Native memory freed by glibc is returned by
- * {@code -XX:TrimNativeHeapInterval}.
+ * {@code -XX:MaxHeapFreeRatio=30} and {@code -XX:-ShrinkHeapInSteps} the heap then shrinks at
+ * once until at most 30 % of it is free (by default Serial shrinks nothing at the first such
+ * collection, 10 % of the excess at the second, 40 % at the third). Native memory freed by glibc is
+ * returned by {@code -XX:TrimNativeHeapInterval}.
  *
  * <p>In the same quiet spell it pages out the private file mappings ({@link ResidentPages}): the
  * class archives, modules image and libraries whose pages start-up or the burst touched once. With
