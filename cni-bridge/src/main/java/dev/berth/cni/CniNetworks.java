@@ -13,11 +13,11 @@ import dev.berth.cni.exec.ExternalPlugin;
 import dev.berth.cni.exec.PluginInvocation;
 import dev.berth.core.error.BerthException;
 import dev.berth.core.error.ErrorKind;
+import dev.berth.core.fs.AtomicFiles;
 import dev.berth.linux.host.LinuxHost;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -148,29 +148,24 @@ public final class CniNetworks implements NetworkReadiness {
 
     private List<ObjectNode> cachedAttachments() {
         List<ObjectNode> out = new ArrayList<>();
-        if (!Files.isDirectory(results)) {
-            return out;
-        }
-        try (var files = Files.list(results)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                String name = f.getFileName().toString();
-                if (name.startsWith(".") && name.endsWith(".tmp")) {
-                    Files.deleteIfExists(f); // a write a kill cut short; its ADD is undone by the lease GC
-                    continue;
-                }
-                if (!name.endsWith(".json")) {
-                    continue;
-                }
-                try {
-                    if (JSON.readTree(f.toFile()) instanceof ObjectNode o) {
-                        out.add(o);
-                    }
-                } catch (IOException unreadable) {
-                    // left for its pod's DEL, which reports it
-                }
-            }
+        List<Path> files;
+        try {
+            // a write a kill cut short is deleted; its ADD is undone by the lease GC
+            files = AtomicFiles.listRemovingLeftovers(results);
         } catch (IOException e) {
             throw BerthException.internal("cannot list " + results + ": " + e.getMessage(), e);
+        }
+        for (Path f : files) {
+            if (!f.getFileName().toString().endsWith(".json")) {
+                continue;
+            }
+            try {
+                if (JSON.readTree(f.toFile()) instanceof ObjectNode o) {
+                    out.add(o);
+                }
+            } catch (IOException unreadable) {
+                // left for its pod's DEL, which reports it
+            }
         }
         return out;
     }
@@ -393,9 +388,7 @@ public final class CniNetworks implements NetworkReadiness {
         Path f = cacheFile(req);
         try {
             Files.createDirectories(results);
-            Path tmp = results.resolve("." + f.getFileName() + ".tmp");
-            Files.write(tmp, JSON.writeValueAsBytes(o));
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.replace(f, JSON.writeValueAsBytes(o));
         } catch (IOException e) {
             throw BerthException.internal("cannot write the CNI result cache " + f + ": " + e.getMessage(), e);
         }
