@@ -1,6 +1,7 @@
 package dev.berth.cni.ipam;
 
 import dev.berth.core.error.BerthException;
+import dev.berth.core.fs.AtomicFiles;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.channels.FileChannel;
@@ -74,7 +75,7 @@ public final class LeaseStore {
      */
     public boolean reserve(InetAddress address, String containerId, String ifName) {
         Path f = dir.resolve(address.getHostAddress());
-        Path tmp = dir.resolve("." + address.getHostAddress() + ".tmp");
+        Path tmp = AtomicFiles.temporaryFor(f);
         try {
             Files.createDirectories(dir);
             // no fsync: a lease must survive the daemon's death (the page cache does), and after a
@@ -102,8 +103,14 @@ public final class LeaseStore {
      * by an older berth, or held by a pod whose teardown failed). Call under {@link #locked}.
      */
     public List<Lease> collectGarbage(java.util.Set<String> validHolders) {
+        List<Lease> found;
+        try {
+            found = leasesIn(AtomicFiles.listRemovingLeftovers(dir)); // one listing for both
+        } catch (IOException e) {
+            throw BerthException.internal("IPAM store: cannot list " + dir + ": " + e.getMessage(), e);
+        }
         List<Lease> released = new ArrayList<>();
-        for (Lease l : leases()) {
+        for (Lease l : found) {
             if (!validHolders.contains(l.containerId())) {
                 try {
                     Files.deleteIfExists(dir.resolve(l.address.getHostAddress()));
@@ -111,18 +118,6 @@ public final class LeaseStore {
                     throw BerthException.internal("IPAM store: cannot release " + l.address + ": " + e.getMessage(), e);
                 }
                 released.add(l);
-            }
-        }
-        if (Files.isDirectory(dir)) {
-            try (Stream<Path> s = Files.list(dir)) {
-                for (Path f : (Iterable<Path>) s::iterator) {
-                    String name = f.getFileName().toString();
-                    if (name.startsWith(".") && name.endsWith(".tmp")) {
-                        Files.deleteIfExists(f);
-                    }
-                }
-            } catch (IOException e) {
-                throw BerthException.internal("IPAM store: cannot list " + dir + ": " + e.getMessage(), e);
             }
         }
         INDEX.remove(key()); // rebuilt from the files at the next use
@@ -133,29 +128,34 @@ public final class LeaseStore {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
-        List<Lease> out = new ArrayList<>();
         try (Stream<Path> s = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) s::iterator) {
-                String name = f.getFileName().toString();
-                if (name.equals("lock") || name.startsWith("last_reserved_ip") || name.startsWith(".")
-                        || !(name.contains(".") || name.contains(":"))) {
-                    continue;
-                }
-                InetAddress a;
-                try {
-                    a = Cidr.parseAddress(name);
-                } catch (BerthException notAnAddress) {
-                    continue;
-                }
-                try {
-                    String[] parts = Files.readString(f, StandardCharsets.UTF_8).split("\n", -1);
-                    out.add(new Lease(a, parts[0].strip(), parts.length > 1 ? parts[1].strip() : ""));
-                } catch (NoSuchFileException gone) {
-                    // released meanwhile
-                }
-            }
+            return leasesIn(s::iterator);
         } catch (IOException e) {
             throw BerthException.internal("IPAM store: cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The leases among a listing of the dir (other files: the lock, last_reserved_ip.*, temporary files). */
+    private static List<Lease> leasesIn(Iterable<Path> entries) throws IOException {
+        List<Lease> out = new ArrayList<>();
+        for (Path f : entries) {
+            String name = f.getFileName().toString();
+            if (name.equals("lock") || name.startsWith("last_reserved_ip") || name.startsWith(".")
+                    || !(name.contains(".") || name.contains(":"))) {
+                continue;
+            }
+            InetAddress a;
+            try {
+                a = Cidr.parseAddress(name);
+            } catch (BerthException notAnAddress) {
+                continue;
+            }
+            try {
+                String[] parts = Files.readString(f, StandardCharsets.UTF_8).split("\n", -1);
+                out.add(new Lease(a, parts[0].strip(), parts.length > 1 ? parts[1].strip() : ""));
+            } catch (NoSuchFileException gone) {
+                // released meanwhile
+            }
         }
         return out;
     }
