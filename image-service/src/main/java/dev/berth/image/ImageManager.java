@@ -121,7 +121,7 @@ public final class ImageManager implements ImageLookup, AutoCloseable {
         this.layers = new LayerStore(options.root().resolve("layers"), state);
         this.caller = new RegistryCaller(transport, options.requestTimeout(), options.stallTimeout());
         this.puller = new ImagePuller(blobs, layers, leases, new ManifestEndpoint(caller), new BlobEndpoint(caller),
-                options.platform(), options.maxConcurrentDownloads(), options.stallTimeout(), options.unpackLimits());
+                options.platform(), options.maxConcurrentDownloads(), options.unpackLimits());
     }
 
     /** Opens the store and cleans up what a crash left behind. */

@@ -21,6 +21,7 @@ import dev.berth.image.registry.RegistryEndpoint;
 import dev.berth.image.registry.auth.RegistryCredentials;
 import dev.berth.image.registry.body.Bodies;
 import dev.berth.image.registry.body.ResponseBody;
+import dev.berth.image.registry.transport.RegistryHttp;
 import dev.berth.image.unpack.LayerUnpacker;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,13 +67,11 @@ public final class ImagePuller {
     private final Semaphore downloads;
     private final SingleFlight<String, LayerStore.LayerRecord> layerFlight = new SingleFlight<>();
     private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
-    private final java.time.Duration stallTimeout;
     private final LayerUnpacker.Limits unpackLimits;
 
     public ImagePuller(BlobStore blobs, LayerStore layers, LayerLeases leases, ManifestEndpoint manifests,
             BlobEndpoint blobEndpoint, PlatformSelector platform, int maxConcurrentDownloads,
-            java.time.Duration stallTimeout, LayerUnpacker.Limits unpackLimits) {
-        this.stallTimeout = stallTimeout;
+            LayerUnpacker.Limits unpackLimits) {
         this.unpackLimits = unpackLimits;
         this.blobs = blobs;
         this.layers = layers;
@@ -251,8 +250,8 @@ public final class ImagePuller {
                     } catch (IOException | BerthException e) {
                         if (body.stalled()) {
                             throw new BerthException(ErrorKind.UNAVAILABLE, layerWhat + ": registry " + ep.host()
-                                    + " sent no data for " + stallTimeout.toSeconds() + " s; the download was abandoned",
-                                    e);
+                                    + " sent no data for " + RegistryHttp.describe(body.stallTimeout())
+                                    + "; the download was abandoned", e);
                         }
                         if (Thread.currentThread().isInterrupted()) {
                             throw Bodies.cancelled(layerWhat, e);

@@ -156,7 +156,7 @@ public final class RegistryCaller {
                 }
                 throw unreachable(ep, what, "the connection failed: " + describe(e), e);
             }
-            ResponseBody body = new ResponseBody(r.body(), r.abort(), "registry " + ep.host(), stallTimeout);
+            ResponseBody body = new ResponseBody(r, "registry " + ep.host());
             int s = r.status();
             if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
                 String loc = r.headers().firstValue("Location").orElse(null);

@@ -85,7 +85,7 @@ public final class TokenFetcher {
                     + ": " + e.getMessage(), e);
         }
         // Read (bounded, watched for stalls) before looking at the status: error bodies are bounded too.
-        byte[] body = Bodies.readLimited(new ResponseBody(r.body(), r.abort(), what, stallTimeout),
+        byte[] body = Bodies.readLimited(new ResponseBody(r, what),
                 MAX_TOKEN_RESPONSE_BYTES, what);
         if (r.status() == 401 || r.status() == 403) {
             throw new BerthException(ErrorKind.UNAUTHENTICATED, "the token server " + realm + " of registry " + registry

@@ -1,6 +1,7 @@
 package dev.berth.image.registry.body;
 
 import dev.berth.image.content.ReadThroughFilterStream;
+import dev.berth.image.registry.transport.HttpExchange;
 import dev.berth.image.registry.transport.RegistryHttp;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +10,7 @@ import java.time.Duration;
 
 /**
  * The body of a registry response. Its connection's reads wait at most the stall timeout for a
- * byte (the transport sets it), so a registry that sends headers and then stops cannot hang a pull
+ * byte (the transport sets it and the exchange says which it set), so a registry that sends headers and then stops cannot hang a pull
  * (or every pull joined to it): the read fails with {@link StalledException}. Every body berth reads
  * from a registry or a token server (manifests, configs, blobs, tokens, error bodies) comes through
  * here.
@@ -21,15 +22,12 @@ public final class ResponseBody extends ReadThroughFilterStream {
     private volatile boolean stalled;
     private boolean ended;
 
-    /**
-     * @param in a body whose reads time out after {@code stallTimeout}
-     * @param abort drops the connection
-     */
-    public ResponseBody(InputStream in, Runnable abort, String source, Duration stallTimeout) {
-        super(in);
+    /** @param source who sent it, for messages ("registry example.org") */
+    public ResponseBody(HttpExchange exchange, String source) {
+        super(exchange.body());
         this.source = source;
-        this.stallTimeout = stallTimeout;
-        this.abort = abort;
+        this.stallTimeout = exchange.stallTimeout();
+        this.abort = exchange.abort();
     }
 
     /** No byte arrived for the stall timeout. */
@@ -60,6 +58,11 @@ public final class ResponseBody extends ReadThroughFilterStream {
             ended = true;
         }
         return n;
+    }
+
+    /** How long a read may wait for a byte before the body counts as stalled. */
+    public Duration stallTimeout() {
+        return stallTimeout;
     }
 
     /** Whether the body was abandoned for lack of progress (also when a reader above wrapped the failure). */

@@ -113,7 +113,7 @@ public final class RegistryHttp implements AutoCloseable {
         }
         InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
         return new HttpExchange(status, headersOf(c), in == null ? InputStream.nullInputStream() : in,
-                c::disconnect);
+                c::disconnect, stallTimeout);
     }
 
     private static NoAnswerException noAnswer(URI uri, Duration headerTimeout) {

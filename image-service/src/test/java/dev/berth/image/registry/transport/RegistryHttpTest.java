@@ -116,6 +116,27 @@ class RegistryHttpTest {
     }
 
     @Test
+    void aBodyThatStallsFailsAfterTheStallTimeoutTheRequestSetAndSaysSo() throws Exception {
+        URI uri = serve((in, out) -> {
+            readRequest(in);
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc".getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            Thread.sleep(60_000);
+        });
+        HttpExchange r = http.send(uri, Map.of(), null, Duration.ofSeconds(5), Duration.ofMillis(600));
+        assertEquals(Duration.ofMillis(600), r.stallTimeout());
+        var body = new dev.berth.image.registry.body.ResponseBody(r, "test");
+        long t0 = System.nanoTime();
+        var e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
+                dev.berth.image.registry.body.ResponseBody.StalledException.class, body::readAllBytes));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(e.getMessage().contains("sent no data for 600 ms"), e.getMessage());
+        assertTrue(ms >= 550 && ms < 5000, ms + " ms");
+        assertTrue(body.stalled());
+        body.close();
+    }
+
+    @Test
     void aBodyReadToItsEndKeepsItsConnectionAndOneClosedEarlyDropsIt() throws Exception {
         byte[] payload = new byte[200_000];
         new java.util.Random(7).nextBytes(payload);
@@ -131,16 +152,14 @@ class RegistryHttpTest {
         for (int i = 0; i < 3; i++) {
             HttpExchange r = http.send(uri, Map.of("User-Agent", "test"), null, Duration.ofSeconds(5), Duration.ofSeconds(5));
             assertEquals(200, r.status());
-            try (InputStream body = new dev.berth.image.registry.body.ResponseBody(r.body(), r.abort(), "test",
-                    Duration.ofSeconds(5))) {
+            try (InputStream body = new dev.berth.image.registry.body.ResponseBody(r, "test")) {
                 assertArrayEquals(payload, body.readAllBytes());
             }
         }
         assertEquals(1, connections.get(), "three bodies read to their end share one connection");
 
         HttpExchange r = http.send(uri, Map.of(), null, Duration.ofSeconds(5), Duration.ofSeconds(5));
-        try (InputStream body = new dev.berth.image.registry.body.ResponseBody(r.body(), r.abort(), "test",
-                Duration.ofSeconds(5))) {
+        try (InputStream body = new dev.berth.image.registry.body.ResponseBody(r, "test")) {
             assertEquals(1000, body.readNBytes(1000).length);
         }
         HttpExchange next = http.send(uri, Map.of(), null, Duration.ofSeconds(5), Duration.ofSeconds(5));
