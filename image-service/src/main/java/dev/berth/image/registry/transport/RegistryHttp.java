@@ -8,6 +8,7 @@ import java.net.Proxy;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpHeaders;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,13 +16,15 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
  * HTTP/1.1 to registries and token servers, through the environment's proxy and, for a registry
  * with a certs.d directory, its CAs and client certificate (re-read when the directory's files
- * change, so new certificates need no restart).
+ * change, so new certificates need no restart). A host's certs.d state is looked at again at most
+ * every {@link #CERTS_RECHECK}, not at every request: a pull sends one request per blob.
  *
  * <p>It is the JDK's {@link HttpURLConnection}, not {@code java.net.http.HttpClient}, because of
  * what a pull costs the daemon: the latter reads every byte into a newly allocated heap buffer that
@@ -31,17 +34,28 @@ import javax.net.ssl.SSLSocketFactory;
  * idle connections are kept for reuse per host, proxy and TLS settings.
  */
 public final class RegistryHttp implements AutoCloseable {
+    /** How long a host's certs.d directory (or its absence) is taken as last seen: a changed file counts after this. */
+    static final Duration CERTS_RECHECK = Duration.ofSeconds(5);
+
     private final Duration connectTimeout;
     private final EnvironmentProxy proxy;
     private final CertsDirectories certs;
+    private final LongSupplier nanoTime;
     private final Map<String, PerHost> perHost = new ConcurrentHashMap<>();
 
-    private record PerHost(String fingerprint, SSLSocketFactory tls) {}
+    /** A host's certs.d directory as last seen, its TLS settings (null: none) and when it was looked at. */
+    private record PerHost(Optional<Path> dir, String fingerprint, SSLSocketFactory tls, long checkedAt) {}
 
     public RegistryHttp(Duration connectTimeout, EnvironmentProxy proxy, CertsDirectories certs) {
+        this(connectTimeout, proxy, certs, System::nanoTime);
+    }
+
+    /** @param nanoTime the clock of {@link #CERTS_RECHECK} (tests move it) */
+    RegistryHttp(Duration connectTimeout, EnvironmentProxy proxy, CertsDirectories certs, LongSupplier nanoTime) {
         this.connectTimeout = connectTimeout;
         this.proxy = proxy;
         this.certs = certs;
+        this.nanoTime = nanoTime;
     }
 
     /** No proxy, no certs.d: the JDK's CAs only. */
@@ -168,22 +182,31 @@ public final class RegistryHttp implements AutoCloseable {
         return HttpHeaders.of(named, (n, v) -> true);
     }
 
-    /** The TLS settings of the registry's certs.d directory, when it has one. */
-    private Optional<SSLSocketFactory> tlsFor(URI uri) {
+    /**
+     * The TLS settings of the registry's certs.d directory, when it has one: as last seen if that was
+     * less than {@link #CERTS_RECHECK} ago, else after looking at the directory again.
+     */
+    Optional<SSLSocketFactory> tlsFor(URI uri) {
         String authority = uri.getPort() > 0 ? uri.getHost() + ":" + uri.getPort() : uri.getHost();
-        Optional<java.nio.file.Path> dir = authority == null ? Optional.empty() : certs.directoryFor(authority);
-        if (dir.isEmpty()) {
+        if (authority == null) {
             return Optional.empty();
         }
-        String fp = CertsDirectories.fingerprint(dir.get());
+        long now = nanoTime.getAsLong();
         PerHost cur = perHost.get(authority);
-        if (cur != null && cur.fingerprint().equals(fp)) {
-            return Optional.of(cur.tls());
+        if (cur != null && now - cur.checkedAt() < CERTS_RECHECK.toNanos()) {
+            return Optional.ofNullable(cur.tls());
         }
-        // A new factory also keeps the old one's pooled connections from being reused.
-        PerHost next = new PerHost(fp, CertsDirectories.sslContext(dir.get()).getSocketFactory());
-        perHost.put(authority, next);
-        return Optional.of(next.tls());
+        Optional<Path> dir = certs.directoryFor(authority);
+        String fp = dir.map(CertsDirectories::fingerprint).orElse("");
+        SSLSocketFactory tls;
+        if (cur != null && cur.dir().equals(dir) && cur.fingerprint().equals(fp)) {
+            tls = cur.tls(); // unchanged: the same factory, so its pooled connections stay in use
+        } else {
+            // A new factory also keeps the old one's pooled connections from being reused.
+            tls = dir.isEmpty() ? null : CertsDirectories.sslContext(dir.get()).getSocketFactory();
+        }
+        perHost.put(authority, new PerHost(dir, fp, tls, now));
+        return Optional.ofNullable(tls);
     }
 
     /** Forgets the TLS settings; idle connections close on the JDK's keep-alive timer. */

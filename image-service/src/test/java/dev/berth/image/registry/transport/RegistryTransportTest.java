@@ -157,11 +157,17 @@ class RegistryTransportTest {
 
     static String getManifest(RegistryHttp http, String host) throws IOException {
         RegistryCaller caller = new RegistryCaller(http, Duration.ofSeconds(10), Duration.ofSeconds(10));
+        try {
+            return getManifest(caller, host);
+        } finally {
+            caller.close(); // also forgets the transport's TLS settings
+        }
+    }
+
+    static String getManifest(RegistryCaller caller, String host) throws IOException {
         try (var r = caller.get(new RegistryEndpoint(host, "test/app", false, false), "manifests/v1",
                 List.of(MANIFEST_TYPE), RegistryCredentials.NONE, "pull test/app:v1").body()) {
             return new String(r.readAllBytes(), StandardCharsets.UTF_8);
-        } finally {
-            caller.close();
         }
     }
 
@@ -190,18 +196,28 @@ class RegistryTransportTest {
         BerthException noCa = assertThrows(BerthException.class, () -> getManifest(RegistryHttp.plain(
                 Duration.ofSeconds(5)), "127.0.0.1:" + port));
         assertEquals(ErrorKind.UNAVAILABLE, noCa.kind(), noCa.getMessage());
-        Path caOnly = dir.resolve("ca-only.d").resolve("127.0.0.1:" + port);
-        Files.createDirectories(caOnly);
-        Files.copy(dir.resolve("pki/ca.crt"), caOnly.resolve("ca.crt"));
-        RegistryHttp caOnlyHttp = new RegistryHttp(Duration.ofSeconds(5), EnvironmentProxy.from(Map.of()),
-                new CertsDirectories(List.of(caOnly.getParent())));
-        BerthException noClient = assertThrows(BerthException.class, () -> getManifest(caOnlyHttp,
-                "127.0.0.1:" + port));
-        assertEquals(ErrorKind.UNAVAILABLE, noClient.kind(), noClient.getMessage());
-        // the client certificate dropped in later is used without a restart
-        Files.copy(dir.resolve("pki/client.cert"), caOnly.resolve("client.cert"));
-        Files.copy(dir.resolve("pki/client.key"), caOnly.resolve("client.key"));
-        assertEquals(manifest, getManifest(caOnlyHttp, "127.0.0.1:" + port));
+        Path caOnlyDir = dir.resolve("ca-only.d").resolve("127.0.0.1:" + port);
+        Files.createDirectories(caOnlyDir);
+        Files.copy(dir.resolve("pki/ca.crt"), caOnlyDir.resolve("ca.crt"));
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+        RegistryCaller caOnly = new RegistryCaller(new RegistryHttp(Duration.ofSeconds(5),
+                EnvironmentProxy.from(Map.of()), new CertsDirectories(List.of(caOnlyDir.getParent())), clock::get),
+                Duration.ofSeconds(10), Duration.ofSeconds(10));
+        try {
+            BerthException noClient = assertThrows(BerthException.class, () -> getManifest(caOnly,
+                    "127.0.0.1:" + port));
+            assertEquals(ErrorKind.UNAVAILABLE, noClient.kind(), noClient.getMessage());
+            // the client certificate dropped in later is used without a restart, once the directory
+            // is looked at again (CERTS_RECHECK after the last look)
+            Files.copy(dir.resolve("pki/client.cert"), caOnlyDir.resolve("client.cert"));
+            Files.copy(dir.resolve("pki/client.key"), caOnlyDir.resolve("client.key"));
+            assertThrows(BerthException.class, () -> getManifest(caOnly, "127.0.0.1:" + port),
+                    "within the interval the settings last seen hold");
+            clock.addAndGet(RegistryHttp.CERTS_RECHECK.toNanos());
+            assertEquals(manifest, getManifest(caOnly, "127.0.0.1:" + port));
+        } finally {
+            caOnly.close();
+        }
     }
 
     @Test
