@@ -2,6 +2,7 @@ package dev.berth.core.state;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -62,6 +63,27 @@ class SqliteLibraryTest {
         try (var files = Files.walk(dir)) {
             assertEquals(List.of(dir, lib.getParent(), lib), files.sorted().toList(), "one file, no temporary copy left");
         }
+    }
+
+    /** The build is named from the jar's directory (CRC-32, size), without reading the library; unpacked, by its digest. */
+    @Test
+    void theBuildIsNamedFromTheJarEntryOrElseFromTheBytes() throws Exception {
+        String resource = "/org/sqlite/native/" + org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS()
+                + "/libsqlitejdbc.so";
+        java.net.URL inJar = org.sqlite.JDBC.class.getResource(resource);
+        byte[] bytes;
+        try (InputStream in = inJar.openStream()) {
+            bytes = in.readAllBytes();
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes);
+        assertEquals("%08x%08x".formatted(crc.getValue(), bytes.length), SqliteLibrary.buildId(inJar));
+
+        Path unpacked = Files.write(dir.resolve("libsqlitejdbc.so"), bytes);
+        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        assertEquals(sha.substring(0, 16), SqliteLibrary.buildId(unpacked.toUri().toURL()));
+        Files.write(unpacked, new byte[] {1, 2, 3});
+        assertNotEquals(sha.substring(0, 16), SqliteLibrary.buildId(unpacked.toUri().toURL()), "other bytes, other name");
     }
 
     @Test
