@@ -2,8 +2,6 @@ package dev.berth.linux;
 
 import dev.berth.core.error.BerthException;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -32,17 +30,20 @@ public final class Capabilities {
      * child gets across exec), read from /proc/self/status.
      */
     public static Set<String> ofSelf() {
-        Path status = Path.of("/proc/self/status");
         try {
-            return held(Files.readString(status));
+            return held(ProcStatus.ofSelf());
         } catch (IOException e) {
-            throw BerthException.internal("cannot read " + status + ": " + e.getMessage(), e);
+            throw BerthException.internal("cannot read /proc/self/status: " + e.getMessage(), e);
         }
     }
 
     /** {@link #ofSelf()} from the text of a /proc/<pid>/status file. */
     public static Set<String> held(String procStatus) {
-        return names(mask(procStatus, "CapEff") & mask(procStatus, "CapBnd"));
+        return held(ProcStatus.parse(procStatus));
+    }
+
+    private static Set<String> held(ProcStatus status) {
+        return names(mask(status, "CapEff") & mask(status, "CapBnd"));
     }
 
     /** The names of the bits set in a capability mask, in kernel order; unknown bits are left out. */
@@ -56,12 +57,8 @@ public final class Capabilities {
         return Collections.unmodifiableSet(out);
     }
 
-    private static long mask(String procStatus, String field) {
-        for (String line : procStatus.split("\n")) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseUnsignedLong(line.substring(field.length() + 1).strip(), 16);
-            }
-        }
-        throw BerthException.internal("no " + field + " line in the process status", null);
+    private static long mask(ProcStatus status, String field) {
+        return status.mask(field).orElseThrow(
+                () -> BerthException.internal("no " + field + " line in the process status", null));
     }
 }

@@ -47,15 +47,10 @@ public final class ResidentPages {
     /** This process' resident memory (VmRSS in /proc/self/status), bytes; -1 when it cannot be read. */
     public static long residentBytes() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) << 10;
-                }
-            }
+            return ProcStatus.ofSelf().bytes("VmRSS").orElse(-1);
         } catch (IOException | NumberFormatException e) {
-            // fall through: only a log line misses its figure
+            return -1; // only a log line misses its figure
         }
-        return -1;
     }
 
     /** The file mappings of this process, from /proc/self/maps. */

@@ -1,5 +1,7 @@
 package dev.berth.server.rpc.runtime;
 
+import dev.berth.linux.Capabilities;
+import dev.berth.linux.ProcStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,18 +27,12 @@ final class OomScore {
         }
     }
 
-    /** CAP_SYS_RESOURCE is bit 24 of the effective capability set. */
+    /** Whether CAP_SYS_RESOURCE is in the daemon's effective set. */
     static boolean hasSysResource() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("CapEff:")) {
-                    long caps = Long.parseUnsignedLong(line.substring(7).trim(), 16);
-                    return (caps & (1L << 24)) != 0;
-                }
-            }
+            return Capabilities.names(ProcStatus.ofSelf().mask("CapEff").orElse(0)).contains("CAP_SYS_RESOURCE");
         } catch (IOException | NumberFormatException e) {
             return false;
         }
-        return false;
     }
 }
