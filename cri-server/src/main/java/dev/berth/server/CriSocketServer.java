@@ -61,8 +61,7 @@ public class CriSocketServer {
     StateStore store;
 
     private Server server;
-    private EpollEventLoopGroup boss;
-    private EpollEventLoopGroup worker;
+    private EpollEventLoopGroup loop;
     private ExecutorService handlers;
     private volatile boolean serving;
 
@@ -75,10 +74,11 @@ public class CriSocketServer {
         Path socket = config.socket();
         Files.createDirectories(socket.getParent());
         removeStaleSocket(socket);
-        boss = new EpollEventLoopGroup(1);
-        worker = new EpollEventLoopGroup(1);
+        // one thread accepts and serves: kubelet and crictl connect rarely, and a second loop
+        // only for accepting would hold a thread (and its stack) for nothing
+        loop = new EpollEventLoopGroup(1);
         handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cri-", 0).factory());
-        server = transport(socket, boss, worker, handlers)
+        server = transport(socket, loop, handlers)
                 .addService(ServerInterceptors.intercept(runtimeService, instrumenting))
                 .addService(ServerInterceptors.intercept(imageService, instrumenting))
                 .build()
@@ -100,8 +100,7 @@ public class CriSocketServer {
                 Thread.currentThread().interrupt();
                 server.shutdownNow();
             }
-            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            worker.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             handlers.shutdown();
         }
         try {
@@ -113,16 +112,16 @@ public class CriSocketServer {
     }
 
     /**
-     * The gRPC server on {@code socket} without its services: grpc-java on the given epoll groups,
-     * the reads answered on the worker's event loop and every other call on {@code lifecycle}
+     * The gRPC server on {@code socket} without its services: grpc-java on the given epoll group,
+     * which accepts connections and serves them, the reads answered on its event loop and every
+     * other call on {@code lifecycle}
      * (see {@link ReadCalls}).
      */
-    public static NettyServerBuilder transport(Path socket, EpollEventLoopGroup boss, EpollEventLoopGroup worker,
-            Executor lifecycle) {
+    public static NettyServerBuilder transport(Path socket, EpollEventLoopGroup loop, Executor lifecycle) {
         return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(boss)
-                .workerEventLoopGroup(worker)
+                .bossEventLoopGroup(loop)
+                .workerEventLoopGroup(loop)
                 .directExecutor()
                 .callExecutor(new ReadCalls(lifecycle))
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)

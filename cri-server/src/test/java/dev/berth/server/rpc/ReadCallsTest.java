@@ -80,13 +80,12 @@ class ReadCallsTest {
     void aReadIsAnsweredOnTheEventLoopWhileEveryCarrierIsHeld() throws Exception {
         int carriers = Runtime.getRuntime().availableProcessors();
         Path socket = dir.resolve("cri.sock");
-        EpollEventLoopGroup boss = new EpollEventLoopGroup(1);
-        EpollEventLoopGroup worker = new EpollEventLoopGroup(1);
+        EpollEventLoopGroup loop = new EpollEventLoopGroup(1);
         EpollEventLoopGroup client = new EpollEventLoopGroup(1);
         ExecutorService lifecycle = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cri-", 0).factory());
         AtomicReference<Thread> readThread = new AtomicReference<>();
         List<Thread> lifecycleThreads = java.util.Collections.synchronizedList(new ArrayList<>());
-        Server server = CriSocketServer.transport(socket, boss, worker, lifecycle)
+        Server server = CriSocketServer.transport(socket, loop, lifecycle)
                 .addService(new RuntimeServiceGrpc.RuntimeServiceImplBase() {
                     @Override
                     public void version(VersionRequest r, StreamObserver<VersionResponse> o) {
@@ -138,8 +137,7 @@ class ReadCallsTest {
             server.shutdownNow();
             server.awaitTermination(5, TimeUnit.SECONDS);
             lifecycle.shutdown();
-            boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            worker.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             client.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
