@@ -10,10 +10,10 @@ import java.time.Duration;
 
 /**
  * The body of a registry response. Its connection's reads wait at most the stall timeout for a
- * byte (the transport sets it and the exchange says which it set), so a registry that sends headers and then stops cannot hang a pull
- * (or every pull joined to it): the read fails with {@link StalledException}. Every body berth reads
- * from a registry or a token server (manifests, configs, blobs, tokens, error bodies) comes through
- * here.
+ * byte (the transport sets it and the exchange says which it set), so a registry that sends
+ * headers and then stops cannot hang a pull (or every pull joined to it): the read fails with
+ * {@link StalledException}. Every body berth reads from a registry or a token server (manifests,
+ * configs, blobs, tokens, error bodies) comes through here.
  */
 public final class ResponseBody extends ReadThroughFilterStream {
     private final String source;
