@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -22,16 +21,7 @@ public final class ProcStatus {
 
     /** This process' status. */
     public static ProcStatus ofSelf() throws IOException {
-        return read(Path.of("/proc/self/status"));
-    }
-
-    /** Process {@code pid}'s status; NoSuchFileException when it has ended. */
-    public static ProcStatus of(long pid) throws IOException {
-        return read(Path.of("/proc", Long.toString(pid), "status"));
-    }
-
-    private static ProcStatus read(Path file) throws IOException {
-        return parse(Files.readString(file));
+        return parse(Files.readString(Path.of("/proc/self/status")));
     }
 
     /** From the text of a status file. */
@@ -44,11 +34,6 @@ public final class ProcStatus {
             }
         }
         return new ProcStatus(fields);
-    }
-
-    /** A field's value as the kernel wrote it, blanks around it removed ("1234 kB", "12"). */
-    public Optional<String> field(String name) {
-        return Optional.ofNullable(fields.get(name));
     }
 
     /** A memory figure such as VmRSS (which the kernel gives in kB), in bytes. */

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.NoSuchFileException;
-import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +22,6 @@ class ProcStatusTest {
     @Test
     void fieldsByKindFromTheKernelsText() {
         ProcStatus s = ProcStatus.parse(STATUS);
-        assertEquals(Optional.of("S (sleeping)"), s.field("State"));
         assertEquals(OptionalLong.of(81234L << 10), s.bytes("VmRSS"));
         assertEquals(OptionalLong.of(81234), s.number("VmRSS"));
         assertEquals(OptionalLong.of(27), s.number("Threads"));
@@ -37,12 +34,10 @@ class ProcStatusTest {
     }
 
     @Test
-    void thisProcessAndAnotherByPid() throws Exception {
+    void thisProcess() throws Exception {
         ProcStatus self = ProcStatus.ofSelf();
         assertTrue(self.number("Threads").orElseThrow() > 1, "a JVM runs several threads");
         assertTrue(self.bytes("VmRSS").orElseThrow() > 8L << 20);
-        assertEquals(OptionalLong.of(ProcessHandle.current().pid()), ProcStatus.of(ProcessHandle.current().pid())
-                .number("Pid"));
-        assertThrows(NoSuchFileException.class, () -> ProcStatus.of(Long.MAX_VALUE));
+        assertEquals(OptionalLong.of(ProcessHandle.current().pid()), self.number("Pid"));
     }
 }
