@@ -221,6 +221,14 @@ public final class CniNetworks implements NetworkReadiness {
         return prev;
     }
 
+    /**
+     * Waits until what DELs left to finish after answering is done: the built-in bridge deletes a
+     * stopped pod's detached veth in the background (see {@link BuiltinBridgePlugin}). At shutdown.
+     */
+    public void awaitTeardowns() {
+        builtin.awaitTeardowns();
+    }
+
     /** Runs DEL with the config ADD used (or the current one); repeatable, succeeds when nothing is left. */
     public void tearDown(PodNetworkRequest req) {
         long start = System.nanoTime();

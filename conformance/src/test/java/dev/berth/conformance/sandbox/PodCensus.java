@@ -73,6 +73,29 @@ final class PodCensus {
         return out;
     }
 
+    /**
+     * The census once the links it counts are among {@code before}'s, or as it is after 5 s: the
+     * built-in bridge deletes a stopped pod's detached host veth after StopPodSandbox answered (or the
+     * kernel does, with the pod's network namespace, at its removal when a kill came first), so the
+     * device may outlive the pod's removal by some milliseconds. Everything else is counted at once.
+     */
+    static List<String> takeSettled(List<String> before, BerthDaemon d, String cgroupTop, String... subnetMarkers) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            List<String> now = take(d, cgroupTop, subnetMarkers);
+            if (now.stream().filter(l -> l.startsWith("link ")).allMatch(before::contains)
+                    || System.nanoTime() > deadline) {
+                return now;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return now;
+            }
+        }
+    }
+
     private static boolean isDescendantOfNsenter(long pid, long daemonPid) {
         // the daemon is started through nsenter: the java process is nsenter's child
         return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(p -> p.pid() == daemonPid).orElse(false)

@@ -88,7 +88,7 @@ class PodContainersNetworkTest {
         }
         assertEquals(0, rt.listContainers(runtime.v1.ListContainersRequest.getDefaultInstance()).getContainersCount(),
                 "RemovePodSandbox left containers");
-        assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker()), "pods left something behind");
+        assertEquals(before, PodCensus.takeSettled(before, daemon, cgroupTop, subnetMarker()), "pods left something behind");
     }
 
     static String subnetMarker() {

@@ -104,7 +104,7 @@ class PodRestartTest {
                 .listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList().stream()
                 .map(PodSandbox::getId).toList()));
         removeAll();
-        assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker));
+        assertEquals(before, PodCensus.takeSettled(before, daemon, cgroupTop, subnetMarker));
     }
 
     @Test
@@ -128,7 +128,7 @@ class PodRestartTest {
                         || p.getState() == PodSandboxState.SANDBOX_NOTREADY);
             }
             removeAll();
-            assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker), "after a kill at " + delayMs + " ms");
+            assertEquals(before, PodCensus.takeSettled(before, daemon, cgroupTop, subnetMarker), "after a kill at " + delayMs + " ms");
         }
     }
 
@@ -164,7 +164,7 @@ class PodRestartTest {
                 PodSandboxStatusRequest.newBuilder().setPodSandboxId(a).build()).getStatus().getState());
         assertTrue(daemon.logText().contains("released network state no pod holds"), "the release is logged");
         removeAll();
-        assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker));
+        assertEquals(before, PodCensus.takeSettled(before, daemon, cgroupTop, subnetMarker));
     }
 
     /** The daemon halts at a chosen step of RunPodSandbox (BERTH_FAILPOINT), then restarts without it. */
@@ -184,7 +184,7 @@ class PodRestartTest {
             assertEquals(1, left.size(), point + ": the half-made pod must be known after restart");
             assertEquals(PodSandboxState.SANDBOX_NOTREADY, left.get(0).getState(), point);
             removeAll();
-            assertEquals(before, PodCensus.take(daemon, cgroupTop, subnetMarker), "after a crash at " + point);
+            assertEquals(before, PodCensus.takeSettled(before, daemon, cgroupTop, subnetMarker), "after a crash at " + point);
         }
     }
 }

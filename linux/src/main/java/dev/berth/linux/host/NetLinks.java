@@ -27,6 +27,12 @@ public interface NetLinks {
     /** Deletes a device; false when it was not there. */
     boolean delete(String name);
 
+    /**
+     * Sets a device down and takes it off its bridge, which the kernel does at once (deleting a veth
+     * waits for the network stack's RCU readers); false when it was not there.
+     */
+    boolean detach(String name);
+
     /** hairpin_mode of a bridge port. */
     void setHairpin(String port);
 

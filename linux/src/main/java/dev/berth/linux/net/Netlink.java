@@ -147,6 +147,20 @@ public final class Netlink implements AutoCloseable {
         }
     }
 
+    /** Sets a device down and off its master (bridge); false when there is no such device. */
+    public boolean detachLink(String name) {
+        Attrs a = new Attrs().str(IFLA_IFNAME, name).u32(IFLA_MASTER, 0);
+        try {
+            request(RTM_NEWLINK, (short) 0, concat(ifinfomsg(0, 0, IFF_UP), a.toBytes()), "detach " + name);
+            return true;
+        } catch (LinuxException e) {
+            if (e.errno() == ENODEV) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** Sets a device up, selecting it by index, or by name when index is 0. */
     public void setUp(int index, String name) {
         Attrs a = new Attrs();

@@ -94,6 +94,19 @@ public final class FakeNetLinks implements NetLinks {
     }
 
     @Override
+    public boolean detach(String name) {
+        synchronized (host) {
+            host.record("links.detach", name);
+            Link l = links.get(name);
+            if (l == null) {
+                return false;
+            }
+            links.put(name, new Link(l.name(), l.index(), null, l.peerNetns(), l.peerName()));
+            return true;
+        }
+    }
+
+    @Override
     public void setHairpin(String port) {
         synchronized (host) {
             host.record("links.setHairpin", port);

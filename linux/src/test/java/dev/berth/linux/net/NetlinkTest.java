@@ -96,4 +96,33 @@ class NetlinkTest {
         assertFalse(Files.exists(Path.of("/sys/class/net", host)));
         assertEquals(0, Netlink.indexOf(host));
     }
+
+    @Test
+    void detachTakesAVethDownAndOffItsBridge() throws Exception {
+        String bridge = host + "b";
+        NetCommand.check(List.of("ip", "link", "add", bridge, "type", "bridge"), null);
+        try {
+            try (Netlink nl = Netlink.open()) {
+                nl.addVethIntoNamespace(host, 0, Netlink.indexOf(bridge), "eth0", null, netns);
+            }
+            Path master = Path.of("/sys/class/net", host, "master");
+            assertTrue(Files.isSymbolicLink(master), "enslaved to the bridge at creation");
+            assertTrue((flags(host) & Netlink.IFF_UP) != 0, "up at creation");
+
+            try (Netlink nl = Netlink.open()) {
+                assertTrue(nl.detachLink(host));
+                assertFalse(Files.exists(master, java.nio.file.LinkOption.NOFOLLOW_LINKS), "still on the bridge");
+                assertEquals(0, flags(host) & Netlink.IFF_UP, "still up");
+                assertTrue(nl.detachLink(host), "detaching a detached device is no error");
+                assertTrue(nl.deleteLink(host));
+                assertFalse(nl.detachLink(host)); // gone: not an error
+            }
+        } finally {
+            NetCommand.run(List.of("ip", "link", "del", bridge));
+        }
+    }
+
+    private static int flags(String dev) throws java.io.IOException {
+        return Integer.decode(Files.readString(Path.of("/sys/class/net", dev, "flags")).strip());
+    }
 }

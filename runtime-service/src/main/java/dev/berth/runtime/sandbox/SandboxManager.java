@@ -364,10 +364,18 @@ public final class SandboxManager implements SandboxLookup {
         return ready;
     }
 
-    /** Waits until every finished RunPodSandbox is committed to the StateStore (tests, shutdown). */
+    /**
+     * Waits until every finished RunPodSandbox is committed to the StateStore and every stop's
+     * network teardown has finished (tests, shutdown).
+     */
     public void flush() {
         for (CompletableFuture<Void> f : List.copyOf(persisting)) {
             f.join();
+        }
+        try {
+            cni.awaitTeardowns();
+        } catch (RuntimeException e) {
+            LOG.warning("deleting a stopped pod's veth: " + e.getMessage() + " (it goes with the pod's removal)");
         }
     }
 

@@ -57,6 +57,13 @@ final class SystemNetLinks implements NetLinks {
     }
 
     @Override
+    public boolean detach(String name) {
+        try (Netlink nl = Netlink.open()) {
+            return nl.detachLink(name);
+        }
+    }
+
+    @Override
     public void setHairpin(String port) {
         Path p = Path.of("/sys/class/net", port, "brport", "hairpin_mode");
         try {
