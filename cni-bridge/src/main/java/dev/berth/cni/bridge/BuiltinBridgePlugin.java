@@ -69,8 +69,8 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private final Map<String, Finishing> finishing = new ConcurrentHashMap<>();
     /**
      * Where they are deleted: one platform thread (a virtual thread would hold its carrier through
-     * the netlink call's wait), made on demand and ended after 30 s idle. One is enough: the kernel
-     * deletes devices one at a time under its rtnl lock anyway.
+     * the netlink call's wait), made on demand and ended after 30 s idle. One is enough: each deletion
+     * is mostly the kernel waiting, not work, and nothing waits for the queue but shutdown.
      */
     private final java.util.concurrent.ThreadPoolExecutor deleter = new java.util.concurrent.ThreadPoolExecutor(1, 1,
             30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
@@ -377,7 +377,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
      */
     public boolean removeIdleNetwork(ObjectNode conf) {
         BridgeConfig c = parse(conf);
-        awaitTeardowns(); // their leases are released last
+        awaitTeardowns(); // the stopped pods' veths go first: removing the network leaves none
         ReentrantLock lock = lockOf(c.bridge);
         lock.lock();
         try {
