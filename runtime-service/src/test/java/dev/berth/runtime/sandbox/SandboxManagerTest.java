@@ -114,7 +114,9 @@ class SandboxManagerTest {
         if (store != null) {
             store.close();
         }
-        // the pods' own state is gone; the network's bridge and base rules stay for the next pod
+        // the pods' own state is gone once the stops' veth deletions, which run behind the answers,
+        // are done (as at the daemon's shutdown); the network's bridge and base rules stay for the next pod
+        cni.awaitTeardowns();
         List<String> afterPods = HostCensus.take(runDir, stateDir, cgroupDir, bridge, subnetPrefix + ".");
         // the test made the bridge its own: remove it, then nothing of the test may be left
         boolean removed = cni.removeIdleBuiltinNetwork();
