@@ -30,7 +30,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -66,18 +70,14 @@ public final class BuiltinBridgePlugin implements CniPlugin {
     private final Map<String, ReentrantLock> bridgeLocks = new ConcurrentHashMap<>();
     private final Set<String> ensured = ConcurrentHashMap.newKeySet();
     /** DEL's detached host veths being deleted after DEL answered, by veth name (see {@link #del}). */
-    private final Map<String, Finishing> finishing = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Void>> deleting = new ConcurrentHashMap<>();
     /**
      * Where they are deleted: one platform thread (a virtual thread would hold its carrier through
      * the netlink call's wait), made on demand and ended after 30 s idle. One is enough: each deletion
      * is mostly the kernel waiting, not work, and nothing waits for the queue but shutdown.
      */
-    private final java.util.concurrent.ThreadPoolExecutor deleter = new java.util.concurrent.ThreadPoolExecutor(1, 1,
-            30, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-            Thread.ofPlatform().name("veth-delete").daemon(true).factory());
-
-    /** A DEL's deferred deletion of a detached veth. */
-    private record Finishing(Runnable work, CompletableFuture<Void> done) {}
+    private final ThreadPoolExecutor deleter = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), Thread.ofPlatform().name("veth-delete").daemon(true).factory());
 
     public BuiltinBridgePlugin(Path defaultDataDir, LinuxHost host) {
         this.defaultDataDir = defaultDataDir;
@@ -165,10 +165,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
         }
         String veth = hostVethName(inv.containerId(), inv.ifName());
         try {
-            awaitFinishing(veth);
-            if (linkExists(veth)) {
-                links.delete(veth); // left by an ADD that failed or crashed halfway
-            }
+            deleteNow(veth); // left by an ADD that failed or crashed halfway
             String podMac = USE_IP_TOOL ? configureWithIpTool(c, inv, veth, allocs) : configure(c, inv, veth, allocs);
 
             String podIpv4 = allocs.stream().filter(Allocation::isIpv4).findFirst()
@@ -275,44 +272,60 @@ public final class BuiltinBridgePlugin implements CniPlugin {
      * veth a crash kept from being deleted goes with its pod's network namespace at the pod's removal.
      */
     private void del(BridgeConfig c, PluginInvocation inv, boolean deferred) {
-        String veth = hostVethName(inv.containerId(), inv.ifName());
-        awaitFinishing(veth); // a DEL repeated before the last one's deletion finished
-        removeHostPorts(c, inv.containerId());
-        if (deferred && links.detach(veth)) {
-            Finishing f = new Finishing(() -> links.delete(veth), new CompletableFuture<>());
-            finishing.put(veth, f);
-            deleter.execute(() -> {
-                try {
-                    f.work().run();
-                    finishing.remove(veth, f);
-                    f.done().complete(null);
-                } catch (RuntimeException e) {
-                    f.done().completeExceptionally(e); // kept: awaitFinishing runs it again, and reports
-                }
-            });
-        } else if (linkExists(veth)) {
-            links.delete(veth);
+        if (deferred) {
+            removeHostPorts(c, inv.containerId());
+            deleteLater(hostVethName(inv.containerId(), inv.ifName()));
+        } else {
+            removeHostSide(c, inv.containerId(), inv.ifName());
         }
         release(c, inv.containerId(), inv.ifName());
     }
 
-    /** Waits until DEL's deferred veth deletions are done (before the network itself goes, and at shutdown). */
-    public void awaitTeardowns() {
-        for (String veth : finishing.keySet()) {
-            awaitFinishing(veth);
+    /** Detaches {@code veth} now and deletes it on the deleter thread; nothing when it is not there. */
+    private void deleteLater(String veth) {
+        awaitDeletion(veth); // a DEL repeated before the last one's deletion finished
+        if (!links.detach(veth)) {
+            return;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        deleting.put(veth, done);
+        deleter.execute(() -> {
+            try {
+                links.delete(veth);
+                deleting.remove(veth, done);
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e); // kept: awaitDeletion deletes again, and reports
+            }
+        });
+    }
+
+    /** Deletes {@code veth} on this thread, after any deletion still pending for it; repeatable. */
+    private void deleteNow(String veth) {
+        awaitDeletion(veth);
+        if (linkExists(veth)) {
+            links.delete(veth);
         }
     }
 
-    private void awaitFinishing(String veth) {
-        Finishing f = finishing.get(veth);
-        if (f == null) {
+    /** Waits until DEL's deferred veth deletions are done (before the network itself goes, and at shutdown). */
+    public void awaitTeardowns() {
+        for (String veth : deleting.keySet()) {
+            awaitDeletion(veth);
+        }
+    }
+
+    /** Waits for a pending deletion of {@code veth}; one that failed is done again here, where its error is thrown. */
+    private void awaitDeletion(String veth) {
+        CompletableFuture<Void> done = deleting.get(veth);
+        if (done == null) {
             return;
         }
         try {
-            f.done().join();
-        } catch (java.util.concurrent.CompletionException failed) {
-            f.work().run();
-            finishing.remove(veth, f);
+            done.join();
+        } catch (CompletionException failed) {
+            links.delete(veth);
+            deleting.remove(veth, done);
         }
     }
 
@@ -328,11 +341,7 @@ public final class BuiltinBridgePlugin implements CniPlugin {
 
     /** The attachment's part on the host: its veth and hostPort rules; repeatable. */
     private void removeHostSide(BridgeConfig c, String containerId, String ifName) {
-        String veth = hostVethName(containerId, ifName);
-        awaitFinishing(veth);
-        if (linkExists(veth)) {
-            links.delete(veth);
-        }
+        deleteNow(hostVethName(containerId, ifName));
         removeHostPorts(c, containerId);
     }
 

@@ -135,23 +135,20 @@ public final class Netlink implements AutoCloseable {
 
     /** Deletes a device by name (a veth takes its peer with it); false when there is no such device. */
     public boolean deleteLink(String name) {
-        try {
-            request(RTM_DELLINK, (short) 0, concat(ifinfomsg(0, 0, 0), new Attrs().str(IFLA_IFNAME, name).toBytes()),
-                    "delete " + name);
-            return true;
-        } catch (LinuxException e) {
-            if (e.errno() == ENODEV) {
-                return false;
-            }
-            throw e;
-        }
+        return requestOnDevice(RTM_DELLINK, concat(ifinfomsg(0, 0, 0), new Attrs().str(IFLA_IFNAME, name).toBytes()),
+                "delete " + name);
     }
 
     /** Sets a device down and off its master (bridge); false when there is no such device. */
     public boolean detachLink(String name) {
         Attrs a = new Attrs().str(IFLA_IFNAME, name).u32(IFLA_MASTER, 0);
+        return requestOnDevice(RTM_NEWLINK, concat(ifinfomsg(0, 0, IFF_UP), a.toBytes()), "detach " + name);
+    }
+
+    /** {@link #request} on one device by name; false when there is no such device (ENODEV). */
+    private boolean requestOnDevice(short type, byte[] payload, String what) {
         try {
-            request(RTM_NEWLINK, (short) 0, concat(ifinfomsg(0, 0, IFF_UP), a.toBytes()), "detach " + name);
+            request(type, (short) 0, payload, what);
             return true;
         } catch (LinuxException e) {
             if (e.errno() == ENODEV) {
